@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""conngen performance harness: checks the budgets of the performance issue on this machine.
+
+Usage: python benchmarks/run.py [--quick] [--case NAME ...]
+
+Each comparison runs conngen and its peer alternately (ABBA order) in one invocation so that
+machine noise hits both, and reports medians of whole-process wall time; peak RSS comes from
+os.wait4 for exactly the measured child. Timing never sets the exit code: only a command that
+fails does, because this is a report, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+import gen_catalog
+
+BENCH_DIR = Path(__file__).resolve().parent
+CACHE_DIR = BENCH_DIR / ".cache"
+POLYAXON_VERSION = "2.18.0"
+POLYAXON_VENV = CACHE_DIR / f"polyaxon-{POLYAXON_VERSION}"
+# shared/ sits beside the repository, on developer machines and in CI alike.
+KANIKO_COMPONENT = BENCH_DIR.parent.parent / "shared" / "reference" / "polyaxon-hub" / "kaniko.yaml"
+NOT_INSTALLED = "conngen not installed"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# ---- conngen: the only place that knows conngen's command line ------------------------------
+CONNGEN = "conngen"
+
+
+def conngen_executable() -> str | None:
+    """The real conngen script: the one beside this interpreter skips pyenv's shim (~0.1 s a call)."""
+    beside = Path(sys.executable).parent / CONNGEN
+    return str(beside) if beside.is_file() else shutil.which(CONNGEN)
+
+
+def conngen_unusable(exe: str) -> str | None:
+    """Why an entry point that exists cannot run yet (e.g. the package is half written), or None."""
+    proc = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    return (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1] if proc.returncode else None
+
+
+def conngen_render(exe: str, config: Path) -> list[str]:
+    """`conngen render CONFIG` prints the Secrets and Jobs as one YAML stream."""
+    return [exe, "render", str(config)]
+
+
+def conngen_install(exe: str) -> list[str]:
+    """`conngen install` puts the exec plugin under the first kustomize plugin root."""
+    return [exe, "install"]
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+class CommandFailed(Exception):
+    """A benchmarked or set-up command exited non-zero: the only reason to exit non-zero."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One whole process to time, and the kinds its stdout must hold for the run to count."""
+
+    label: str
+    argv: list[str]
+    cwd: Path
+    expect: dict[str, int]
+
+
+@dataclass
+class Stats:
+    """Samples of one command across the measured (non-warm-up) runs."""
+
+    command: Command
+    wall: list[float] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+    problem: str | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.rss_kib) / 1024
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A limit from the performance issue; `at_most` False means the value must reach it."""
+
+    limit: float
+    at_most: bool
+    unit: str
+
+    def text(self) -> str:
+        return f"{'≤' if self.at_most else '≥'} {self.limit:g}{self.unit}"
+
+    def verdict(self, value: float) -> str:
+        ok = value <= self.limit if self.at_most else value >= self.limit
+        return "pass" if ok else "FAIL"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the result table."""
+
+    case: str
+    conngen: str
+    other: str
+    ratio: str
+    budget: str
+    verdict: str
+
+
+def run_setup(argv: list[str], env: dict[str, str] | None = None) -> str:
+    """Run an untimed preparation step and return its stdout."""
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise CommandFailed(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
+def run_once(cmd: Command, env: dict[str, str], out: Path, err: Path) -> tuple[float, int]:
+    """Time one whole process; wait4 gives the peak RSS of that child alone (KiB)."""
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, env=env, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        tail = err.read_text(errors="replace")[-4000:]
+        raise CommandFailed(f"{cmd.label}: {' '.join(cmd.argv)} exited {proc.returncode}:\n{tail}")
+    return wall, usage.ru_maxrss
+
+
+def check_output(cmd: Command, out: Path) -> str | None:
+    """Say what is wrong if the output lacks the objects the command was meant to produce."""
+    kinds = Counter(doc.get("kind") for doc in yaml.load_all(out.read_text(), Loader=_LOADER) if doc)
+    if any(kinds[kind] != n for kind, n in cmd.expect.items()):
+        return f"{cmd.label}: expected {cmd.expect}, got {dict(kinds)}"
+    return None
+
+
+def seconds(value: float) -> str:
+    return f"{value:.3f} s"
+
+
+@dataclass
+class Context:
+    """What every case shares: the scratch dir, run counts, environment and tools."""
+
+    tmp: Path
+    warmups: int
+    runs: int
+    env: dict[str, str]
+    kubectl: str
+    conngen: str | None
+    notes: list[str] = field(default_factory=list)
+    _catalogs: dict[int, Path] = field(default_factory=dict)
+
+    def catalog(self, n: int) -> Path:
+        """An n-registry conngen config, written once and shared by the cases that need it."""
+        if n not in self._catalogs:
+            self._catalogs[n] = gen_catalog.write_catalog(self.tmp / f"catalog-{n}", n)
+        return self._catalogs[n]
+
+    def measure(self, *commands: Command) -> list[Stats]:
+        """Warm up, then time the commands alternately (ABBA) and check their last output."""
+        stats = [Stats(cmd) for cmd in commands]
+        total = self.warmups + self.runs
+        print(f"  {' vs '.join(c.label for c in commands)}: {self.warmups} warm-up + {self.runs} runs",
+              file=sys.stderr, flush=True)
+        slots = list(enumerate(stats))
+        for i in range(total):
+            for index, s in slots if i % 2 == 0 else slots[::-1]:
+                slot = self.tmp / f"out-{index}"
+                wall, rss = run_once(s.command, self.env, slot.with_suffix(".yaml"), slot.with_suffix(".err"))
+                if i >= self.warmups:
+                    s.wall.append(wall)
+                    s.rss_kib.append(rss)
+        for index, s in enumerate(stats):
+            s.problem = check_output(s.command, self.tmp / f"out-{index}.yaml")
+            if s.problem:
+                self.notes.append(s.problem)
+        return stats
+
+    def versus(self, case: str, mine: Callable[[str], Command], other: Command, budget: Budget) -> Row:
+        """conngen against a peer; the ratio is a slowdown for a ≤ budget, a speedup for ≥."""
+        if not self.conngen:
+            (o,) = self.measure(other)
+            return Row(case, NOT_INSTALLED, seconds(o.median), "—", budget.text(), "invalid" if o.problem else "—")
+        m, o = self.measure(mine(self.conngen), other)
+        ratio = m.median / o.median if budget.at_most else o.median / m.median
+        verdict = "invalid" if m.problem or o.problem else budget.verdict(ratio)
+        return Row(case, seconds(m.median), seconds(o.median), f"{ratio:.2f}×", budget.text(), verdict)
+
+
+def case_kustomize_small(ctx: Context) -> list[Row]:
+    """Budget 1: kustomize with the conngen plugin vs the built-in secretGenerator, 10 + 10 objects."""
+    n = 10
+    expect = {"Secret": n, "Job": n}
+    builtin = gen_catalog.write_builtin_base(ctx.tmp / "kustomize-builtin", n)
+
+    def plugin(_exe: str) -> Command:
+        base = gen_catalog.write_conngen_base(ctx.tmp / "kustomize-conngen", n)
+        argv = [ctx.kubectl, "kustomize", "--enable-alpha-plugins", str(base)]
+        return Command("kustomize+conngen", argv, base, expect)
+
+    other = Command("kustomize built-in", [ctx.kubectl, "kustomize", "--enable-alpha-plugins", str(builtin)],
+                    builtin, expect)
+    return [ctx.versus("kustomize-small (10)", plugin, other, Budget(2.0, True, "×"))]
+
+
+def case_scale(ctx: Context) -> list[Row]:
+    """Budget 2: conngen alone at 10k registries (time, peak RSS) and its growth from 1k."""
+    time_budget, rss_budget, growth_budget = Budget(1.0, True, " s"), Budget(150, True, " MiB"), Budget(11, True, "×")
+    names = ("scale-10k time", "scale-10k peak RSS", "scale 10k/1k time")
+    budgets = (time_budget, rss_budget, growth_budget)
+    if not ctx.conngen:
+        return [Row(name, NOT_INSTALLED, "—", "—", b.text(), "—") for name, b in zip(names, budgets)]
+    commands = []
+    for n in (10_000, 1_000):
+        config = ctx.catalog(n)
+        commands.append(Command(f"conngen {n}", conngen_render(ctx.conngen, config), config.parent,
+                                {"Secret": n, "Job": n}))
+    big, small = ctx.measure(*commands)
+    bad = big.problem or small.problem
+    growth = big.median / small.median
+    return [
+        Row(names[0], seconds(big.median), "—", "—", time_budget.text(),
+            "invalid" if bad else time_budget.verdict(big.median)),
+        Row(names[1], f"{big.peak_mib:.1f} MiB", "—", "—", rss_budget.text(),
+            "invalid" if bad else rss_budget.verdict(big.peak_mib)),
+        Row(names[2], seconds(big.median), seconds(small.median), f"{growth:.2f}×", growth_budget.text(),
+            "invalid" if bad else growth_budget.verdict(growth)),
+    ]
+
+
+def conngen_100(ctx: Context, exe: str) -> Command:
+    """conngen rendering 100 Secrets and 100 Jobs: more than either peer produces."""
+    config = ctx.catalog(100)
+    return Command("conngen 100", conngen_render(exe, config), config.parent, {"Secret": 100, "Job": 100})
+
+
+def case_peer_kubectl(ctx: Context) -> list[Row]:
+    """Budget 3a: a shell loop of `kubectl create secret docker-registry` over 100 registries."""
+    tsv = gen_catalog.write_registries_tsv(ctx.tmp / "kubectl", 100)
+    other = Command("kubectl loop 100", ["bash", str(BENCH_DIR / "kubectl_loop.sh"), str(tsv)], tsv.parent,
+                    {"Secret": 100})
+    return [ctx.versus("peer kubectl loop (100)", lambda exe: conngen_100(ctx, exe), other, Budget(20, False, "×"))]
+
+
+def ensure_polyaxon_venv() -> Path:
+    """Install Polyaxon into its own cached venv once: its pins must not touch the project's."""
+    python = POLYAXON_VENV / "bin" / "python"
+    marker = POLYAXON_VENV / ".installed"
+    if not marker.exists():
+        print(f"  installing polyaxon=={POLYAXON_VERSION} into {POLYAXON_VENV}", file=sys.stderr, flush=True)
+        run_setup([sys.executable, "-m", "venv", "--clear", str(POLYAXON_VENV)])
+        run_setup([str(python), "-m", "pip", "install", "--quiet", f"polyaxon=={POLYAXON_VERSION}"])
+        marker.write_text(POLYAXON_VERSION)
+    return python
+
+
+def case_peer_polyaxon(ctx: Context) -> list[Row]:
+    """Budget 3b: Polyaxon's own converter turning 100 builds into kaniko jobs, one process."""
+    if not KANIKO_COMPONENT.is_file():
+        raise CommandFailed(f"kaniko component not found at {KANIKO_COMPONENT}")
+    python = ensure_polyaxon_venv()
+    config = ctx.catalog(100)
+    argv = [str(python), str(BENCH_DIR / "polyaxon_convert.py"), str(config), str(KANIKO_COMPONENT)]
+    other = Command(f"polyaxon {POLYAXON_VERSION} 100", argv, config.parent, {"Job": 100})
+    return [ctx.versus(f"peer polyaxon {POLYAXON_VERSION} (100)", lambda exe: conngen_100(ctx, exe), other,
+                       Budget(20, False, "×"))]
+
+
+CASES: dict[str, Callable[[Context], list[Row]]] = {
+    "kustomize-small": case_kustomize_small,
+    "scale": case_scale,
+    "peer-kubectl": case_peer_kubectl,
+    "peer-polyaxon": case_peer_polyaxon,
+}
+
+
+def machine(kubectl: str, conngen: str, runs: str) -> list[str]:
+    """The facts a reader needs to compare these numbers with another run."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    tools = run_setup([kubectl, "version", "--client"]).strip().replace("\n", ", ")
+    return [
+        f"nproc: {len(os.sched_getaffinity(0))}   cpu: {cpu}",
+        f"python: {platform.python_version()}   kubectl: {tools}",
+        f"conngen: {conngen}   runs: {runs}",
+    ]
+
+
+def table(rows: list[Row]) -> str:
+    """Rows as an aligned pipe table."""
+    header = Row("case", "conngen", "other", "ratio", "budget", "pass/fail")
+    cells = [list(vars(r).values()) for r in [header, *rows]]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 warm-up + 5 runs instead of 3 + 15")
+    parser.add_argument("--case", action="append", choices=list(CASES), help="run only this case (repeatable)")
+    args = parser.parse_args(argv)
+    warmups, runs = (1, 5) if args.quick else (3, 15)
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        print("kubectl not found on PATH: every case needs it", file=sys.stderr)
+        return 1
+    try:
+        with tempfile.TemporaryDirectory(prefix="conngen-bench-") as scratch:
+            tmp = Path(scratch)
+            env = dict(os.environ, KUSTOMIZE_PLUGIN_HOME=str(tmp / "plugins"))
+            (tmp / "plugins").mkdir()
+            exe = conngen_executable()
+            problem = conngen_unusable(exe) if exe else "not on PATH"
+            conngen = None if problem else exe
+            if conngen:
+                run_setup(conngen_install(conngen), env)
+            else:
+                print(f"{NOT_INSTALLED}: {problem}; measuring the peers only", file=sys.stderr, flush=True)
+            ctx = Context(tmp, warmups, runs, env, kubectl, conngen)
+            rows: list[Row] = []
+            for name in args.case or CASES:
+                print(f"{name}:", file=sys.stderr, flush=True)
+                rows.extend(CASES[name](ctx))
+            info = machine(kubectl, conngen or f"{NOT_INSTALLED} ({problem})", f"{warmups} warm-up + {runs} measured, medians")
+    except CommandFailed as failure:
+        print(f"command failed: {failure}", file=sys.stderr)
+        return 1
+    print("\n".join(info))
+    print(table(rows))
+    for note in ctx.notes:
+        print(f"invalid output: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
