@@ -1,0 +1,303 @@
+"""Polyaxon's connections catalog: its schema (checked per kind) and loading it.
+
+Polyaxon v2 parses `schema` as an untagged union, so a registry without `url` silently
+becomes a dict. Here the schema is chosen by `kind` and checked; `items` may be key names
+(Polyaxon) or `{key, path}` (Kubernetes), `defaultMode` an int or an octal string, and
+`env` a mapping, a list of `{name, value}` or a list of pairs.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from typing import Any
+
+from generator import names
+from generator.errors import Issue, Origin, UserError
+from generator.model import Connection, GitSchema, KeyToPath, RegistrySchema, Resource
+from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, ListOf, MapOf, Rec, Record, Str,
+                            rec, type_name)
+from generator.yamlio import load_yaml_file
+
+KINDS = (
+    "host_path", "volume_claim", "gcs", "s3", "wasb", "registry", "git", "aws", "gcp", "azure", "mysql", "postgres",
+    "oracle", "vertica", "sqlite", "mssql", "redis", "presto", "mongo", "cassandra", "ftp", "grpc", "hdfs", "http",
+    "pig_cli", "hive_cli", "hive_metastore", "hive_server2", "jdbc", "jenkins", "samba", "snowflake", "ssh",
+    "cloudant", "databricks", "segment", "slack", "teams", "email", "discord", "mattermost", "pagerduty", "hipchat",
+    "webhook", "custom",
+)
+ARTIFACT_KINDS = ("host_path", "volume_claim", "gcs", "s3", "wasb")
+
+
+def absolute_path(description: str) -> Str:
+    return Str(description, pattern=r"/[^:\x00]*", hint="use an absolute path such as /kaniko/.docker (no ':')")
+
+
+def _check_mount_path(value: Any, ctx: Ctx, path: tuple) -> Any:
+    checked = absolute_path("").check(value, ctx, path)
+    if checked is INVALID:
+        return INVALID
+    if ".." in checked.split("/"):
+        return ctx.error(path, f"mount path {checked!r} contains '..'", "write the absolute path without '..'")
+    return posixpath.normpath(checked) if checked != "/" else checked
+
+
+MOUNT_PATH = Custom(_check_mount_path, {"type": "string", "pattern": "^/[^:]*$"},
+                    "absolute path in the container where the volume is mounted")
+
+
+def _check_item_path(value: Any, ctx: Ctx, path: tuple) -> Any:
+    if not isinstance(value, str) or not value:
+        return ctx.error(path, f"expected a file name, got {type_name(value)}")
+    if value.startswith("/") or ".." in value.split("/"):
+        return ctx.error(path, f"item path {value!r} must be relative and must not contain '..'",
+                         "use a file name such as config.json")
+    return value
+
+
+def _check_mode(value: Any, ctx: Ctx, path: tuple) -> Any:
+    """File modes: 420 or "0644" (octal string) as Polyaxon v2 writes it."""
+    if isinstance(value, bool):
+        return ctx.error(path, "expected a file mode, got a boolean")
+    if isinstance(value, int):
+        if 0 <= value <= 0o777:
+            return value
+        return ctx.error(path, f"file mode {value} is out of range 0..511",
+                         "an unquoted 0644 is the decimal number 644 in YAML 1.2; "
+                         "write the mode as an octal string (\"0644\") or in decimal (420)")
+    if isinstance(value, str):
+        text = value[2:] if value.startswith("0o") else value
+        if 1 <= len(text) <= 4 and set(text) <= set("01234567"):
+            mode = int(text, 8)
+            if mode <= 0o777:
+                return mode
+        return ctx.error(path, f"file mode {value!r} is not an octal mode", "write it like \"0644\" or 420")
+    return ctx.error(path, f"expected a file mode, got {type_name(value)}")
+
+
+MODE = Custom(_check_mode, {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 511},
+                                      {"type": "string", "pattern": "^(0o)?[0-7]{1,4}$"}]},
+              "file mode: an integer (420) or an octal string (\"0644\")")
+
+KEY_TO_PATH = rec(
+    "item",
+    Field("key", Str("key in the Secret or ConfigMap", pattern=r"[-._a-zA-Z0-9]+",
+                     hint="keys contain only letters, digits, '-', '_' and '.'"), required=True),
+    Field("path", Custom(_check_item_path, {"type": "string"}, "file name under the mount path"), required=True),
+    Field("mode", MODE),
+)
+
+
+def _check_items(value: Any, ctx: Ctx, path: tuple) -> Any:
+    if not isinstance(value, list):
+        return ctx.error(path, f"expected a list of key names or {{key, path}}, got {type_name(value)}")
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            key = KEY_TO_PATH.fields["key"].spec.check(item, ctx, path + (i,))
+            out.append(INVALID if key is INVALID else KeyToPath(key, key))
+        else:
+            checked = KEY_TO_PATH.check(item, ctx, path + (i,))
+            out.append(INVALID if checked is INVALID else KeyToPath(checked["key"], checked["path"], checked["mode"]))
+    return INVALID if INVALID in out else tuple(out)
+
+
+ITEMS = Custom(_check_items, {"type": "array", "items": {"oneOf": [{"type": "string"}, KEY_TO_PATH.json_schema()]}},
+               "keys to project: key names (Polyaxon) or {key, path} (Kubernetes)")
+
+
+def _resource(title: str) -> Record:
+    return rec(
+        title,
+        Field("name", Str(f"name of the {title}", pattern=names.DNS_SUBDOMAIN, max_len=253,
+                          hint="Kubernetes names are lowercase letters, digits, '-' and '.'"), required=True),
+        Field("mountPath", MOUNT_PATH),
+        Field("items", ITEMS),
+        Field("defaultMode", MODE),
+        Field("hostPath", Str("accepted for Polyaxon compatibility; unused")),
+        Field("isRequested", Bool("accepted for Polyaxon compatibility; unused")),
+    )
+
+
+SECRET = _resource("secret")
+CONFIG_MAP = _resource("configMap")
+
+_env_name = Str(pattern=names.ENV_NAME, hint="environment variable names are letters, digits, '_', '-' and '.'")
+
+
+def _env_value(value: Any, ctx: Ctx, path: tuple) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return ctx.error(path, f"environment value must be a string, got {type_name(value)}")
+
+
+def _check_env(value: Any, ctx: Ctx, path: tuple) -> Any:
+    pairs: list = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            pairs.append((_env_name.check(k, ctx, path + (k,)), _env_value(v, ctx, path + (k,))))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, dict) and set(item) <= {"name", "value"} and "name" in item:
+                pairs.append((_env_name.check(item["name"], ctx, path + (i, "name")),
+                              _env_value(item.get("value", ""), ctx, path + (i, "value"))))
+            elif isinstance(item, list) and len(item) == 2:
+                pairs.append((_env_name.check(item[0], ctx, path + (i, 0)), _env_value(item[1], ctx, path + (i, 1))))
+            else:
+                ctx.error(path + (i,), "each env entry must be {name, value} or a [name, value] pair")
+                pairs.append((INVALID, INVALID))
+    else:
+        return ctx.error(path, f"env must be a mapping or a list, got {type_name(value)}")
+    if any(INVALID in p for p in pairs):
+        return INVALID
+    seen: set[str] = set()
+    for i, (name, _) in enumerate(pairs):
+        if name in seen:
+            return ctx.error(path, f"environment variable {name!r} is set twice", "keep one entry per name")
+        seen.add(name)
+    return tuple(pairs)
+
+
+ENV = Custom(_check_env, {"oneOf": [
+    {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+    {"type": "array", "items": {"oneOf": [
+        {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": ["string", "number", "boolean"]}},
+         "required": ["name"], "additionalProperties": False},
+        {"type": "array", "minItems": 2, "maxItems": 2}]}}]},
+    "environment variables for the pod: a mapping, a list of {name, value}, or a list of pairs")
+
+ANNOTATIONS = MapOf(Str("annotation value"), "annotations added to the builder pod",
+                    key=Str(pattern=names.QUALIFIED_KEY, hint="annotation keys look like example.com/key"))
+
+_kind_field = Field("kind", Str("accepted for Polyaxon compatibility; must equal the connection kind"))
+_bool_ro = Field("readOnly", Bool())
+
+KIND_SCHEMAS: dict[str, Record] = {
+    "registry": rec("registry schema",
+                    Field("url", Str("registry host, optional path: myregistry.com/org (a scheme is ignored)",
+                                     min_len=1), required=True),
+                    Field("insecure", Bool("plain HTTP or unverified TLS"), default=False), _kind_field),
+    "git": rec("git schema",
+               Field("url", Str("repository URL", min_len=1)),
+               Field("revision", Str("branch, tag, or ref")),
+               Field("flags", ListOf(Str(), "extra git flags")), _kind_field),
+    "volume_claim": rec("volume_claim schema",
+                        Field("volumeClaim", Str(pattern=names.DNS_SUBDOMAIN), required=True),
+                        Field("mountPath", MOUNT_PATH, required=True), _bool_ro, _kind_field),
+    "host_path": rec("host_path schema",
+                     Field("hostPath", absolute_path("path on the node"), required=True),
+                     Field("mountPath", MOUNT_PATH, required=True), _bool_ro, _kind_field),
+}
+for _bucket_kind in ("gcs", "s3", "wasb"):
+    KIND_SCHEMAS[_bucket_kind] = rec(f"{_bucket_kind} schema", Field("bucket", Str(min_len=1), required=True),
+                                     _kind_field)
+
+
+def _check_connection(conn: Rec, ctx: Ctx) -> None:
+    kind = conn["kind"]
+    spec = KIND_SCHEMAS.get(kind)
+    path = conn.origin.path + (conn.spelled.get("schema", "schema"),)
+    if spec is None:
+        conn["schema"] = AnyValue().check(conn["schema"], ctx, path)
+        return
+    if conn["schema"] is None:
+        if kind in ("registry", "volume_claim", "host_path") or kind in ("gcs", "s3", "wasb"):
+            ctx.error(conn.origin.path, f"a {kind} connection needs a schema",
+                      f"add schema: with {', '.join(f.name for f in spec.fields.values() if f.required)}")
+        return
+    checked = spec.check(conn["schema"], ctx, path)
+    if checked is not INVALID and checked.get("kind") not in (None, kind):
+        ctx.error(path + ("kind",), f"schema kind {checked['kind']!r} differs from connection kind {kind!r}",
+                  "remove schema.kind")
+    conn["schema"] = checked
+
+
+def _connection_schema() -> dict:
+    branches = [{"if": {"properties": {"kind": {"const": k}}}, "then": {"properties": {"schema": s.json_schema()}}}
+                for k, s in KIND_SCHEMAS.items()]
+    return {"allOf": branches}
+
+
+CONNECTION = rec(
+    "connection",
+    Field("name", Str("unique connection name", pattern=names.CONNECTION_NAME, max_len=253,
+                      hint="letters, digits, '-', '_' and '.'"), required=True),
+    Field("kind", Str("connection kind", enum=KINDS), required=True),
+    Field("description", Str()),
+    Field("tags", ListOf(Str())),
+    Field("schema", AnyValue("kind-specific settings (checked per kind)")),
+    Field("secret", SECRET),
+    Field("configMap", CONFIG_MAP),
+    Field("env", ENV),
+    Field("annotations", ANNOTATIONS),
+    Field("isAlias", Bool()),
+    validate=_check_connection,
+)
+
+CATALOG_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "conngen connections catalog (Polyaxon format)",
+    "type": "object",
+    "properties": {
+        "connections": {"type": "array", "items": {**CONNECTION.json_schema(), **_connection_schema()}},
+        "artifactsStore": {**CONNECTION.json_schema(), **_connection_schema()},
+    },
+}
+
+
+def build_connection(c: Rec) -> Connection:
+    schema = c["schema"]
+    if c["kind"] == "registry" and schema:
+        schema = RegistrySchema(schema["url"], schema["insecure"])
+    elif c["kind"] == "git" and schema:
+        schema = GitSchema(schema["url"], schema["revision"], tuple(schema["flags"] or ()))
+    return Connection(
+        name=c["name"], kind=c["kind"], description=c["description"], tags=tuple(c["tags"] or ()),
+        schema=schema, secret=_build_resource(c["secret"]), config_map=_build_resource(c["configMap"]),
+        env=c["env"] or (), annotations=tuple(sorted((c["annotations"] or {}).items())), origin=c.origin,
+    )
+
+
+def _build_resource(r: Rec | None) -> Resource | None:
+    if r is None:
+        return None
+    return Resource(r["name"], r["mountPath"], r["items"], r["defaultMode"], r.origin)
+
+
+def check_connections(value: Any, ctx: Ctx, path: tuple) -> list[Connection]:
+    """Check a `connections:` list; returns the valid ones (issues go to ctx)."""
+    checked = ListOf(CONNECTION).check(value, ctx, path)
+    if checked is INVALID:
+        return []
+    return [build_connection(c) for c in checked if c is not INVALID]
+
+
+def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[Issue]]:
+    """Connections of one catalog file (a `connections:` list, or a Polyaxon agent config)."""
+    data = load_yaml_file(path, display)
+    ctx = Ctx(display)
+    if not isinstance(data, dict):
+        raise UserError([Issue(Origin(display), f"a catalog must be a mapping with 'connections:', got {type_name(data)}",
+                               "start the file with connections:")])
+    store_key = next((k for k in ("artifactsStore", "artifacts_store") if k in data), None)
+    if store_key is None:
+        for key in data:
+            if key != "connections":
+                ctx.error((key,), f"unknown top-level key {key!r} in the catalog", "a catalog has only connections:")
+    if "connections" not in data and store_key is None:
+        ctx.error((), "the catalog has no 'connections:' list", "add connections: [...]")
+    try:
+        connections = check_connections(data.get("connections") or [], ctx, ("connections",))
+        if store_key is not None:
+            store = CONNECTION.check(data[store_key], ctx, (store_key,))
+            if store is not INVALID:
+                if store["kind"] not in ARTIFACT_KINDS:
+                    ctx.error((store_key, store.spelled["kind"]), f"an artifacts store must be one of {', '.join(ARTIFACT_KINDS)}")
+                else:
+                    connections.append(build_connection(store))
+    except Budget:
+        raise UserError([Issue(Origin(display), "the document expands to too many values (YAML aliases?)",
+                               "remove aliases that repeat large parts")]) from None
+    return connections, ctx.issues

@@ -1,0 +1,170 @@
+"""The `conngen` command line. The only place (with the plugin entry) that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from generator import __version__
+from generator.errors import EXIT_BUG, EXIT_USER, Issue, UserError
+
+RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
+
+
+def _guard(fn: Callable[[], int | None]) -> None:
+    """Run a command: user errors print located messages (exit 1), bugs never a traceback."""
+    from generator.report import print_issues
+
+    try:
+        code = fn() or 0
+    except UserError as exc:
+        print_issues(exc.issues)
+        sys.exit(EXIT_USER)
+    except (click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        click.echo(f"conngen: internal error ({type(exc).__name__}); please report it", err=True)
+        sys.exit(EXIT_BUG)
+    sys.exit(code)
+
+
+def _load(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None) -> Any:
+    from generator.pipeline import load
+    from generator.yamlio import load_yaml_file
+
+    path = Path(config_file)
+    data = load_yaml_file(path, config_file)
+    base = Path(root) if root else path.resolve().parent
+    return load(data, config_file, base, restrictor, str(Path(templates).resolve()) if templates else None)
+
+
+def _options(fn: Callable) -> Callable:
+    fn = click.option("--root", type=click.Path(file_okay=False),
+                      help="Directory relative paths start from (default: the config's directory).")(fn)
+    fn = click.option("--load-restrictor", type=RESTRICTORS, default=None,
+                      help="LoadRestrictionsNone allows files outside the root.")(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="conngen")
+def cli() -> None:
+    """Registry Secrets and image-builder Jobs from a Polyaxon-style connections catalog."""
+
+
+@cli.command()
+@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(file_okay=False), help="Write one file per object into this directory.")
+@click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
+@_options
+def render(config_file: str, output: str | None, templates: str | None, root: str | None,
+           load_restrictor: str | None) -> None:
+    """Render the Secrets and Jobs of CONFIG_FILE as a YAML stream."""
+
+    def go() -> None:
+        from generator.emit import write_dir, yaml_stream
+        from generator.pipeline import generate
+        from generator.report import print_issues
+
+        config, warnings = _load(config_file, root, load_restrictor, templates)
+        result = generate(config, os.environ, warnings)
+        print_issues(result.warnings)
+        if output:
+            for path in write_dir(result.objects, Path(output)):
+                click.echo(str(path), err=True)
+        else:
+            sys.stdout.write(yaml_stream(result.objects))
+
+    _guard(go)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--skip-credentials", is_flag=True, help="Do not read credential values (env vars, files).")
+@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@_options
+def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, root: str | None,
+             load_restrictor: str | None) -> None:
+    """Check generator configs and catalogs; list every problem (exit 1 if any)."""
+
+    def go() -> int:
+        from generator.validate import validate_files
+
+        issues = validate_files(files, root, load_restrictor, skip_credentials, os.environ)
+        _print_report(issues, fmt)
+        return EXIT_USER if any(i.severity == "error" for i in issues) else 0
+
+    _guard(go)
+
+
+def _print_report(issues: list[Issue], fmt: str) -> None:
+    from generator.report import format_issue, position
+
+    if fmt == "json":
+        rows = []
+        for issue in issues:
+            line, column = position(issue)
+            rows.append({"severity": issue.severity, "message": issue.message, "hint": issue.hint,
+                         "file": issue.origin.file if issue.origin else None, "line": line, "column": column})
+        click.echo(json.dumps({"ok": not any(i.severity == "error" for i in issues), "issues": rows}, indent=2))
+        return
+    for issue in issues:
+        click.echo(format_issue(issue), err=True)
+    if not any(i.severity == "error" for i in issues):
+        click.echo("ok", err=True)
+
+
+@cli.command()
+@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
+@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@_options
+def explain(config_file: str, templates: str | None, fmt: str, root: str | None, load_restrictor: str | None) -> None:
+    """Show, per build, how credentials travel: registry → Secret → mount → file read → destination."""
+
+    def go() -> int:
+        from generator.explain import explain_config
+
+        config, _ = _load(config_file, root, load_restrictor, templates)
+        text, ok = explain_config(config, fmt)
+        click.echo(text)
+        return 0 if ok else EXIT_USER
+
+    _guard(go)
+
+
+@cli.command()
+@click.argument("which", type=click.Choice(["config", "catalog"]), default="config")
+def schema(which: str) -> None:
+    """Print the JSON Schema of the generator config or of the catalog."""
+    from generator.catalog import CATALOG_SCHEMA
+    from generator.config import CONFIG_SCHEMA
+
+    click.echo(json.dumps(CONFIG_SCHEMA if which == "config" else CATALOG_SCHEMA, indent=2, sort_keys=True))
+
+
+@cli.command()
+def install() -> None:
+    """Install the kustomize exec plugin under the first plugin root kustomize will use."""
+
+    def go() -> None:
+        from generator.install import install as do_install
+
+        target = do_install(os.environ)
+        root = target.parents[3]
+        click.echo(f"installed {target}")
+        default = target.parents[3] in (Path.home() / ".config" / "kustomize" / "plugin",)
+        env = "" if default else f"KUSTOMIZE_PLUGIN_HOME={root} "
+        click.echo(f"build with: {env}kubectl kustomize --enable-alpha-plugins <dir>")
+        click.echo(f"        or: {env}kustomize build --enable-alpha-plugins <dir>")
+
+    _guard(go)
+
+
+def main() -> None:
+    cli(prog_name="conngen")

@@ -1,0 +1,244 @@
+"""The generator config (`kind: ConnectionGenerator`): its schema, and loading it with its catalogs.
+
+Relative paths resolve against the root (the kustomization directory, or the config's
+directory on the CLI) and must stay inside it — kustomize's default load restrictor —
+unless `loadRestrictor: LoadRestrictionsNone` (or the CLI flag) says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from generator import names
+from generator.builders import PROFILES
+from generator.catalog import check_connections, load_catalog_file
+from generator.errors import Issue, Origin, UserError
+from generator.model import (Build, Connection, Credential, GeneratorConfig, GeneratorOptions, GitContext,
+                             JobDefaults, ValueSource)
+from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, Int, ListOf, MapOf, Rec, Str, rec,
+                            type_name)
+
+API_VERSION = "conngen.dev/v1"
+KIND = "ConnectionGenerator"
+RESTRICT_ROOT = "LoadRestrictionsRootOnly"
+RESTRICT_NONE = "LoadRestrictionsNone"
+
+
+def _value_source(allow_literal: bool) -> Custom:
+    def convert(value: Any, ctx: Ctx, path: tuple) -> Any:
+        if isinstance(value, str):
+            if allow_literal:
+                ctx.issues.append(Issue(Origin(ctx.file, path), "credential written as a literal in the config",
+                                        "use {env: NAME} or {file: path} to keep it out of git", severity="warning"))
+                return ValueSource(literal=value, origin=Origin(ctx.file, path))
+            return ValueSource(file=value, origin=Origin(ctx.file, path))
+        if isinstance(value, dict) and len(value) == 1:
+            (key, ref), = value.items()
+            if key == "env":
+                name = Str(pattern=names.ENV_NAME, hint="an environment variable name").check(ref, ctx, path + ("env",))
+                return INVALID if name is INVALID else ValueSource(env=name, origin=Origin(ctx.file, path))
+            if key == "file":
+                file = Str(min_len=1).check(ref, ctx, path + ("file",))
+                return INVALID if file is INVALID else ValueSource(file=file, origin=Origin(ctx.file, path))
+        what = "a string, {env: NAME} or {file: path}" if allow_literal else "a path, {env: NAME} or {file: path}"
+        return ctx.error(path, f"expected {what}, got {type_name(value)}")
+
+    ref = [{"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"], "additionalProperties": False},
+           {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False}]
+    return Custom(convert, {"oneOf": [{"type": "string"}, *ref]})
+
+
+def _check_credential(c: Rec, ctx: Ctx) -> None:
+    has_config = c["dockerConfig"] is not None
+    has_login = c["username"] is not None or c["password"] is not None
+    if has_config and has_login:
+        ctx.error(c.origin.path, "give either dockerConfig or username/password, not both")
+    elif not has_config and (c["username"] is None or c["password"] is None):
+        ctx.error(c.origin.path, "credentials need username and password (or dockerConfig)",
+                  "add username: {env: REG_USER} and password: {env: REG_PASS}")
+
+
+CREDENTIAL = rec(
+    "credentials entry",
+    Field("dockerConfig", _value_source(False)),
+    Field("username", _value_source(True)),
+    Field("password", _value_source(True)),
+    Field("email", Str("optional e-mail written into the auths entry")),
+    validate=_check_credential,
+)
+
+
+def _check_context(value: Any, ctx: Ctx, path: tuple) -> Any:
+    if isinstance(value, str):
+        return value if value else ctx.error(path, "context must not be empty")
+    checked = GIT_CONTEXT.check(value, ctx, path)
+    return INVALID if checked is INVALID else GitContext(checked["connection"], checked["revision"], checked.origin)
+
+
+GIT_CONTEXT = rec("git context", Field("connection", Str("a git connection of the catalog"), required=True),
+                  Field("revision", Str("branch, tag or refs/... (default: the connection's revision)")))
+
+BUILD = rec(
+    "build",
+    Field("name", Str("build name; the Job is named after it", pattern=names.CONNECTION_NAME, max_len=253,
+                      hint="letters, digits, '-', '_' and '.'"), required=True),
+    Field("connection", Str("the registry connection to push to"), required=True),
+    Field("builder", Str("builder", enum=sorted(PROFILES)), default="kaniko"),
+    Field("image", Str("image name and tag, relative to the registry url", min_len=1), required=True),
+    Field("tags", ListOf(Str(min_len=1), "extra tags pushed with the image")),
+    Field("context", Custom(_check_context, {"oneOf": [{"type": "string"}, GIT_CONTEXT.json_schema()]},
+                            "build context: a URL the builder understands (git://, s3://, gs://, dir://...) "
+                            "or {connection: <git connection>, revision}")),
+    Field("contextSubPath", Str("sub-directory of the context")),
+    Field("dockerfile", Str("Dockerfile path inside the context", min_len=1), default="Dockerfile"),
+    Field("cache", Bool("builder layer cache"), default=False),
+    Field("buildArgs", MapOf(Str(), "build arguments", key=Str(pattern=r"[A-Za-z_][A-Za-z0-9_]*"))),
+    Field("connections", ListOf(Str(), "other catalog connections the build pod uses (env, configMap, secret)")),
+    Field("resources", AnyValue("container resources (requests/limits)")),
+)
+
+RESOURCES = AnyValue("container resources (Kubernetes ResourceRequirements)")
+
+CONFIG = rec(
+    "ConnectionGenerator",
+    Field("apiVersion", Str(enum=[API_VERSION]), required=True),
+    Field("kind", Str(enum=[KIND]), required=True),
+    Field("metadata", rec(
+        "metadata",
+        Field("name", Str(pattern=names.DNS_LABEL, max_len=63, hint="a DNS label: lowercase letters, digits and '-'"),
+              required=True),
+        Field("namespace", Str(pattern=names.DNS_LABEL, max_len=63, hint="a DNS label")),
+        Field("annotations", MapOf(Str())),
+        Field("labels", MapOf(Str())),
+    ), required=True),
+    Field("catalog", Custom(lambda v, ctx, p: [v] if isinstance(v, str) else ListOf(Str(min_len=1)).check(v, ctx, p),
+                            {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+                            "catalog files, relative to the kustomization directory")),
+    Field("connections", AnyValue("inline connections, same schema as the catalog")),
+    Field("credentials", MapOf(CREDENTIAL, "credentials keyed by the Secret name the connections give",
+                               key=Str(pattern=names.DNS_SUBDOMAIN, max_len=253, hint="a Kubernetes Secret name"))),
+    Field("builds", ListOf(BUILD)),
+    Field("builders", MapOf(rec("builder options", Field("image", Str("pinned builder image", min_len=1))),
+                            "per-builder options", key=Str(enum=sorted(PROFILES) + ["git"]))),
+    Field("generatorOptions", rec(
+        "generatorOptions",
+        Field("disableNameSuffixHash", Bool("do not ask kustomize to hash Secret names"), default=False),
+        Field("behavior", Str(enum=["create", "merge", "replace"])),
+        Field("labels", MapOf(Str(pattern=names.LABEL_VALUE, max_len=63), key=Str(pattern=names.QUALIFIED_KEY))),
+        Field("annotations", MapOf(Str(), key=Str(pattern=names.QUALIFIED_KEY))),
+    )),
+    Field("jobDefaults", rec(
+        "jobDefaults",
+        Field("backoffLimit", Int(minimum=0), default=0),
+        Field("ttlSecondsAfterFinished", Int(minimum=0), default=86400),
+        Field("activeDeadlineSeconds", Int(minimum=1)),
+        Field("serviceAccountName", Str(pattern=names.DNS_SUBDOMAIN)),
+        Field("resources", RESOURCES),
+    )),
+    Field("templates", Str("directory of template overrides, relative to the root")),
+    Field("loadRestrictor", Str(enum=[RESTRICT_ROOT, RESTRICT_NONE]), default=RESTRICT_ROOT),
+)
+
+CONFIG_SCHEMA = {"$schema": "https://json-schema.org/draft/2020-12/schema", **CONFIG.json_schema()}
+
+
+class Paths:
+    """Resolves user paths against the root and enforces the load restrictor."""
+
+    def __init__(self, root: Path, restrictor: str):
+        self.root = root.resolve()
+        self.restrictor = restrictor
+
+    def resolve(self, relative: str, origin: Origin) -> Path:
+        path = (self.root / relative).resolve()
+        if self.restrictor != RESTRICT_NONE and not path.is_relative_to(self.root):
+            raise UserError([Issue(origin, f"{relative!r} is outside the root {str(self.root)!r}",
+                                   f"move the file under the root, or set loadRestrictor: {RESTRICT_NONE} "
+                                   f"(CLI: --load-restrictor {RESTRICT_NONE})")])
+        return path
+
+    def display(self, path: Path) -> str:
+        try:
+            return os.path.relpath(path, Path.cwd())
+        except ValueError:
+            return str(path)
+
+
+def load_config(data: Any, display: str, root: Path, restrictor: str | None = None
+                ) -> tuple[GeneratorConfig | None, list[Issue]]:
+    """Check the config and load its catalogs; every problem found is returned."""
+    ctx = Ctx(display)
+    try:
+        cfg = CONFIG.check(data, ctx, ())
+    except Budget:
+        raise UserError([Issue(Origin(display), "the document expands to too many values (YAML aliases?)")]) from None
+    if cfg is INVALID:
+        return None, ctx.issues
+    paths = Paths(root, restrictor or cfg["loadRestrictor"])
+    issues = ctx.issues
+    connections: list[Connection] = []
+    for i, rel in enumerate(cfg["catalog"] or []):
+        origin = cfg.at("catalog").at(i) if isinstance(data.get(cfg.spelled["catalog"]), list) else cfg.at("catalog")
+        try:
+            path = paths.resolve(rel, origin)
+            found, more = load_catalog_file(path, paths.display(path))
+            connections.extend(found)
+            issues.extend(more)
+        except UserError as exc:
+            issues.extend(exc.issues)
+    if cfg["connections"] is not None:
+        connections.extend(check_connections(cfg["connections"], ctx, (cfg.spelled["connections"],)))
+    credentials = []
+    for secret_name, c in (cfg["credentials"] or {}).items():
+        try:
+            credentials.append(_credential(secret_name, c, paths))
+        except UserError as exc:
+            issues.extend(exc.issues)
+    options = cfg["generatorOptions"] or {"disableNameSuffixHash": False, "behavior": None, "labels": None,
+                                          "annotations": None}
+    jd = cfg["jobDefaults"] or {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": None,
+                                "serviceAccountName": None, "resources": None}
+    templates_dir = None
+    if cfg["templates"]:
+        try:
+            templates_dir = str(paths.resolve(cfg["templates"], cfg.at("templates")))
+        except UserError as exc:
+            issues.extend(exc.issues)
+    config = GeneratorConfig(
+        name=cfg["metadata"]["name"],
+        namespace=cfg["metadata"]["namespace"],
+        root=str(paths.root),
+        connections=tuple(connections),
+        credentials=tuple(credentials),
+        builds=tuple(_build(b) for b in cfg["builds"] or []),
+        builder_images=tuple(sorted((k, v["image"]) for k, v in (cfg["builders"] or {}).items() if v["image"])),
+        options=GeneratorOptions(options["disableNameSuffixHash"], options["behavior"],
+                                 tuple(sorted((options["labels"] or {}).items())),
+                                 tuple(sorted((options["annotations"] or {}).items()))),
+        job_defaults=JobDefaults(jd["backoffLimit"], jd["ttlSecondsAfterFinished"], jd["activeDeadlineSeconds"],
+                                 jd["serviceAccountName"], jd["resources"]),
+        templates_dir=templates_dir,
+        origin=Origin(display),
+    )
+    return config, issues
+
+
+def _credential(secret_name: str, c: Rec, paths: Paths) -> Credential:
+    def anchored(source: ValueSource | None) -> ValueSource | None:
+        if source is None or source.file is None:
+            return source
+        return ValueSource(file=str(paths.resolve(source.file, source.origin or c.origin)), origin=source.origin)
+
+    return Credential(secret_name, anchored(c["dockerConfig"]), anchored(c["username"]), anchored(c["password"]),
+                      c["email"], c.origin)
+
+
+def _build(b: Rec) -> Build:
+    return Build(
+        name=b["name"], connection=b["connection"], builder=b["builder"], image=b["image"],
+        tags=tuple(b["tags"] or ()), context=b["context"], context_sub_path=b["contextSubPath"],
+        dockerfile=b["dockerfile"], cache=b["cache"], build_args=tuple(sorted((b["buildArgs"] or {}).items())),
+        extra_connections=tuple(b["connections"] or ()), resources=b["resources"], origin=b.origin,
+    )

@@ -1,0 +1,120 @@
+"""Reading credential values and building `.dockerconfigjson`, without ever echoing them.
+
+Values are read here, at render time, from the environment or from files under the root;
+they go into the Secret's data and nowhere else. Messages name the variable or the file,
+never the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Mapping
+
+from generator.errors import Issue, UserError
+from generator.model import Credential, ValueSource
+from generator.yamlio import MAX_FILE_BYTES
+
+MAX_SECRET_BYTES = 1024 * 1024  # the API server's limit for a Secret's data
+
+
+def read_value(source: ValueSource, what: str, environ: Mapping[str, str]) -> str:
+    if source.literal is not None:
+        return source.literal
+    if source.env is not None:
+        value = environ.get(source.env)
+        if value is None:
+            raise UserError([Issue(source.origin, f"{what}: environment variable {source.env} is not set",
+                                   f"export {source.env} before running, or use {{file: path}}")])
+        return value
+    assert source.file is not None
+    path = Path(source.file)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UserError([Issue(source.origin, f"{what}: file {source.file} is too large")])
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError([Issue(source.origin, f"{what}: file {source.file} does not exist",
+                               "create it, or fix the path (relative to the kustomization directory)")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError([Issue(source.origin, f"{what}: cannot read {source.file} ({type(exc).__name__})")]) from None
+    # `echo secret > file` leaves a newline that is not part of the secret
+    return text[:-1] if text.endswith("\n") else text
+
+
+def auth_entry(username: str, password: str, email: str | None) -> dict:
+    """One `auths` entry exactly as `kubectl create secret docker-registry` writes it."""
+    entry = {"username": username, "password": password}
+    if email:
+        entry["email"] = email
+    entry["auth"] = base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+    return entry
+
+
+def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapping[str, str]) -> bytes:
+    """The `.dockerconfigjson` bytes for one Secret."""
+    if cred.docker_config is not None:
+        raw = read_value(cred.docker_config, f"credentials {cred.secret_name}.dockerConfig", environ)
+        _check_docker_config(raw, cred, servers)
+        data = raw.encode("utf-8")
+    else:
+        assert cred.username is not None and cred.password is not None
+        user = read_value(cred.username, f"credentials {cred.secret_name}.username", environ)
+        password = read_value(cred.password, f"credentials {cred.secret_name}.password", environ)
+        if ":" in user:
+            raise UserError([Issue(cred.username.origin, f"credentials {cred.secret_name}.username contains ':'",
+                                   "registry user names cannot contain ':' (it separates user and password in auth)")])
+        if not user or not password:
+            raise UserError([Issue(cred.origin, f"credentials {cred.secret_name}: username or password is empty")])
+        auths = {server: auth_entry(user, password, cred.email) for server in servers}
+        data = json.dumps({"auths": auths}, separators=(",", ":"), sort_keys=False).encode("utf-8")
+    if len(data) > MAX_SECRET_BYTES:
+        raise UserError([Issue(cred.origin, f"Secret {cred.secret_name} would be {len(data)} bytes, over the 1 MiB limit")])
+    return data
+
+
+def _check_docker_config(raw: str, cred: Credential, servers: tuple[str, ...]) -> None:
+    """A docker config.json must be a JSON object with `auths` covering every registry using it."""
+    origin = cred.docker_config.origin if cred.docker_config else cred.origin
+    where = f"credentials {cred.secret_name}.dockerConfig"
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        # the position is safe to show; the text around it may be a secret, so it is not shown
+        raise UserError([Issue(origin, f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+                               "write it as `kubectl create secret docker-registry --dry-run=client` would")]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("auths"), dict):
+        raise UserError([Issue(origin, f"{where} has no \"auths\" object",
+                               "a docker config looks like {\"auths\": {\"myregistry.com\": {\"auth\": \"...\"}}}")])
+    for key, entry in doc["auths"].items():
+        if not isinstance(entry, dict):
+            raise UserError([Issue(origin, f"{where}: auths entry {key!r} is not an object")])
+        if "auth" in entry and isinstance(entry["auth"], str):
+            try:
+                decoded = base64.b64decode(entry["auth"], validate=True).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                raise UserError([Issue(origin, f"{where}: auths entry {key!r} has an auth field that is not base64")]) from None
+            if ":" not in decoded:
+                raise UserError([Issue(origin, f"{where}: auths entry {key!r} has an auth field without 'user:password'")])
+    helpers = doc.get("credHelpers") or {}
+    covered = {_normalise_key(k) for k in doc["auths"]} | {_normalise_key(k) for k in helpers}
+    if doc.get("credsStore"):
+        return
+    missing = [s for s in servers if _normalise_key(s) not in covered]
+    if missing:
+        raise UserError([Issue(origin, f"{where} has no auths entry for {', '.join(missing)}",
+                               f"add an entry keyed {missing[0]!r} (keys present: {', '.join(sorted(doc['auths'])) or 'none'})")])
+
+
+def _normalise_key(key: str) -> str:
+    """How clients match auths keys: scheme and a trailing /v1/ or /v2/ do not matter."""
+    for prefix in ("https://", "http://"):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+    key = key.rstrip("/")
+    for suffix in ("/v1", "/v2"):
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+    return "index.docker.io" if key in ("docker.io", "registry-1.docker.io") else key
+

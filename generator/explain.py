@@ -1,0 +1,58 @@
+"""`conngen explain`: for each build, the path its credentials take, read off the rendered Job."""
+
+from __future__ import annotations
+
+import json
+
+from generator.builders import PROFILES
+from generator.model import GeneratorConfig
+from generator.plan import make_plan
+from generator.render import Renderer
+from generator.routes import credential_route
+
+
+def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:
+    """The explanation text, and whether every route is sound."""
+    plan = make_plan(config)
+    renderer = Renderer(config.templates_dir)
+    servers = {s.name: s.servers for s in plan.secrets}
+    rows = []
+    for job in plan.jobs:
+        profile = PROFILES[job.builder]
+        route = credential_route(renderer.job(job), profile)
+        expected = job.credential
+        problems = list(route.problems) if expected.secret else []
+        if expected.secret and (route.secret, route.key) != (expected.secret, expected.key):
+            problems.append(f"builder reads {route.reads}, but the registry Secret is mounted as "
+                            f"{expected.mounted_file}")
+        if expected.secret in servers and expected.registry not in servers[expected.secret]:
+            problems.append(f"Secret {expected.secret} holds no auths entry for {expected.registry}")
+        rows.append({
+            "build": job.build, "job": job.name, "builder": job.builder, "registry": expected.registry,
+            "secret": expected.secret, "secretSource": ("generated" if expected.generated else
+                                                        "existing in the cluster") if expected.secret else None,
+            "volume": route.volume, "key": route.key, "mountPath": route.mount_path, "reads": route.reads,
+            "dockerConfig": route.docker_config, "destinations": list(route.destinations),
+            "status": "ok" if not problems else "MISMATCH", "problems": problems,
+        })
+    ok = all(r["status"] == "ok" for r in rows)
+    if fmt == "json":
+        return json.dumps({"ok": ok, "builds": rows}, indent=2), ok
+    return "\n\n".join(_block(r) for r in rows) or "no builds", ok
+
+
+def _block(r: dict) -> str:
+    image_default = PROFILES[r["builder"]].image_env.get("DOCKER_CONFIG")
+    docker_config = r["dockerConfig"] or (f"(image default {image_default})" if image_default else "(unset)")
+    secret = f"{r['secret']} ({r['secretSource']})" if r["secret"] else "none (anonymous push)"
+    volume = f"{r['volume']} (key {r['key']} → {r['reads'].rsplit('/', 1)[-1]})" if r["volume"] else "-"
+    lines = [
+        f"build {r['build']} ({r['builder']}, Job {r['job']})",
+        ("registry", r["registry"]), ("secret", secret), ("volume", volume),
+        ("mount path", r["mountPath"] or "-"), ("builder reads", r["reads"]),
+        ("DOCKER_CONFIG", docker_config),
+    ]
+    lines += [("destination", d) for d in r["destinations"]]
+    lines.append(("status", r["status"]))
+    lines += [("problem", p) for p in r["problems"]]
+    return "\n".join(line if isinstance(line, str) else f"  {line[0]:<14} {line[1]}" for line in lines)

@@ -1,0 +1,52 @@
+"""Installing the exec plugin where kustomize looks for it (same order as kustomize)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Mapping
+
+PLUGIN_PATH = ("conngen.dev", "v1", "connectiongenerator", "ConnectionGenerator")
+
+
+def plugin_roots(environ: Mapping[str, str]) -> list[Path]:
+    """kustomize's candidate plugin homes, in its order (api/konfig/plugins.go)."""
+    roots = []
+    if environ.get("KUSTOMIZE_PLUGIN_HOME"):
+        roots.append(Path(environ["KUSTOMIZE_PLUGIN_HOME"]))
+    if environ.get("XDG_CONFIG_HOME"):
+        roots.append(Path(environ["XDG_CONFIG_HOME"]) / "kustomize" / "plugin")
+    home = Path(environ.get("HOME") or Path.home())
+    roots.append(home / ".config" / "kustomize" / "plugin")
+    roots.append(home / "kustomize" / "plugin")
+    return roots
+
+
+def chosen_root(environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """The root kustomize will use, and whether it exists yet."""
+    roots = plugin_roots(environ)
+    for root in roots:
+        if root.is_dir():
+            return root, True
+    return roots[0], False
+
+
+def plugin_script(python: str) -> str:
+    return (f"#!{python}\n"
+            "# conngen exec plugin for kustomize (written by `conngen install`)\n"
+            "import sys\n"
+            "from generator.plugin import main\n"
+            "sys.exit(main())\n")
+
+
+def install(environ: Mapping[str, str], python: str | None = None) -> Path:
+    root, _ = chosen_root(environ)
+    target = root.joinpath(*PLUGIN_PATH)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(plugin_script(python or sys.executable), encoding="utf-8")
+    tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,144 @@
+"""Typed, validated input: what the catalog and the generator config mean.
+
+Everything here is immutable and already checked; planning code never sees raw YAML.
+Each object keeps its `Origin` so later stages can point at the exact line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from generator.errors import Origin
+
+
+@dataclass(frozen=True)
+class KeyToPath:
+    key: str
+    path: str
+    mode: int | None = None
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A connection's `secret` or `configMap`, as Polyaxon describes it."""
+
+    name: str
+    mount_path: str | None
+    items: tuple[KeyToPath, ...] | None
+    default_mode: int | None
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class RegistrySchema:
+    url: str
+    insecure: bool
+
+
+@dataclass(frozen=True)
+class GitSchema:
+    url: str | None
+    revision: str | None
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Connection:
+    name: str
+    kind: str
+    description: str | None
+    tags: tuple[str, ...]
+    schema: RegistrySchema | GitSchema | Mapping[str, Any] | None
+    secret: Resource | None
+    config_map: Resource | None
+    env: tuple[tuple[str, str], ...]
+    annotations: tuple[tuple[str, str], ...]
+    origin: Origin
+
+    @property
+    def registry(self) -> RegistrySchema | None:
+        return self.schema if isinstance(self.schema, RegistrySchema) else None
+
+    @property
+    def git(self) -> GitSchema | None:
+        return self.schema if isinstance(self.schema, GitSchema) else None
+
+
+@dataclass(frozen=True)
+class ValueSource:
+    """Where a credential value comes from; the value itself is read only when rendering."""
+
+    env: str | None = None
+    file: str | None = None
+    literal: str | None = field(default=None, repr=False)
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Credentials for one Secret (keyed by the Secret name the catalog gives)."""
+
+    secret_name: str
+    docker_config: ValueSource | None
+    username: ValueSource | None
+    password: ValueSource | None
+    email: str | None
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class GitContext:
+    connection: str
+    revision: str | None
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Build:
+    name: str
+    connection: str
+    builder: str
+    image: str
+    tags: tuple[str, ...]
+    context: str | GitContext | None
+    context_sub_path: str | None
+    dockerfile: str
+    cache: bool
+    build_args: tuple[tuple[str, str], ...]
+    extra_connections: tuple[str, ...]
+    resources: Mapping[str, Any] | None
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class JobDefaults:
+    backoff_limit: int
+    ttl_seconds_after_finished: int | None
+    active_deadline_seconds: int | None
+    service_account_name: str | None
+    resources: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class GeneratorOptions:
+    disable_name_suffix_hash: bool
+    behavior: str | None
+    labels: tuple[tuple[str, str], ...]
+    annotations: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    name: str
+    namespace: str | None
+    root: str
+    connections: tuple[Connection, ...]
+    credentials: tuple[Credential, ...]
+    builds: tuple[Build, ...]
+    builder_images: tuple[tuple[str, str], ...]
+    options: GeneratorOptions
+    job_defaults: JobDefaults
+    templates_dir: str | None
+    origin: Origin
+

@@ -1,0 +1,64 @@
+"""read → model → plan → render, shared by every front end (CLI, exec plugin, KRM, Helm)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from generator.builders import PROFILES
+from generator.config import load_config
+from generator.credentials import docker_config_json
+from generator.errors import Issue, Origin, UserError
+from generator.model import GeneratorConfig
+from generator.plan import Plan, make_plan
+from generator.render import Renderer
+from generator.routes import credential_route
+
+
+@dataclass
+class Result:
+    objects: list[dict]
+    warnings: list[Issue]
+    plan: Plan
+
+
+def load(data: Any, display: str, root: Path, restrictor: str | None = None,
+         templates_dir: str | None = None) -> tuple[GeneratorConfig, list[Issue]]:
+    """Check a generator config and its catalogs; raise with every error found."""
+    config, issues = load_config(data, display, root, restrictor)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors or config is None:
+        raise UserError(issues)
+    if templates_dir:
+        from dataclasses import replace
+        config = replace(config, templates_dir=templates_dir)
+    return config, issues
+
+
+def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None) -> Result:
+    plan = make_plan(config)
+    renderer = Renderer(config.templates_dir)
+    objects: list[dict] = []
+    problems: list[Issue] = []
+    for secret in plan.secrets:
+        try:
+            data = docker_config_json(secret.credential, secret.servers, environ)
+        except UserError as exc:
+            problems.extend(exc.issues)
+            continue
+        objects.append(renderer.secret(secret, data))
+    for job in plan.jobs:
+        obj = renderer.job(job)
+        route = credential_route(obj, PROFILES[job.builder])
+        expected = job.credential
+        if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
+            problems.append(Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
+                                  f"which is {route.key!r} of Secret {route.secret!r}, not {expected.key!r} of {expected.secret!r}",
+                                  "; ".join(route.problems) or "keep the volume and mount the plan gives"))
+        elif route.problems and expected.secret is not None:
+            problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))
+        objects.append(obj)
+    if problems:
+        raise UserError(problems)
+    return Result(objects, list(warnings or []) + list(plan.warnings), plan)

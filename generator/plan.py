@@ -1,0 +1,461 @@
+"""Planning: which Secrets and Jobs to make, and exactly where each credential is mounted.
+
+Pure: it reads the typed config and returns data; no files, no environment, no templates.
+Builder-specific facts come only from `builders.PROFILES`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from generator.builders import GIT_IMAGE, PROFILES, BuilderProfile
+from generator.errors import Issue, Origin, UserError, dotted
+from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
+from generator.names import dns_label
+from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url
+
+DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "conngen"}
+NEEDS_HASH = "kustomize.config.k8s.io/needs-hash"
+BEHAVIOR = "kustomize.config.k8s.io/behavior"
+GIT_ENV = {"username": "GIT_USERNAME", "password": "GIT_PASSWORD", "token": "GIT_TOKEN"}
+
+
+@dataclass(frozen=True)
+class SecretPlan:
+    name: str
+    namespace: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    credential: Credential
+    servers: tuple[str, ...]  # auths keys this Secret must hold
+
+
+@dataclass(frozen=True)
+class CredentialPath:
+    """How a build's registry credentials travel, for `explain` and the render check."""
+
+    registry: str
+    secret: str | None
+    generated: bool
+    volume: str | None
+    key: str | None
+    mount_path: str | None
+    mounted_file: str | None
+    reads: str
+    docker_config: str | None
+
+
+@dataclass(frozen=True)
+class GitClone:
+    url: str
+    revision: str | None
+    image: str
+    env: tuple[dict, ...]
+    volume: str  # the emptyDir the clone lands in, shared with the builder
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    name: str
+    build: str
+    namespace: str | None
+    builder: str
+    template: str
+    image: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    pod_annotations: dict[str, str]
+    destinations: tuple[str, ...]
+    context: str
+    context_sub_path: str | None
+    dockerfile: str
+    cache: bool
+    build_args: tuple[tuple[str, str], ...]
+    insecure_registries: tuple[str, ...]
+    env: tuple[dict, ...]
+    env_from: tuple[dict, ...]
+    volume_mounts: tuple[dict, ...]
+    volumes: tuple[dict, ...]
+    workspace: str
+    git_clone: GitClone | None
+    resources: Any
+    backoff_limit: int
+    ttl_seconds_after_finished: int | None
+    active_deadline_seconds: int | None
+    service_account_name: str | None
+    credential: CredentialPath
+
+
+@dataclass(frozen=True)
+class Plan:
+    secrets: tuple[SecretPlan, ...]
+    jobs: tuple[JobPlan, ...]
+    warnings: tuple[Issue, ...]
+
+
+@dataclass
+class _Pod:
+    """Volumes, mounts and env of one builder pod, refusing clashes as they are added."""
+
+    origin: Origin
+    issues: list[Issue]
+    volumes: list[dict] = field(default_factory=list)
+    mounts: list[dict] = field(default_factory=list)
+    env: list[dict] = field(default_factory=list)
+    env_from: list[dict] = field(default_factory=list)
+    annotations: dict[str, str] = field(default_factory=dict)
+    _volume_of: dict[tuple, str] = field(default_factory=dict)
+    _mounted_at: dict[str, str] = field(default_factory=dict)
+
+    def mount(self, base: str, source: dict, mount_path: str, read_only: bool, origin: Origin) -> str:
+        identity = (repr(sorted(source.items())), mount_path)
+        if identity in self._volume_of:
+            return self._volume_of[identity]
+        taken = {v["name"] for v in self.volumes}
+        name = dns_label(base)
+        n = 2
+        while name in taken:
+            name = dns_label(f"{base}-{n}")
+            n += 1
+        if mount_path in self._mounted_at:
+            self.issues.append(Issue(origin, f"mount path {mount_path} is already used by volume {self._mounted_at[mount_path]}",
+                                     "give each connection its own mountPath"))
+        self._mounted_at[mount_path] = name
+        self._volume_of[identity] = name
+        self.volumes.append({"name": name, **source})
+        mount = {"name": name, "mountPath": mount_path}
+        if read_only:
+            mount["readOnly"] = True
+        self.mounts.append(mount)
+        return name
+
+    def set_env(self, entry: dict, origin: Origin) -> None:
+        for existing in self.env:
+            if existing["name"] == entry["name"]:
+                if existing != entry:
+                    self.issues.append(Issue(origin, f"environment variable {entry['name']} is set twice with different values",
+                                             "remove one of them"))
+                return
+        self.env.append(entry)
+
+    def annotate(self, pairs: Iterable[tuple[str, str]], origin: Origin) -> None:
+        for key, value in pairs:
+            if self.annotations.get(key, value) != value:
+                self.issues.append(Issue(origin, f"pod annotation {key} is set twice with different values"))
+            self.annotations[key] = value
+
+
+def _resource_volume(res: Resource, kind: str) -> dict:
+    """A Kubernetes secret/configMap volume source for a catalog resource."""
+    ref_key = "secretName" if kind == "secret" else "name"
+    body: dict[str, Any] = {ref_key: res.name}
+    if res.items:
+        body["items"] = [_key_to_path(i) for i in res.items]
+    if res.default_mode is not None:
+        body["defaultMode"] = res.default_mode
+    return {kind: body}
+
+
+def _key_to_path(item: KeyToPath) -> dict:
+    out: dict[str, Any] = {"key": item.key, "path": item.path}
+    if item.mode is not None:
+        out["mode"] = item.mode
+    return out
+
+
+def _expose(pod: _Pod, res: Resource, kind: str) -> None:
+    """Polyaxon's rules: mounted if mountPath, else one env var per item, else envFrom."""
+    if res.mount_path:
+        pod.mount(res.name, _resource_volume(res, kind), res.mount_path, kind == "secret", res.origin)
+    elif res.items:
+        ref = "secretKeyRef" if kind == "secret" else "configMapKeyRef"
+        for item in res.items:
+            pod.set_env({"name": item.key, "valueFrom": {ref: {"name": res.name, "key": item.key}}}, res.origin)
+    else:
+        ref = "secretRef" if kind == "secret" else "configMapRef"
+        entry = {ref: {"name": res.name}}
+        if entry not in pod.env_from:
+            pod.env_from.append(entry)
+
+
+def _use_connection(pod: _Pod, conn: Connection, mount_secret: bool = True) -> None:
+    if conn.secret is not None and mount_secret:
+        _expose(pod, conn.secret, "secret")
+    if conn.config_map is not None:
+        _expose(pod, conn.config_map, "configMap")
+    if conn.kind in ("volume_claim", "host_path") and isinstance(conn.schema, dict):
+        source = ({"persistentVolumeClaim": {"claimName": conn.schema["volumeClaim"]}} if conn.kind == "volume_claim"
+                  else {"hostPath": {"path": conn.schema["hostPath"]}})
+        pod.mount(conn.name, source, conn.schema["mountPath"], bool(conn.schema.get("readOnly")), conn.origin)
+    for name, value in conn.env:
+        pod.set_env({"name": name, "value": value}, conn.origin.at("env"))
+    pod.annotate(conn.annotations, conn.origin.at("annotations"))
+
+
+class Planner:
+    def __init__(self, config: GeneratorConfig):
+        self.config = config
+        self.issues: list[Issue] = []
+        self.connections: dict[str, Connection] = {}
+        self.addresses: dict[str, RegistryAddress] = {}
+        self.credentials = {c.secret_name: c for c in config.credentials}
+        self.images = dict(config.builder_images)
+
+    def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
+        self.issues.append(Issue(origin, message, hint))
+
+    def run(self) -> Plan:
+        self._index_connections()
+        secrets = self._secrets()
+        jobs = []
+        job_names: dict[str, Build] = {}
+        for build in self.config.builds:
+            job = self._job(build)
+            if job is None:
+                continue
+            if job.name in job_names:
+                self.error(build.origin.at("name"), f"build {build.name!r} gives the same Job name {job.name!r} "
+                           f"as build {job_names[job.name].name!r}", "rename one of the builds")
+                continue
+            job_names[job.name] = build
+            jobs.append(job)
+        errors = [i for i in self.issues if i.severity == "error"]
+        if errors:
+            raise UserError(self.issues)
+        return Plan(tuple(secrets), tuple(jobs), tuple(self.issues))
+
+    def _index_connections(self) -> None:
+        first: dict[str, Connection] = {}
+        for conn in self.config.connections:
+            if conn.name in first:
+                prior = first[conn.name].origin
+                self.error(conn.origin.at("name"), f"duplicate connection name {conn.name!r} "
+                           f"(first defined in {prior.file} at {dotted(prior.path)})",
+                           "connection names must be unique across all catalogs")
+                continue
+            first[conn.name] = conn
+            if conn.registry is not None:
+                try:
+                    self.addresses[conn.name] = parse_registry_url(conn.registry.url)
+                except AddressError as exc:
+                    self.error(conn.origin.at("schema", "url"), str(exc), exc.hint)
+        self.connections = first
+
+    def _secrets(self) -> list[SecretPlan]:
+        users: dict[str, list[Connection]] = {}
+        for conn in self.connections.values():
+            if conn.registry is not None and conn.secret is not None:
+                users.setdefault(conn.secret.name, []).append(conn)
+        out = []
+        for name in sorted(self.credentials):
+            cred = self.credentials[name]
+            conns = users.get(name)
+            if not conns:
+                known = ", ".join(sorted(users)) or "none"
+                self.error(cred.origin, f"credentials {name!r} are not used by any registry connection",
+                           f"key credentials by a registry connection's secret.name (in use: {known})")
+                continue
+            for conn in conns:
+                self._check_generated_items(conn)
+            servers = sorted({self.addresses[c.name].auth_key for c in conns if c.name in self.addresses})
+            annotations = dict(self.config.options.annotations)
+            if not self.config.options.disable_name_suffix_hash:
+                annotations[NEEDS_HASH] = "true"
+            if self.config.options.behavior:
+                annotations[BEHAVIOR] = self.config.options.behavior
+            labels = {**dict(self.config.options.labels), "app.kubernetes.io/name": "conngen",
+                      "app.kubernetes.io/instance": self.config.name,
+                      "app.kubernetes.io/component": "registry-credentials", **MANAGED_BY}
+            out.append(SecretPlan(name, self.config.namespace, labels, annotations, cred, tuple(servers)))
+        return out
+
+    def _check_generated_items(self, conn: Connection) -> None:
+        assert conn.secret is not None
+        for i, item in enumerate(conn.secret.items or ()):
+            if item.key != DOCKERCONFIGJSON_KEY:
+                self.error(conn.secret.origin.at("items", i),
+                           f"secret {conn.secret.name!r} is generated with the single key {DOCKERCONFIGJSON_KEY}; "
+                           f"items names key {item.key!r}",
+                           "remove items (conngen maps .dockerconfigjson to config.json) "
+                           "or write {key: .dockerconfigjson, path: config.json}")
+
+    def _registry(self, build: Build) -> Connection | None:
+        conn = self.connections.get(build.connection)
+        origin = build.origin.at("connection")
+        if conn is None:
+            registries = [c.name for c in self.connections.values() if c.kind == "registry"]
+            close = difflib.get_close_matches(build.connection, registries, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"registry connections: {', '.join(registries) or 'none'}"
+            self.error(origin, f"build {build.name!r} names connection {build.connection!r}, which is not in the catalog", hint)
+            return None
+        if conn.kind != "registry":
+            self.error(origin, f"connection {conn.name!r} is a {conn.kind} connection, a build needs a registry connection")
+            return None
+        if conn.name not in self.addresses:
+            return None  # its url error is already reported
+        return conn
+
+    def _job(self, build: Build) -> JobPlan | None:
+        conn = self._registry(build)
+        profile = PROFILES[build.builder]
+        if conn is None:
+            return None
+        before = len(self.issues)
+        address = self.addresses[conn.name]
+        try:
+            dests = destinations(address, build.image, build.tags)
+        except AddressError as exc:
+            self.error(build.origin.at("image"), str(exc), exc.hint)
+            return None
+        if len(dests) > 1 and not profile.multiple_destinations:
+            self.error(build.origin.at("tags"), f"{profile.name} pushes a single destination", "remove tags, or use kaniko")
+        if build.build_args and not profile.build_args:
+            self.error(build.origin.at("buildArgs"), f"{profile.name} does not take build arguments", "use kaniko")
+        if build.dockerfile != "Dockerfile" and profile.name == "dockerizer":
+            self.error(build.origin.at("dockerfile"), "the dockerizer always reads Dockerfile at the context root",
+                       "remove dockerfile, or use kaniko")
+
+        pod = _Pod(build.origin, self.issues)
+        for name, value in profile.env:
+            pod.set_env({"name": name, "value": value}, build.origin)
+        credential = self._mount_credentials(pod, conn, address, profile)
+        _use_connection(pod, conn, mount_secret=False)
+        context, git_clone = self._context(pod, build, profile)
+        for name in build.extra_connections:
+            extra = self.connections.get(name)
+            if extra is None:
+                self.error(build.origin.at("connections"), f"connection {name!r} is not in the catalog")
+                continue
+            _use_connection(pod, extra)
+        for host in profile.host_mounts:
+            pod.mount(host.name, {"hostPath": {"path": host.path, "type": host.type}}, host.path, False, build.origin)
+        insecure: tuple[str, ...] = ()
+        if conn.registry and conn.registry.insecure:
+            insecure = (address.host,)
+            for note in profile.notes:
+                self.issues.append(Issue(conn.origin.at("schema", "insecure"), note, severity="warning"))
+        elif address.plain_http_scheme:
+            self.issues.append(Issue(conn.origin.at("schema", "url"), "url says http:// but insecure is not set: "
+                                     "the builder will push over HTTPS", "set schema.insecure: true for a plain-HTTP registry",
+                                     severity="warning"))
+        if len([i for i in self.issues[before:] if i.severity == "error"]):
+            return None
+        name = dns_label(build.name)
+        defaults = self.config.job_defaults
+        labels = {**dict(self.config.options.labels), "app.kubernetes.io/name": profile.name,
+                  "app.kubernetes.io/instance": dns_label(name), "app.kubernetes.io/component": "image-build",
+                  "app.kubernetes.io/part-of": self.config.name, **MANAGED_BY}
+        return JobPlan(
+            name=name, build=build.name, namespace=self.config.namespace, builder=profile.name,
+            template=f"{profile.name}.yaml.j2", image=self.images.get(profile.name, profile.image),
+            labels=labels, annotations=dict(self.config.options.annotations), pod_annotations=dict(sorted(pod.annotations.items())),
+            destinations=tuple(dests), context=context, context_sub_path=build.context_sub_path,
+            dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
+            insecure_registries=insecure, env=tuple(pod.env), env_from=tuple(pod.env_from),
+            volume_mounts=tuple(pod.mounts), volumes=tuple(pod.volumes), workspace=profile.workspace,
+            git_clone=git_clone, resources=build.resources if build.resources is not None else defaults.resources,
+            backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
+            active_deadline_seconds=defaults.active_deadline_seconds,
+            service_account_name=defaults.service_account_name, credential=credential,
+        )
+
+    def _mount_credentials(self, pod: _Pod, conn: Connection, address: RegistryAddress,
+                           profile: BuilderProfile) -> CredentialPath:
+        """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
+        secret = conn.secret
+        if secret is None:
+            return CredentialPath(address.auth_key, None, False, None, None, None, None, profile.reads({}), None)
+        generated = secret.name in self.credentials
+        mount_path = secret.mount_path or profile.default_mount_path
+        items = secret.items or (KeyToPath(DOCKERCONFIGJSON_KEY, profile.file_name),)
+        wanted = [i for i in items if i.path == profile.file_name]
+        if not wanted:
+            self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
+                       f"{', '.join(i.path for i in items)}",
+                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}}")
+        source = _resource_volume(Resource(secret.name, mount_path, items, secret.default_mode, secret.origin), "secret")
+        volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
+        mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
+        docker_config = None
+        if profile.reads({}) != mounted_file:
+            docker_config = mount_path
+            pod.set_env({"name": profile.dir_env, "value": mount_path}, secret.origin.at("mountPath"))
+        return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
+                              mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
+                              docker_config)
+
+    def _context(self, pod: _Pod, build: Build, profile: BuilderProfile) -> tuple[str, GitClone | None]:
+        """The context argument the builder gets, and a clone step when it cannot fetch it."""
+        origin = build.origin.at("context")
+        ctx = build.context
+        if ctx is None:
+            self.error(build.origin, f"build {build.name!r} has no context",
+                       "add context: git://host/repo.git#refs/heads/main or {connection: <git connection>}")
+            return "", None
+        git_env: list[dict] = []
+        if isinstance(ctx, str):
+            scheme, sep, rest = ctx.partition("://")
+            if not sep:
+                scheme, rest = ("dir", ctx) if ctx.startswith("/") else ("", ctx)
+            if scheme in profile.native_contexts:
+                return ctx, None
+            if scheme != "git":
+                self.error(origin, f"{profile.name} cannot fetch a {scheme or 'relative'} context {ctx!r}",
+                           f"use one of: {', '.join(sorted(s + '://' for s in profile.native_contexts))}"
+                           + (" or git://" if "git" not in profile.native_contexts else ""))
+                return "", None
+            url, _, ref = rest.partition("#")
+            clone_url, revision = f"https://{url}", ref.split("#")[0] or None
+        else:
+            git = self.connections.get(ctx.connection)
+            if git is None or git.kind != "git" or git.git is None or not git.git.url:
+                what = "is not in the catalog" if git is None else (
+                    f"is a {git.kind} connection" if git.kind != "git" else "has no schema.url")
+                self.error(origin.at("connection"), f"context connection {ctx.connection!r} {what}",
+                           "name a git connection with schema.url")
+                return "", None
+            clone_url = git.git.url
+            revision = ctx.revision or git.git.revision
+            git_env = self._git_credentials(git)
+            if git.git.flags:
+                self.issues.append(Issue(git.origin.at("schema", "flags"), "git flags are not passed to the build context",
+                                         severity="warning"))
+            if "git" in profile.native_contexts:
+                return self._kaniko_git_url(pod, clone_url, revision, git_env, origin), None
+        volume = pod.mount("workspace", {"emptyDir": {}}, profile.workspace, False, origin)
+        return profile.workspace, GitClone(clone_url, revision, self.images.get("git", GIT_IMAGE), tuple(git_env), volume)
+
+    def _kaniko_git_url(self, pod: _Pod, url: str, revision: str | None, env: list[dict], origin: Origin) -> str:
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme not in ("https", "http"):
+            self.error(origin, f"git url {url!r} is not an http(s) URL; kaniko clones git contexts over HTTPS",
+                       "use https://host/repo.git")
+            return ""
+        if scheme == "http":
+            pod.set_env({"name": "GIT_PULL_METHOD", "value": "http"}, origin)
+        for entry in env:
+            pod.set_env(entry, origin)
+        ref = "" if not revision else "#" + (revision if revision.startswith("refs/") else f"refs/heads/{revision}")
+        return f"git://{rest}{ref}"
+
+    def _git_credentials(self, git: Connection) -> list[dict]:
+        """GIT_USERNAME/GIT_PASSWORD or GIT_TOKEN from the git connection's Secret keys."""
+        if git.secret is None:
+            return []
+        items = git.secret.items or (KeyToPath("username", "username"), KeyToPath("password", "password"))
+        env = []
+        for i, item in enumerate(items):
+            name = GIT_ENV.get(item.key.lower(), item.key if item.key in GIT_ENV.values() else None)
+            if name is None:
+                self.error(git.secret.origin.at("items", i), f"git secret key {item.key!r} is not a git credential",
+                           "use keys username/password (kubernetes.io/basic-auth) or token")
+                continue
+            env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": git.secret.name, "key": item.key}}})
+        return env
+
+
+def make_plan(config: GeneratorConfig) -> Plan:
+    return Planner(config).run()

@@ -1,0 +1,125 @@
+"""Registry addresses: the `auths` key a builder looks up, and the image destination.
+
+The two classic failures live here: Docker Hub must be keyed `https://index.docker.io/v1/`
+(kaniko #1209, #1574), and the scheme of `schema.url` must never reach `--destination`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
+DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
+
+_HOST = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])"
+_AUTHORITY = re.compile(rf"(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?")
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
+
+
+class AddressError(ValueError):
+    """A bad registry URL or image name; the message never repeats credentials."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class RegistryAddress:
+    host: str  # lowercase host[:port]
+    path: str  # repository prefix under the host, without surrounding slashes
+    plain_http_scheme: bool  # the url said http://
+
+    @property
+    def docker_hub(self) -> bool:
+        return self.host in DOCKER_HUB_HOSTS
+
+    @property
+    def auth_key(self) -> str:
+        """The `auths` key kubectl writes and every builder looks up for this registry."""
+        return DOCKER_HUB_AUTH_KEY if self.docker_hub else self.host
+
+    @property
+    def repository_prefix(self) -> str:
+        host = "docker.io" if self.docker_hub else self.host
+        return f"{host}/{self.path}" if self.path else host
+
+
+def parse_registry_url(url: str) -> RegistryAddress:
+    """Split `https://myregistry.com:5000/org/repo` into host and repository prefix."""
+    rest = url.strip()
+    if rest != url or not rest:
+        raise AddressError("registry url must not be empty or have surrounding spaces")
+    scheme = None
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", rest)
+    if match:
+        scheme = match.group(1).lower()
+        if scheme not in ("http", "https"):
+            raise AddressError(f"registry url scheme {scheme!r} is not supported", "use https://host/path or host/path")
+        rest = rest[match.end():]
+    authority, _, path = rest.partition("/")
+    if "@" in authority:
+        raise AddressError("registry url must not contain a user name or password",
+                           "remove 'user:password@' and put the credentials under credentials:")
+    if any(c in rest for c in "?#"):
+        raise AddressError("registry url must not contain '?' or '#'", "write host/path only")
+    m = _AUTHORITY.fullmatch(authority)
+    if not m or (m.group("port") and not 0 < int(m.group("port")) <= 65535):
+        raise AddressError(f"{authority!r} is not a valid registry host[:port]", "use a host name like myregistry.com:5000")
+    host = m.group("host").lower() + (f":{m.group('port')}" if m.group("port") else "")
+    parts = [p for p in path.split("/") if p]
+    if host in DOCKER_HUB_HOSTS and parts[:1] in (["v1"], ["v2"]):
+        parts = parts[1:]  # https://index.docker.io/v1/ is the API, not a namespace
+    for part in parts:
+        if not _PATH_COMPONENT.fullmatch(part):
+            raise AddressError(f"repository path component {part!r} is not valid",
+                               "repository paths are lowercase letters, digits and single '.', '_' or '-'")
+    return RegistryAddress(host, "/".join(parts), scheme == "http")
+
+
+def split_image(image: str) -> tuple[str, str | None]:
+    """Check an image given relative to its registry; return (repository, tag)."""
+    name, at, digest = image.partition("@")
+    if at:
+        raise AddressError("image must not pin a digest: a build pushes a tag", "write name:tag")
+    repo, colon, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    if not colon:
+        repo, tag = name, ""
+    if "://" in image:
+        raise AddressError("image must not contain a URL scheme", "write the image as name:tag; the connection url gives the host")
+    parts = repo.split("/")
+    first = parts[0]
+    if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
+        raise AddressError(f"image starts with the registry host {first!r}",
+                           "write the image relative to the connection's registry; its schema.url gives the host")
+    for part in parts:
+        if not _PATH_COMPONENT.fullmatch(part):
+            raise AddressError(f"image name component {part!r} is not valid",
+                               "image names are lowercase letters, digits and single '.', '_' or '-'")
+    if tag and not _TAG.fullmatch(tag):
+        raise AddressError(f"image tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
+    return repo, tag or None
+
+
+def check_tag(tag: str) -> None:
+    if not _TAG.fullmatch(tag):
+        raise AddressError(f"tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
+
+
+def destinations(address: RegistryAddress, image: str, extra_tags: tuple[str, ...]) -> list[str]:
+    """Every `host/path/name:tag` a build pushes, the image's own tag first."""
+    repo, tag = split_image(image)
+    if address.docker_hub and not address.path and "/" not in repo:
+        raise AddressError("Docker Hub images need a namespace",
+                           "set schema.url to docker.io/<user-or-org>, or write the image as <org>/<name>")
+    base = f"{address.repository_prefix}/{repo}"
+    out = [f"{base}:{tag}" if tag else base]
+    for extra in extra_tags:
+        check_tag(extra)
+        ref = f"{base}:{extra}"
+        if ref not in out:
+            out.append(ref)
+    return out

@@ -1,0 +1,124 @@
+"""Rendering plans through Jinja templates, safely, and parsing the result back.
+
+The environment is sandboxed (a user template cannot reach Python internals) with
+StrictUndefined, and every `{{ }}` must end in the `json` filter: `finalize` refuses any
+other value. JSON text is valid YAML, so a value can never break out of its place, whatever
+characters it holds. Each rendered document is parsed back and must be the one object the
+plan asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from generator.errors import Issue, Origin, UserError
+from generator.plan import JobPlan, SecretPlan
+from generator.yamlio import parse_yaml
+
+_SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
+
+
+class JsonText(str):
+    """Text produced by the `json` filter: the only thing a template may print."""
+
+
+def to_json(value: Any) -> JsonText:
+    """JSON that is also safe YAML: ASCII only, astral characters as \\U escapes."""
+    text = json.dumps(value, ensure_ascii=True, separators=(", ", ": "), allow_nan=False)
+
+    def astral(m: re.Match) -> str:
+        high, low = int("d" + m.group(1), 16), int("d" + m.group(2), 16)
+        return "\\U%08x" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+    return JsonText(_SURROGATE_PAIR.sub(astral, text))
+
+
+def _only_json(value: Any) -> Any:
+    if isinstance(value, JsonText):
+        return value
+    raise jinja2.TemplateRuntimeError("a template printed a value without the json filter; write {{ value | json }}")
+
+
+def builtin_templates_dir() -> Path:
+    spec = find_spec("generator.templates")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+class Renderer:
+    """One environment per run: templates are compiled once and reused for every object."""
+
+    def __init__(self, override_dir: str | None = None):
+        search = [override_dir] if override_dir else []
+        search.append(str(builtin_templates_dir()))
+        self.env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined, autoescape=False,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_only_json,
+        )
+        self.env.filters["json"] = to_json
+
+    def secret(self, plan: SecretPlan, dockerconfigjson: bytes) -> dict:
+        data = base64.b64encode(dockerconfigjson).decode("ascii")
+        obj = self._render("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": data})
+        return _expect(obj, "secret.yaml.j2", "v1", "Secret", plan.name)
+
+    def job(self, plan: JobPlan) -> dict:
+        obj = self._render(plan.template, {"job": plan})
+        return _expect(obj, plan.template, "batch/v1", "Job", plan.name)
+
+    def _render(self, name: str, context: dict) -> Any:
+        try:
+            template = self.env.get_template(name)
+            text = template.render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise UserError([Issue(Origin(name), f"template {exc.name} not found",
+                                   "a templates directory overrides files of the same name")]) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise UserError([Issue(Origin(exc.filename or name), f"template syntax error: {exc.message}",
+                                   line=exc.lineno)]) from None
+        except (jinja2.TemplateError, jinja2.exceptions.SecurityError) as exc:
+            raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {exc.message or type(exc).__name__}",
+                                   line=_template_line(exc))]) from None
+        except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
+            raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {type(exc).__name__}",
+                                   line=_template_line(exc))]) from None
+        return parse_yaml(text, f"output of template {name}")
+
+
+def _frames(exc: BaseException) -> list:
+    tb, out = exc.__traceback__, []
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            out.append(tb)
+        tb = tb.tb_next
+    return out
+
+
+def _template_file(exc: BaseException) -> str | None:
+    frames = _frames(exc)
+    return frames[-1].tb_frame.f_code.co_filename if frames else None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    frames = _frames(exc)
+    return frames[-1].tb_lineno if frames else None
+
+
+def _expect(obj: Any, template: str, api_version: str, kind: str, name: str) -> dict:
+    """A template must render exactly the object its plan describes."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    got = (obj.get("apiVersion"), obj.get("kind"), meta.get("name") if isinstance(meta, dict) else None) \
+        if isinstance(obj, dict) else None
+    if got != (api_version, kind, name):
+        raise UserError([Issue(Origin(template), f"template rendered {got!r}, expected {api_version} {kind} {name!r}",
+                               "a template renders one object: keep apiVersion, kind and metadata.name")])
+    return obj

@@ -1,0 +1,41 @@
+"""Printing issues as `file:line:column: error: message` with a hint, never a value."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterable, TextIO
+
+from generator.errors import Issue, dotted
+from generator.yamlio import locate
+
+
+def position(issue: Issue, texts: dict[str, str] | None = None) -> tuple[int | None, int | None]:
+    if issue.line is not None or issue.origin is None:
+        return issue.line, issue.column
+    text = (texts or {}).get(issue.origin.file)
+    if text is None:
+        try:
+            text = Path(issue.origin.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None, None
+    found = locate(text, issue.origin.path)
+    return found if found else (None, None)
+
+
+def format_issue(issue: Issue, texts: dict[str, str] | None = None) -> str:
+    line, column = position(issue, texts)
+    where = issue.origin.file if issue.origin else "conngen"
+    if line is not None:
+        where += f":{line}" + (f":{column}" if column is not None else "")
+    key = f" {dotted(issue.origin.path)}:" if issue.origin and issue.origin.path else ""
+    text = f"{where}: {issue.severity}:{key} {issue.message}"
+    if issue.hint:
+        text += f"\n  hint: {issue.hint}"
+    return text
+
+
+def print_issues(issues: Iterable[Issue], stream: TextIO | None = None, texts: dict[str, str] | None = None) -> None:
+    out = stream or sys.stderr
+    for issue in issues:
+        print(format_issue(issue, texts), file=out)

@@ -1,0 +1,334 @@
+"""A small declarative schema: one description gives validation, defaults and JSON Schema.
+
+The catalog and the generator config are described once with these types. `check` walks
+user data, collects every problem with its key path (so `validate` can list them all),
+and returns normalised data: canonical camelCase keys, defaults applied. `json_schema`
+turns the same description into the JSON Schema that `conngen schema` prints, so the two
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from generator.errors import Issue, Origin
+
+MAX_VALUES = 1_000_000  # values visited per document: stops YAML alias bombs from expanding
+
+
+class Invalid:
+    """Marker for a value that failed its check (an issue was already recorded)."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID = Invalid()
+
+
+class Budget(Exception):
+    """Raised when a document expands past MAX_VALUES (aliases pointing at aliases)."""
+
+
+@dataclass
+class Ctx:
+    file: str
+    issues: list[Issue] = field(default_factory=list)
+    visited: int = 0
+
+    def error(self, path: tuple, message: str, hint: str = "") -> Invalid:
+        self.issues.append(Issue(Origin(self.file, path), message, hint))
+        return INVALID
+
+    def tick(self) -> None:
+        self.visited += 1
+        if self.visited > MAX_VALUES:
+            raise Budget()
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Spec:
+    description: str = ""
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        raise NotImplementedError
+
+    def json_schema(self) -> dict:
+        raise NotImplementedError
+
+    def _doc(self, schema: dict) -> dict:
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+class Str(Spec):
+    def __init__(self, description: str = "", pattern: str | None = None, hint: str = "",
+                 min_len: int = 0, max_len: int | None = None, enum: Iterable[str] | None = None):
+        self.description = description
+        self.pattern = re.compile(pattern) if pattern else None
+        self.hint = hint
+        self.min_len = min_len
+        self.max_len = max_len
+        self.enum = tuple(enum) if enum else None
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        ctx.tick()
+        if not isinstance(value, str):
+            extra = " (quote it)" if isinstance(value, (bool, int, float)) else ""
+            return ctx.error(path, f"expected a string, got {type_name(value)}{extra}")
+        if self.enum is not None and value not in self.enum:
+            return ctx.error(path, f"{value!r} is not one of: {', '.join(self.enum)}", "use one of the listed values")
+        if len(value) < self.min_len:
+            return ctx.error(path, "must not be empty")
+        if self.max_len is not None and len(value) > self.max_len:
+            return ctx.error(path, f"is {len(value)} characters long, at most {self.max_len} allowed")
+        if self.pattern and not self.pattern.fullmatch(value):
+            return ctx.error(path, f"{value!r} is not valid", self.hint)
+        return value
+
+    def json_schema(self) -> dict:
+        s: dict = {"type": "string"}
+        if self.enum:
+            s["enum"] = list(self.enum)
+        if self.min_len:
+            s["minLength"] = self.min_len
+        if self.max_len is not None:
+            s["maxLength"] = self.max_len
+        if self.pattern:
+            s["pattern"] = f"^(?:{self.pattern.pattern})$"
+        return self._doc(s)
+
+
+class Bool(Spec):
+    def __init__(self, description: str = ""):
+        self.description = description
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        ctx.tick()
+        if not isinstance(value, bool):
+            return ctx.error(path, f"expected true or false, got {type_name(value)}",
+                             "YAML 1.2: only true/false are booleans (yes/no/on/off are strings)")
+        return value
+
+    def json_schema(self) -> dict:
+        return self._doc({"type": "boolean"})
+
+
+class Int(Spec):
+    def __init__(self, description: str = "", minimum: int | None = None, maximum: int | None = None):
+        self.description = description
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        ctx.tick()
+        if isinstance(value, bool) or not isinstance(value, int):
+            return ctx.error(path, f"expected a whole number, got {type_name(value)}")
+        if self.minimum is not None and value < self.minimum:
+            return ctx.error(path, f"must be at least {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            return ctx.error(path, f"must be at most {self.maximum}")
+        return value
+
+    def json_schema(self) -> dict:
+        s: dict = {"type": "integer"}
+        if self.minimum is not None:
+            s["minimum"] = self.minimum
+        if self.maximum is not None:
+            s["maximum"] = self.maximum
+        return self._doc(s)
+
+
+class AnyValue(Spec):
+    """Free-form data (schemas of kinds conngen does not interpret)."""
+
+    def __init__(self, description: str = ""):
+        self.description = description
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        _walk(value, ctx)
+        return value
+
+    def json_schema(self) -> dict:
+        return self._doc({})
+
+
+def _walk(value: Any, ctx: Ctx) -> None:
+    """Count every value, so that aliases that multiply are caught even where unchecked."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        ctx.tick()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+class ListOf(Spec):
+    def __init__(self, item: Spec, description: str = "", min_items: int = 0):
+        self.item = item
+        self.description = description
+        self.min_items = min_items
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        ctx.tick()
+        if not isinstance(value, list):
+            return ctx.error(path, f"expected a list, got {type_name(value)}")
+        if len(value) < self.min_items:
+            return ctx.error(path, f"needs at least {self.min_items} item(s)")
+        return [self.item.check(v, ctx, path + (i,)) for i, v in enumerate(value)]
+
+    def json_schema(self) -> dict:
+        s: dict = {"type": "array", "items": self.item.json_schema()}
+        if self.min_items:
+            s["minItems"] = self.min_items
+        return self._doc(s)
+
+
+class MapOf(Spec):
+    def __init__(self, value: Spec, description: str = "", key: Str | None = None):
+        self.value = value
+        self.key = key or Str()
+        self.description = description
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        ctx.tick()
+        if not isinstance(value, dict):
+            return ctx.error(path, f"expected a mapping, got {type_name(value)}")
+        out = {}
+        for k, v in value.items():
+            if self.key.check(k, ctx, path + (k,)) is INVALID:
+                continue
+            out[k] = self.value.check(v, ctx, path + (k,))
+        return out
+
+    def json_schema(self) -> dict:
+        s: dict = {"type": "object", "additionalProperties": self.value.json_schema()}
+        if self.key.pattern:
+            s["propertyNames"] = {"pattern": f"^(?:{self.key.pattern.pattern})$"}
+        return self._doc(s)
+
+
+class Rec(dict):
+    """A checked mapping that remembers where it was and which spelling each key had."""
+
+    origin: Origin
+    spelled: dict[str, str]
+
+    def at(self, key: str) -> Origin:
+        return self.origin.at(self.spelled.get(key, key))
+
+
+@dataclass
+class Field:
+    name: str
+    spec: Spec
+    required: bool = False
+    default: Any = None
+
+
+class Record(Spec):
+    """A mapping with known keys; camelCase and snake_case spellings are both accepted."""
+
+    def __init__(self, title: str, fields: list[Field], description: str = "",
+                 ignore_unknown: bool = False, validate: Callable[[Rec, Ctx], None] | None = None):
+        self.title = title
+        self.fields = {f.name: f for f in fields}
+        self.description = description
+        self.ignore_unknown = ignore_unknown
+        self.validate = validate
+        self.aliases = {}
+        for f in fields:
+            self.aliases[f.name] = f.name
+            self.aliases.setdefault(snake(f.name), f.name)
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        ctx.tick()
+        if not isinstance(value, dict):
+            return ctx.error(path, f"expected a mapping ({self.title}), got {type_name(value)}")
+        out = Rec()
+        out.origin = Origin(ctx.file, path)
+        out.spelled = {}
+        bad = False
+        for key, item in value.items():
+            name = self.aliases.get(key) if isinstance(key, str) else None
+            if name is None:
+                if not self.ignore_unknown:
+                    known = ", ".join(sorted(self.fields))
+                    ctx.error(path + (key,), f"unknown key {key!r} in {self.title}", f"known keys: {known}")
+                    bad = True
+                continue
+            if name in out.spelled:
+                ctx.error(path + (key,), f"{key!r} and {out.spelled[name]!r} are the same key", "keep only one spelling")
+                bad = True
+                continue
+            out.spelled[name] = key
+            checked = self.fields[name].spec.check(item, ctx, path + (key,))
+            bad = bad or checked is INVALID
+            out[name] = checked
+        for f in self.fields.values():
+            if f.name not in out:
+                if f.required:
+                    ctx.error(path, f"{self.title} is missing required key {f.name!r}", f"add {f.name}: ...")
+                    bad = True
+                else:
+                    out[f.name] = f.default
+        if bad:
+            return INVALID
+        if self.validate is not None:
+            before = len(ctx.issues)
+            self.validate(out, ctx)
+            if len(ctx.issues) > before:
+                return INVALID
+        return out
+
+    def json_schema(self) -> dict:
+        props = {}
+        for f in self.fields.values():
+            props[f.name] = f.spec.json_schema()
+            if f.default is not None:
+                props[f.name]["default"] = f.default
+        s: dict = {"type": "object", "title": self.title, "properties": props,
+                   "additionalProperties": self.ignore_unknown}
+        required = [f.name for f in self.fields.values() if f.required]
+        if required:
+            s["required"] = required
+        # snake_case spellings are accepted too; list them so editors do not flag them
+        snakes = {snake(n): props[n] for n in props if snake(n) != n}
+        if snakes:
+            s["patternProperties"] = {f"^{k}$": v for k, v in sorted(snakes.items())}
+        return self._doc(s)
+
+
+class Custom(Spec):
+    """A value with more than one accepted form; `convert` normalises it or records issues."""
+
+    def __init__(self, convert: Callable[[Any, Ctx, tuple], Any], schema: dict, description: str = ""):
+        self.convert = convert
+        self.schema = schema
+        self.description = description
+
+    def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        ctx.tick()
+        return self.convert(value, ctx, path)
+
+    def json_schema(self) -> dict:
+        return self._doc(dict(self.schema))
+
+
+def rec(title: str, *fields: Field, **kw: Any) -> Record:
+    return Record(title, list(fields), **kw)

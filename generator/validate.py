@@ -1,0 +1,40 @@
+"""`conngen validate`: every problem in every file, not just the first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from generator.catalog import load_catalog_file
+from generator.config import KIND
+from generator.errors import Issue, Origin, UserError
+from generator.yamlio import load_yaml_file
+
+
+def validate_files(files: tuple[str, ...], root: str | None, restrictor: str | None, skip_credentials: bool,
+                   environ: Mapping[str, str]) -> list[Issue]:
+    issues: list[Issue] = []
+    for file in files:
+        try:
+            issues.extend(_validate_one(file, root, restrictor, skip_credentials, environ))
+        except UserError as exc:
+            issues.extend(exc.issues)
+    return issues
+
+
+def _validate_one(file: str, root: str | None, restrictor: str | None, skip_credentials: bool,
+                  environ: Mapping[str, str]) -> list[Issue]:
+    from generator.pipeline import generate, load
+    from generator.plan import make_plan
+
+    path = Path(file)
+    data = load_yaml_file(path, file)
+    if isinstance(data, dict) and data.get("kind") == KIND:
+        config, warnings = load(data, file, Path(root) if root else path.resolve().parent, restrictor)
+        if skip_credentials:
+            return warnings + list(make_plan(config).warnings)
+        return generate(config, environ, warnings).warnings
+    if isinstance(data, dict) and ("connections" in data or "artifactsStore" in data):
+        return load_catalog_file(path, file)[1]
+    return [Issue(Origin(file), f"not a generator config (kind: {KIND}) nor a catalog (connections:)",
+                  "validate generator configs and catalog files")]

@@ -1,0 +1,143 @@
+"""Reading user YAML fast, with YAML 1.2 meaning, and finding where a key path lives.
+
+kustomize runs us on every build, so user files are parsed with PyYAML's C parser and a
+resolver set to the YAML 1.2 core schema (``no`` and ``on`` stay strings, ``0o17`` is
+octal, ``0644`` is decimal 644) — the same meaning ruamel.yaml gives them, which a
+property test checks. ruamel.yaml, slower to import and to parse, is loaded only when an
+error has to name a line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import Issue, KeyPath, Origin, UserError
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Yaml12Loader(_Base):  # type: ignore[valid-type, misc]
+    """SafeLoader with the YAML 1.2 core schema and duplicate keys refused."""
+
+    yaml_implicit_resolvers: dict = {}
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value, not a list or mapping", key_node.start_mark
+                ) from None
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = self.construct_scalar(node)
+        sign = -1 if text.startswith("-") else 1
+        digits = text.lstrip("+-")
+        if digits.startswith("0o"):
+            return sign * int(digits[2:], 8)
+        if digits.startswith("0x"):
+            return sign * int(digits[2:], 16)
+        return sign * int(digits, 10)
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _Yaml12Loader.construct_yaml_int)
+for _tag, _regexp, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("int", r"^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+     "-+0123456789."),
+    ("merge", r"^(?:<<)$", "<"),
+):
+    _Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    """Parse one YAML document with YAML 1.2 meaning; syntax errors become located issues."""
+    try:
+        return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise UserError([Issue(
+            Origin(file), f"invalid YAML: {problem}", "fix the YAML syntax at that place",
+            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+        )]) from None
+    except yaml.YAMLError as exc:
+        raise UserError([Issue(Origin(file), f"invalid YAML: {type(exc).__name__}")]) from None
+
+
+def read_text(path: Path, display: str) -> str:
+    """Read a user file as UTF-8 text, refusing huge files before reading them."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UserError([Issue(Origin(display), f"file is {size} bytes, more than the limit of {MAX_FILE_BYTES}",
+                                   "split the catalog into several files")])
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise UserError([Issue(Origin(display), "file not found", "check the path; relative paths start at the kustomization directory")]) from None
+    except IsADirectoryError:
+        raise UserError([Issue(Origin(display), "is a directory, expected a file")]) from None
+    except UnicodeDecodeError as exc:
+        raise UserError([Issue(Origin(display), f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]) from None
+    except PermissionError:
+        raise UserError([Issue(Origin(display), "permission denied reading the file")]) from None
+
+
+def load_yaml_file(path: Path, display: str) -> Any:
+    return parse_yaml(read_text(path, display), display)
+
+
+@lru_cache(maxsize=32)
+def _ruamel_tree(text: str) -> Any:
+    from ruamel.yaml import YAML  # imported only to locate an error
+
+    loader = YAML(typ="rt")
+    loader.allow_duplicate_keys = True
+    return loader.load(text)
+
+
+def locate(text: str, path: KeyPath) -> tuple[int, int] | None:
+    """Line and column (1-based) of the deepest part of `path` that exists in `text`."""
+    try:
+        node = _ruamel_tree(text)
+    except Exception:  # a file we could parse but ruamel cannot: no position, still a message
+        return None
+    found: tuple[int, int] | None = None
+    for part in path:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+                found = lc.item(part) if lc else found
+                node = node[part]
+            elif isinstance(node, dict) and part in node:
+                found = lc.key(part) if lc else found
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    if found is None:
+        return None
+    return found[0] + 1, found[1] + 1
