@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -14,6 +15,25 @@ from generator import __version__
 from generator.errors import EXIT_BUG, EXIT_USER, Issue, UserError
 
 RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
+
+#: Commands defined in other modules, imported only when they run ("module:attribute").
+LAZY_COMMANDS: dict[str, str] = {
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose integration commands are imported on use, keeping start-up small."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(name)
+        if target is None:
+            return super().get_command(ctx, name)
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
 
 
 def _guard(fn: Callable[[], int | None]) -> None:
@@ -51,7 +71,7 @@ def _options(fn: Callable) -> Callable:
     return fn
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="conngen")
 def cli() -> None:
     """Registry Secrets and image-builder Jobs from a Polyaxon-style connections catalog."""
