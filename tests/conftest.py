@@ -1,0 +1,60 @@
+"""Shared test helpers: run conngen as users do (a subprocess), find fixtures, validate objects."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+K8S_VERSION = "1.31"
+
+
+def golden_cases() -> list[Path]:
+    return sorted(p.parent for p in FIXTURES.glob("*/expected.yaml"))
+
+
+def run_conngen(*args: str, cwd: Path | None = None, env: dict | None = None,
+                stdin: str | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd or REPO, env=full_env,
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def load_stream(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d is not None]
+
+
+def assert_valid_k8s(objects: list[dict]) -> None:
+    """Every object passes the Kubernetes OpenAPI schema, strictly (unknown fields refused)."""
+    import kubernetes_validate
+
+    for obj in objects:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def require_tool(name: str) -> str:
+    """The path of a real tool; on CI a missing tool fails instead of skipping."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required on CI but not installed (see scripts/install-test-deps)")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+@pytest.fixture
+def plugin_home(tmp_path: Path) -> dict:
+    """A temporary kustomize plugin home with conngen installed by `conngen install`."""
+    home = tmp_path / "plugin-home"
+    home.mkdir()
+    env = {"KUSTOMIZE_PLUGIN_HOME": str(home)}
+    result = run_conngen("install", env=env)
+    assert result.returncode == 0, result.stderr
+    return env
