@@ -34,8 +34,11 @@ def chosen_root(environ: Mapping[str, str]) -> tuple[Path, bool]:
 
 
 def plugin_script(python: str) -> str:
+    from generator import __version__
+
     return (f"#!{python}\n"
             "# conngen exec plugin for kustomize (written by `conngen install`)\n"
+            f"# conngen {__version__}\n"
             "import sys\n"
             "from generator.plugin import main\n"
             "sys.exit(main())\n")
