@@ -54,7 +54,6 @@ PERMISSIVE_POLICY = {"default": [{"type": "insecureAcceptAnything"}]}
 # lock files into /etc/containers/networks and /etc/cni/net.d. Pin the backend and move its config.
 _CONTAINERS_CONF = """\
 [network]
-network_backend = "netavark"
 network_config_dir = "{network_dir}"
 """
 
