@@ -18,6 +18,7 @@ RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
 
 #: Commands defined in other modules, imported only when they run ("module:attribute").
 LAZY_COMMANDS: dict[str, str] = {
+    "post-render": "generator.helm:post_render_command",
 }
 
 

@@ -459,3 +459,23 @@ class Planner:
 
 def make_plan(config: GeneratorConfig) -> Plan:
     return Planner(config).run()
+
+
+def registry_mount(config: GeneratorConfig, connection: str, builder: str
+                   ) -> tuple[tuple[dict, ...], tuple[dict, ...], tuple[dict, ...], CredentialPath] | None:
+    """Volumes, mounts and env that let `builder` read `connection`'s registry Secret.
+
+    The same wiring a generated Job gets, for a pod someone else wrote (a Helm chart's own
+    Job), so the two can never disagree. None when `connection` is not a registry connection.
+    """
+    planner = Planner(config)
+    planner._index_connections()
+    conn = planner.connections.get(connection)
+    address = planner.addresses.get(connection)
+    pod = _Pod(config.origin, planner.issues)
+    credential = planner._mount_credentials(pod, conn, address, PROFILES[builder]) if conn and address else None
+    if any(i.severity == "error" for i in planner.issues):
+        raise UserError(planner.issues)
+    if credential is None:
+        return None
+    return tuple(pod.volumes), tuple(pod.mounts), tuple(pod.env), credential

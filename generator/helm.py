@@ -1,0 +1,271 @@
+"""Helm post-renderer: the chart's manifests in, the same manifests plus our Secrets and Jobs out.
+
+Helm 3 runs `--post-renderer <executable>` with the rendered non-hook manifests on stdin
+(a `---` stream with `# Source:` comments) and reads the result from stdout; Helm 4 runs a
+`postrenderer/v1` plugin the same way, hooks included. Documents we do not touch are copied
+byte for byte. A chart workload annotated `conngen.dev/registry-connection: <name>` gets the
+registry Secret mounted where its builder reads it, by the same planning a generated Job
+uses (`plan.registry_mount`); only the documents we change are re-serialised, from their
+YAML node tree, so every scalar keeps its exact text and quoting.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import click
+import yaml
+
+from generator.builders import PROFILES
+from generator.cli import _guard, _load, _options
+from generator.errors import Issue, UserError
+from generator.model import GeneratorConfig
+from generator.plan import BEHAVIOR, NEEDS_HASH, registry_mount
+
+CONNECTION_ANNOTATION = "conngen.dev/registry-connection"
+BUILDER_ANNOTATION = "conngen.dev/builder"
+CONTAINER_ANNOTATION = "conngen.dev/container"
+DEFAULT_BUILDER = "kaniko"
+
+#: Where each workload kind keeps its pod spec.
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Job": ("spec", "template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+#: kustomize generator options: nothing in Helm acts on them, so they are not emitted.
+_KUSTOMIZE_ONLY = (NEEDS_HASH, BEHAVIOR)
+
+# Helm splits manifests on `---` at the start of a line (releaseutil.SplitManifests); so do we.
+_SEPARATOR = re.compile(r"^---(?=[ \t\r]|$)[ \t]*", re.M)
+_SOURCE = re.compile(r"^# Source: (.+?)\s*$", re.M)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@dataclass
+class _Document:
+    """One chunk of helm's stream: its exact text, and its nodes once parsed."""
+
+    text: str
+    nodes: list[yaml.Node]
+    source: str | None
+    changed: bool = False
+
+
+def _split(text: str) -> list[_Document]:
+    docs = []
+    for i, chunk in enumerate(_SEPARATOR.split(text)):
+        chunk = chunk[1:] if chunk.startswith("\n") else chunk
+        source = _SOURCE.search(chunk)
+        try:
+            nodes = [n for n in yaml.compose_all(chunk, Loader=_Loader) if n is not None]
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise UserError([Issue(None, f"helm's manifests, document {i}{where}: invalid YAML: "
+                                   f"{exc.problem or exc.context}", "check the chart with helm template")]) from None
+        if nodes:
+            docs.append(_Document(chunk, nodes, source.group(1) if source else None))
+    return docs
+
+
+def _value(node: yaml.Node) -> Any:
+    return _Loader("").construct_document(node)
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+def _node(data: Any) -> yaml.Node:
+    return yaml.representer.SafeRepresenter(sort_keys=False).represent_data(data)
+
+
+def _sequence(mapping: yaml.MappingNode, key: str, what: str) -> yaml.SequenceNode:
+    """The list under `key`, created (or put in place of a null) when absent."""
+    found = _child(mapping, key)
+    if isinstance(found, yaml.SequenceNode):
+        return found
+    if found is not None and not (isinstance(found, yaml.ScalarNode) and found.tag.endswith(":null")):
+        raise UserError([Issue(None, f"{what}: {key} is not a list")])
+    seq = yaml.SequenceNode("tag:yaml.org,2002:seq", [], flow_style=False)
+    mapping.value = [(k, v) for k, v in mapping.value if not (isinstance(k, yaml.ScalarNode) and k.value == key)]
+    mapping.value.append((_node(key), seq))
+    return seq
+
+
+def _add(seq: yaml.SequenceNode, entry: dict, key: str, what: str, field: str) -> None:
+    """Append `entry` unless an equal one is there; one with the same `key` but other content clashes."""
+    for existing in seq.value:
+        current = _value(existing)
+        if isinstance(current, dict) and current.get(key) == entry[key]:
+            if current == entry:
+                return
+            raise UserError([Issue(None, f"{what}: {field} already has {key} {entry[key]!r} with other content",
+                                   f"conngen adds {entry}; rename or remove the chart's entry")])
+    seq.value.append(_node(entry))
+
+
+def _describe(data: Mapping, source: str | None) -> str:
+    meta = data.get("metadata") or {}
+    name = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
+    return f"{data.get('kind')} {name}" + (f" ({source})" if source else "")
+
+
+def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str | None) -> bool:
+    """Mount the annotated connection's registry Secret into the chart object; False if not annotated."""
+    annotations = (data.get("metadata") or {}).get("annotations") or {}
+    connection = annotations.get(CONNECTION_ANNOTATION)
+    if connection is None:
+        return False
+    what = _describe(data, source)
+    where = f"{what}: annotation {CONNECTION_ANNOTATION}"
+    path = POD_SPEC_PATHS.get(str(data.get("kind")))
+    if path is None:
+        raise UserError([Issue(None, f"{where}: a {data.get('kind')} has no pod to mount a Secret in",
+                               f"annotate one of: {', '.join(POD_SPEC_PATHS)}")])
+    builder = annotations.get(BUILDER_ANNOTATION, DEFAULT_BUILDER)
+    if builder not in PROFILES:
+        raise UserError([Issue(None, f"{what}: annotation {BUILDER_ANNOTATION}: unknown builder {builder!r}",
+                               f"use one of: {', '.join(sorted(PROFILES))}")])
+    mount = registry_mount(config, str(connection), builder)
+    if mount is None:
+        registries = sorted(c.name for c in config.connections if c.kind == "registry")
+        close = difflib.get_close_matches(str(connection), registries, n=1)
+        raise UserError([Issue(None, f"{where}: {connection!r} is not a registry connection of the catalog",
+                               f"did you mean {close[0]!r}?" if close
+                               else f"registry connections: {', '.join(registries) or 'none'}")])
+    volumes, mounts, env, credential = mount
+    if credential.secret is None:
+        raise UserError([Issue(None, f"{where}: connection {connection!r} has no secret to mount",
+                               "give the connection secret: {name: <Secret name>}")])
+    namespace = (data.get("metadata") or {}).get("namespace")
+    if config.namespace and namespace and namespace != config.namespace:
+        raise UserError([Issue(None, f"{what} is in namespace {namespace!r} but the generator config puts "
+                               f"Secret {credential.secret!r} in {config.namespace!r}; a pod mounts only Secrets of "
+                               "its own namespace", "make the two namespaces the same, or remove metadata.namespace "
+                               "from the generator config")])
+    spec: yaml.Node | None = root
+    for key in path:
+        spec = _child(spec, key)
+    containers = _child(spec, "containers")
+    if not isinstance(spec, yaml.MappingNode) or not isinstance(containers, yaml.SequenceNode) or not containers.value:
+        raise UserError([Issue(None, f"{what}: no containers at {'.'.join(path)}.containers")])
+    wanted = annotations.get(CONTAINER_ANNOTATION)
+    names = [_value(c).get("name") if isinstance(c, yaml.MappingNode) else None for c in containers.value]
+    if wanted is not None and wanted not in names:
+        raise UserError([Issue(None, f"{what}: annotation {CONTAINER_ANNOTATION}: no container named {wanted!r}",
+                               f"containers: {', '.join(map(str, names))}")])
+    container = containers.value[names.index(wanted) if wanted is not None else 0]
+    if not isinstance(container, yaml.MappingNode):
+        raise UserError([Issue(None, f"{what}: its first container is not a mapping")])
+    for volume in volumes:
+        _add(_sequence(spec, "volumes", what), volume, "name", what, "volumes")
+    for entry in mounts:
+        _add(_sequence(container, "volumeMounts", what), entry, "mountPath", what, "volumeMounts")
+    for var in env:
+        _add(_sequence(container, "env", what), var, "name", what, "env")
+    return True
+
+
+def _key(obj: Mapping) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
+
+
+def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
+                warnings: list[Issue] | None = None) -> tuple[str, list[Issue]]:
+    """The chart's stream with annotated workloads filled in, then the config's Secrets and Jobs."""
+    from generator.emit import yaml_stream
+    from generator.pipeline import generate
+
+    result = generate(config, environ, warnings)
+    generated = []
+    for obj in result.objects:
+        annotations = obj["metadata"].get("annotations") or {}
+        for key in _KUSTOMIZE_ONLY:
+            annotations.pop(key, None)
+        if "annotations" in obj["metadata"] and not annotations:
+            del obj["metadata"]["annotations"]
+        generated.append(obj)
+    docs = _split(text)
+    chart: dict[tuple[str, str, str], str] = {}
+    for doc in docs:
+        for node in doc.nodes:
+            data = _value(node)
+            if not isinstance(data, dict):
+                continue
+            chart[_key(data)] = _describe(data, doc.source)
+            doc.changed |= _inject(config, node, data, doc.source)
+    for obj in generated:
+        kind, namespace, name = _key(obj)
+        clash = next((what for (k, ns, n), what in chart.items()
+                      if (k, n) == (kind, name) and (ns == namespace or not ns or not namespace)), None)
+        if clash:
+            raise UserError([Issue(None, f"the chart already has {clash}; conngen generates a {kind} of the same name",
+                                   "rename the chart's object, or drop it and let conngen generate it")])
+    out = []
+    for doc in docs:
+        if not doc.changed:
+            out.append("---\n" + doc.text + ("" if doc.text.endswith("\n") else "\n"))
+            continue
+        comments = re.match(r"(?:[ \t]*(?:#[^\n]*)?\n)*", doc.text)
+        leading = comments.group(0).strip("\n") if comments else ""
+        body = yaml.serialize_all(doc.nodes, Dumper=_Dumper, explicit_start=True, width=4096, allow_unicode=True)
+        if leading and body.startswith("---\n"):
+            body = "---\n" + leading + "\n" + body[4:]
+        out.append(body)
+    return "".join(out) + yaml_stream(generated), result.warnings
+
+
+@click.command("post-render")
+@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.option("--templates", type=click.Path(file_okay=False, exists=True),
+              help="Directory of template overrides.")
+@_options
+def post_render_command(config_file: str, templates: str | None, root: str | None,
+                        load_restrictor: str | None) -> None:
+    """Helm post-renderer: the chart's manifests on stdin; they, plus CONFIG_FILE's Secrets and Jobs, on stdout.
+
+    \b
+    helm template|install ... --post-renderer conngen \\
+        --post-renderer-args post-render --post-renderer-args CONFIG_FILE
+
+    A chart Pod, Job, CronJob or workload annotated conngen.dev/registry-connection: <name>
+    gets that connection's registry Secret mounted where its builder reads it
+    (conngen.dev/builder: kaniko|dockerizer, default kaniko; conngen.dev/container: <name>,
+    default the first container). CONFIG_FILE is relative to where helm runs.
+    """
+
+    def go() -> None:
+        from generator.report import print_issues
+
+        if sys.stdin.isatty():
+            raise click.UsageError("post-render reads the chart's rendered manifests on stdin "
+                                   "(helm --post-renderer); pipe them in")
+        config, warnings = _load(config_file, root, load_restrictor, templates)
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError([Issue(None, f"helm's manifests are not UTF-8 (byte {exc.start})")]) from None
+        out, issues = post_render(text, config, os.environ, warnings)
+        print_issues(issues)
+        sys.stdout.write(out)
+
+    _guard(go)
+
