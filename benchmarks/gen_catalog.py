@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Deterministic benchmark inputs: N-registry catalogs, conngen configs and kustomize bases.
 
 Every value is derived from the registry index alone, so two runs (or two machines)
@@ -105,9 +106,7 @@ def write_registries_tsv(root: Path, n: int) -> Path:
     """Write name, server, user, password, email per line: the kubectl loop's input."""
     path = root / REGISTRIES_TSV
     root.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "".join(f"reg-{i}\t{registry_url(i)}\t{username(i)}\t{password(i)}\t{EMAIL}\n" for i in range(n))
-    )
+    path.write_text("".join(f"reg-{i}\t{registry_url(i)}\t{username(i)}\t{password(i)}\t{EMAIL}\n" for i in range(n)))
     return path
 
 

@@ -21,9 +21,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -50,7 +50,7 @@ def conngen_executable() -> str | None:
 
 def conngen_unusable(exe: str) -> str | None:
     """Why an entry point that exists cannot run yet (e.g. the package is half written), or None."""
-    proc = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    proc = subprocess.run([exe, "--help"], check=False, capture_output=True, text=True)
     return (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1] if proc.returncode else None
 
 
@@ -110,7 +110,10 @@ class Budget:
     def text(self) -> str:
         return f"{'≤' if self.at_most else '≥'} {self.limit:g}{self.unit}"
 
-    def verdict(self, value: float) -> str:
+    def verdict(self, value: float, valid: bool = True) -> str:
+        """pass/FAIL, unless a command's output showed it did not do the work being timed."""
+        if not valid:
+            return "invalid"
         ok = value <= self.limit if self.at_most else value >= self.limit
         return "pass" if ok else "FAIL"
 
@@ -129,7 +132,7 @@ class Row:
 
 def run_setup(argv: list[str], env: dict[str, str] | None = None) -> str:
     """Run an untimed preparation step and return its stdout."""
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+    proc = subprocess.run(argv, check=False, env=env, capture_output=True, text=True)
     if proc.returncode:
         raise CommandFailed(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
     return proc.stdout
@@ -184,8 +187,11 @@ class Context:
         """Warm up, then time the commands alternately (ABBA) and check their last output."""
         stats = [Stats(cmd) for cmd in commands]
         total = self.warmups + self.runs
-        print(f"  {' vs '.join(c.label for c in commands)}: {self.warmups} warm-up + {self.runs} runs",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {' vs '.join(c.label for c in commands)}: {self.warmups} warm-up + {self.runs} runs",
+            file=sys.stderr,
+            flush=True,
+        )
         slots = list(enumerate(stats))
         for i in range(total):
             for index, s in slots if i % 2 == 0 else slots[::-1]:
@@ -207,7 +213,7 @@ class Context:
             return Row(case, NOT_INSTALLED, seconds(o.median), "—", budget.text(), "invalid" if o.problem else "—")
         m, o = self.measure(mine(self.conngen), other)
         ratio = m.median / o.median if budget.at_most else o.median / m.median
-        verdict = "invalid" if m.problem or o.problem else budget.verdict(ratio)
+        verdict = budget.verdict(ratio, valid=not (m.problem or o.problem))
         return Row(case, seconds(m.median), seconds(o.median), f"{ratio:.2f}×", budget.text(), verdict)
 
 
@@ -222,8 +228,9 @@ def case_kustomize_small(ctx: Context) -> list[Row]:
         argv = [ctx.kubectl, "kustomize", "--enable-alpha-plugins", str(base)]
         return Command("kustomize+conngen", argv, base, expect)
 
-    other = Command("kustomize built-in", [ctx.kubectl, "kustomize", "--enable-alpha-plugins", str(builtin)],
-                    builtin, expect)
+    other = Command(
+        "kustomize built-in", [ctx.kubectl, "kustomize", "--enable-alpha-plugins", str(builtin)], builtin, expect
+    )
     return [ctx.versus("kustomize-small (10)", plugin, other, Budget(2.0, True, "×"))]
 
 
@@ -237,18 +244,24 @@ def case_scale(ctx: Context) -> list[Row]:
     commands = []
     for n in (10_000, 1_000):
         config = ctx.catalog(n)
-        commands.append(Command(f"conngen {n}", conngen_render(ctx.conngen, config), config.parent,
-                                {"Secret": n, "Job": n}))
+        commands.append(
+            Command(f"conngen {n}", conngen_render(ctx.conngen, config), config.parent, {"Secret": n, "Job": n})
+        )
     big, small = ctx.measure(*commands)
-    bad = big.problem or small.problem
+    valid = not (big.problem or small.problem)
     growth = big.median / small.median
+    rss = f"{big.peak_mib:.1f} MiB"
     return [
-        Row(names[0], seconds(big.median), "—", "—", time_budget.text(),
-            "invalid" if bad else time_budget.verdict(big.median)),
-        Row(names[1], f"{big.peak_mib:.1f} MiB", "—", "—", rss_budget.text(),
-            "invalid" if bad else rss_budget.verdict(big.peak_mib)),
-        Row(names[2], seconds(big.median), seconds(small.median), f"{growth:.2f}×", growth_budget.text(),
-            "invalid" if bad else growth_budget.verdict(growth)),
+        Row(names[0], seconds(big.median), "—", "—", time_budget.text(), time_budget.verdict(big.median, valid)),
+        Row(names[1], rss, "—", "—", rss_budget.text(), rss_budget.verdict(big.peak_mib, valid)),
+        Row(
+            names[2],
+            seconds(big.median),
+            seconds(small.median),
+            f"{growth:.2f}×",
+            growth_budget.text(),
+            growth_budget.verdict(growth, valid),
+        ),
     ]
 
 
@@ -261,8 +274,9 @@ def conngen_100(ctx: Context, exe: str) -> Command:
 def case_peer_kubectl(ctx: Context) -> list[Row]:
     """Budget 3a: a shell loop of `kubectl create secret docker-registry` over 100 registries."""
     tsv = gen_catalog.write_registries_tsv(ctx.tmp / "kubectl", 100)
-    other = Command("kubectl loop 100", ["bash", str(BENCH_DIR / "kubectl_loop.sh"), str(tsv)], tsv.parent,
-                    {"Secret": 100})
+    other = Command(
+        "kubectl loop 100", ["bash", str(BENCH_DIR / "kubectl_loop.sh"), str(tsv)], tsv.parent, {"Secret": 100}
+    )
     return [ctx.versus("peer kubectl loop (100)", lambda exe: conngen_100(ctx, exe), other, Budget(20, False, "×"))]
 
 
@@ -286,8 +300,11 @@ def case_peer_polyaxon(ctx: Context) -> list[Row]:
     config = ctx.catalog(100)
     argv = [str(python), str(BENCH_DIR / "polyaxon_convert.py"), str(config), str(KANIKO_COMPONENT)]
     other = Command(f"polyaxon {POLYAXON_VERSION} 100", argv, config.parent, {"Job": 100})
-    return [ctx.versus(f"peer polyaxon {POLYAXON_VERSION} (100)", lambda exe: conngen_100(ctx, exe), other,
-                       Budget(20, False, "×"))]
+    return [
+        ctx.versus(
+            f"peer polyaxon {POLYAXON_VERSION} (100)", lambda exe: conngen_100(ctx, exe), other, Budget(20, False, "×")
+        )
+    ]
 
 
 CASES: dict[str, Callable[[Context], list[Row]]] = {
@@ -298,15 +315,22 @@ CASES: dict[str, Callable[[Context], list[Row]]] = {
 }
 
 
-def machine(kubectl: str, conngen: str, runs: str) -> list[str]:
-    """The facts a reader needs to compare these numbers with another run."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")
+def machine(kubectl: str, conngen: str, runs: str, load_before: float) -> list[str]:
+    """The facts a reader needs to compare these numbers with another run, load included."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
     tools = run_setup([kubectl, "version", "--client"]).strip().replace("\n", ", ")
     return [
         f"nproc: {len(os.sched_getaffinity(0))}   cpu: {cpu}",
         f"python: {platform.python_version()}   kubectl: {tools}",
-        f"conngen: {conngen}   runs: {runs}",
+        f"conngen: {conngen}",
+        f"runs: {runs}   load average (1 min) before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}",
     ]
 
 
@@ -330,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if kubectl is None:
         print("kubectl not found on PATH: every case needs it", file=sys.stderr)
         return 1
+    load_before = os.getloadavg()[0]
     try:
         with tempfile.TemporaryDirectory(prefix="conngen-bench-") as scratch:
             tmp = Path(scratch)
@@ -347,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.case or CASES:
                 print(f"{name}:", file=sys.stderr, flush=True)
                 rows.extend(CASES[name](ctx))
-            info = machine(kubectl, conngen or f"{NOT_INSTALLED} ({problem})", f"{warmups} warm-up + {runs} measured, medians")
+            runs_text = f"{warmups} warm-up + {runs} measured, medians"
+            info = machine(kubectl, conngen or f"{NOT_INSTALLED} ({problem})", runs_text, load_before)
     except CommandFailed as failure:
         print(f"command failed: {failure}", file=sys.stderr)
         return 1
