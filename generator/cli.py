@@ -19,6 +19,8 @@ RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
 #: Commands defined in other modules, imported only when they run ("module:attribute").
 LAZY_COMMANDS: dict[str, str] = {
     "post-render": "generator.helm:post_render_command",
+    "init": "generator.scaffold:init",
+    "doctor": "generator.doctor:doctor",
 }
 
 
@@ -73,7 +75,9 @@ def _options(fn: Callable) -> Callable:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="conngen")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              help="Show the version and whether the installed kustomize plugin matches it.",
+              callback=lambda ctx, _param, value: value and importlib.import_module("generator.doctor").print_version(ctx))
 def cli() -> None:
     """Registry Secrets and image-builder Jobs from a Polyaxon-style connections catalog."""
 

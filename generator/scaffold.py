@@ -54,6 +54,7 @@ connections:
 
 
 def _config(name: str, builder: str) -> str:
+    tags = "    tags: [latest]\n" if builder == "kaniko" else ""  # the dockerizer pushes one destination
     return f"""\
 # yaml-language-server: $schema=schemas/config.schema.json
 apiVersion: conngen.dev/v1
@@ -71,8 +72,7 @@ builds:
     connection: {CONNECTION[builder]}
     builder: {builder}
     image: {IMAGE}
-    tags: [latest]
-    # replace with your repository; git://, https://, s3://, gs:// and dir:// also work for kaniko
+{tags}    # the source to build: replace with your repository
     context: git://github.com/acme/app.git#refs/heads/main
 """
 
@@ -162,7 +162,7 @@ def _check_url(url: str) -> None:
     from generator.registry import AddressError, destinations, parse_registry_url
 
     try:
-        destinations(parse_registry_url(url), IMAGE, ("latest",))
+        destinations(parse_registry_url(url), IMAGE, ())
     except AddressError as exc:
         raise UserError([Issue(Origin("--registry-url"), str(exc), exc.hint)]) from None
 
