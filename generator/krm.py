@@ -1,0 +1,130 @@
+"""KRM function mode: a `ResourceList` on stdin, a `ResourceList` on stdout.
+
+kustomize (`exec:`/`container:` functions), kpt and other orchestrators send the generator
+config as `functionConfig` and, for generators, the same object again as the only item,
+annotated `config.kubernetes.io/local-config: "true"`. The input items are not ours to
+return: the output holds only the generated objects, which carry none of the orchestrator's
+annotations (anything with `local-config` would be silently dropped). Problems become
+`results`; any error also exits 1 with the located message on stderr, because
+`kustomize build` ignores `results` and fails on the exit code alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from generator.errors import EXIT_OK, EXIT_USER, Issue, Origin, UserError, dotted
+
+RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
+#: Annotation prefixes the orchestrator owns (kyaml kioutil); never compared, never emitted.
+RESERVED_PREFIXES = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/")
+SEVERITIES = ("error", "warning", "info")
+INPUT = "<stdin>"
+
+
+def without_reserved(config: Any) -> Any:
+    """The config as its author wrote it: drop the annotations orchestrators add or own."""
+    if not isinstance(config, dict) or not isinstance(config.get("metadata"), dict):
+        return config
+    annotations = config["metadata"].get("annotations")
+    if not isinstance(annotations, dict):
+        return config
+    kept = {k: v for k, v in annotations.items() if not (isinstance(k, str) and k.startswith(RESERVED_PREFIXES))}
+    metadata = {k: v for k, v in config["metadata"].items() if k != "annotations"}
+    if kept:
+        metadata["annotations"] = kept
+    return {**config, "metadata": metadata}
+
+
+def read_resource_list(text: str) -> dict:
+    """Parse the input (YAML, or JSON as its subset) and check it is a ResourceList with a config."""
+    from generator.yamlio import parse_yaml
+
+    if text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError([Issue(Origin(INPUT), f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno)]) from None
+    else:
+        doc = parse_yaml(text, INPUT)
+    if not isinstance(doc, dict) or doc.get("kind") != "ResourceList":
+        raise UserError([Issue(Origin(INPUT), "expected a ResourceList (kind: ResourceList) on stdin",
+                               "run by a KRM orchestrator (kustomize --enable-exec, kpt), or pass the config "
+                               "file as the only argument")])
+    if doc.get("apiVersion") not in RESOURCE_LIST_API_VERSIONS:
+        raise UserError([Issue(Origin(INPUT, ("apiVersion",)), "unsupported ResourceList apiVersion",
+                               f"use {RESOURCE_LIST_API_VERSIONS[0]}")])
+    if not isinstance(doc.get("functionConfig"), dict):
+        raise UserError([Issue(Origin(INPUT, ("functionConfig",)), "the ResourceList has no functionConfig",
+                               "the generator config (kind: ConnectionGenerator) must be the functionConfig")])
+    return doc
+
+
+def to_result(issue: Issue, config_display: str, config: dict) -> dict:
+    """A KRM `results` entry: message, severity and, where known, the file, field and resource."""
+    message = issue.message + (f" (hint: {issue.hint})" if issue.hint else "")
+    out: dict[str, Any] = {"message": message,
+                           "severity": issue.severity if issue.severity in SEVERITIES else "error"}
+    origin = issue.origin
+    if origin is None:
+        return out
+    if origin.file == config_display:
+        metadata = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        ref = {"apiVersion": config.get("apiVersion"), "kind": config.get("kind"), "name": metadata.get("name"),
+               "namespace": metadata.get("namespace")}
+        out["resourceRef"] = {k: v for k, v in ref.items() if isinstance(v, str)}
+    if origin.file != INPUT and Path(origin.file).is_file():
+        out["file"] = {"path": origin.file}
+    if origin.path:
+        out["field"] = {"path": dotted(origin.path)}
+    return out
+
+
+def _dump(resource_list: dict) -> str:
+    import yaml
+
+    from generator import emit
+
+    class NoAliases(emit._Dumper):  # type: ignore[misc, name-defined]
+        """All items share one document: an anchor in one and an alias in another breaks kyaml."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump(resource_list, Dumper=NoAliases, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=4096, explicit_start=True)
+
+
+def run(text: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
+    """One function call; paths resolve against the working directory (the kustomization's)."""
+    from generator.pipeline import generate, load
+    from generator.plugin import original_config
+    from generator.report import print_issues
+
+    root = Path(os.getcwd())
+    config: dict = {}
+    display = "functionConfig"
+    warnings: list[Issue] = []
+    try:
+        config = read_resource_list(text)["functionConfig"]
+        authored = without_reserved(config)
+        display = original_config(root, authored, without_reserved) or display
+        loaded, warnings = load(authored, display, root)
+        result = generate(loaded, environ, warnings)
+    except UserError as exc:
+        issues = warnings + [i for i in exc.issues if i not in warnings]
+        print_issues(issues, err)
+        results = [to_result(i, display, config) for i in issues]
+        out.write(_dump({"apiVersion": RESOURCE_LIST_API_VERSIONS[0], "kind": "ResourceList", "items": [],
+                         "results": results}))
+        return EXIT_USER
+    print_issues(result.warnings, err)
+    resource_list: dict[str, Any] = {"apiVersion": RESOURCE_LIST_API_VERSIONS[0], "kind": "ResourceList",
+                                     "items": result.objects}
+    if result.warnings:
+        resource_list["results"] = [to_result(i, display, config) for i in result.warnings]
+    out.write(_dump(resource_list))
+    return EXIT_OK

@@ -1,0 +1,293 @@
+"""Contract tests for the KRM function mode, driven the way kustomize's fnplugin drives it.
+
+kustomize (api/internal/plugins/fnplugin) runs an `exec:` function with no arguments, in
+the kustomization directory, with `os.Environ()`, and sends a ResourceList whose
+`functionConfig` is the generator config with `config.kubernetes.io/local-config: "true"`
+injected, and whose only item is that same object plus kyaml's index/path annotations.
+These tests build exactly that input, run the real installed executable as a subprocess
+and check what kustomize would get back. A real `kustomize build --enable-exec` run is at
+the end; it is skipped (with the reason printed) where no standalone kustomize exists.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO / "fixtures" / "seed"
+K8S_VERSION = "1.31"
+RESERVED = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/")
+FUNCTION_ANNOTATION = "exec:\n  path: ./conngen-fn\n"
+CANARY = "canary-P4ssw0rd-7f3e9a"
+
+
+def run_fn(executable: list[str], stdin: str, cwd: Path, env: dict | None = None,
+           args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """What kyaml's exec runtime does: exec path + args, cwd = kustomization dir, os.Environ()."""
+    return subprocess.run([*executable, *args], input=stdin, cwd=cwd, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=120)
+
+
+def authored_config(app: Path) -> dict:
+    return yaml.safe_load((app / "generator.yaml").read_text())
+
+
+def resource_list(config: dict) -> dict:
+    """The ResourceList kustomize builds for a generator function config (fnplugin.invokePlugin)."""
+    function_config = copy.deepcopy(config)
+    function_config["metadata"].setdefault("annotations", {})["config.kubernetes.io/local-config"] = "true"
+    item = copy.deepcopy(function_config)
+    item["metadata"]["annotations"].update({
+        "config.kubernetes.io/index": "0",
+        "internal.config.kubernetes.io/index": "0",
+        "config.kubernetes.io/path": "generator.yaml",
+        "internal.config.kubernetes.io/path": "generator.yaml",
+    })
+    return {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [item],
+            "functionConfig": function_config}
+
+
+def as_input(config: dict) -> str:
+    return yaml.safe_dump(resource_list(config), sort_keys=False)
+
+
+def output_list(stdout: str) -> dict:
+    docs = [d for d in yaml.safe_load_all(stdout) if d is not None]
+    assert len(docs) == 1, stdout
+    assert docs[0]["apiVersion"] == "config.kubernetes.io/v1" and docs[0]["kind"] == "ResourceList"
+    return docs[0]
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    """The seed kustomization, its config declared as an exec KRM function."""
+    target = tmp_path / "app"
+    shutil.copytree(SEED, target, ignore=shutil.ignore_patterns("expected.yaml"))
+    config = authored_config(target)
+    config["metadata"]["annotations"] = {"config.kubernetes.io/function": FUNCTION_ANNOTATION}
+    (target / "generator.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return target
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The executable `conngen install` writes: the one users point kustomize at."""
+    home = tmp_path_factory.mktemp("plugin-home")
+    done = subprocess.run([sys.executable, "-m", "generator", "install"], env={**os.environ,
+                          "KUSTOMIZE_PLUGIN_HOME": str(home)}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    script = home / "conngen.dev" / "v1" / "connectiongenerator" / "ConnectionGenerator"
+    assert os.access(script, os.X_OK)
+    return script
+
+
+def legacy_objects(installed: Path, app: Path, config: dict) -> list[dict]:
+    """The same config through the legacy exec-plugin protocol (temp copy as argv[1])."""
+    copy_path = app.parent / "kust-plugin-config-1234"
+    copy_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    done = run_fn([str(installed)], "", app, {"KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(app)}, (str(copy_path),))
+    assert done.returncode == 0, done.stderr
+    return [d for d in yaml.safe_load_all(done.stdout) if d is not None]
+
+
+def test_generates_the_same_objects_as_the_exec_plugin(installed: Path, app: Path) -> None:
+    config = authored_config(app)
+    done = run_fn([str(installed)], as_input(config), app)
+    assert done.returncode == 0, done.stderr
+    out = output_list(done.stdout)
+    assert [(o["kind"], o["metadata"]["name"]) for o in out["items"]] == [
+        ("Secret", "docker-conf"), ("Job", "trainer-kaniko"), ("Job", "trainer-dockerizer")]
+    assert out["items"] == legacy_objects(installed, app, config)
+    assert "results" not in out and done.stderr == ""
+    for obj in out["items"]:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    # one document holds every item: an anchor in one and an alias in another breaks kyaml
+    assert not any(line.lstrip("- ").startswith(("&", "*")) or ": &" in line or ": *" in line
+                   for line in done.stdout.splitlines())
+
+
+def test_no_orchestrator_annotation_reaches_the_output(installed: Path, app: Path) -> None:
+    config = authored_config(app)
+    config["generatorOptions"] = {"annotations": {"team.example.com/owner": "ml"}}
+    done = run_fn([str(installed)], as_input(config), app)
+    assert done.returncode == 0, done.stderr
+    items = output_list(done.stdout)["items"]
+    assert items
+    for obj in items:
+        annotations = obj["metadata"].get("annotations") or {}
+        assert not [k for k in annotations if k.startswith(RESERVED)], obj["metadata"]
+        assert annotations.get("team.example.com/owner") == "ml"
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({}, {"kustomize.config.k8s.io/needs-hash": "true"}),
+    ({"behavior": "merge"}, {"kustomize.config.k8s.io/needs-hash": "true", "kustomize.config.k8s.io/behavior": "merge"}),
+    ({"disableNameSuffixHash": True}, {}),
+])
+def test_secrets_keep_generator_options(installed: Path, app: Path, options: dict, expected: dict) -> None:
+    config = authored_config(app)
+    if options:
+        config["generatorOptions"] = options
+    done = run_fn([str(installed)], as_input(config), app)
+    assert done.returncode == 0, done.stderr
+    secrets = [o for o in output_list(done.stdout)["items"] if o["kind"] == "Secret"]
+    assert secrets
+    for secret in secrets:
+        annotations = secret["metadata"].get("annotations") or {}
+        assert {k: v for k, v in annotations.items() if k.startswith("kustomize.config.k8s.io/")} == expected
+
+
+def test_python_module_entry_and_json_input(app: Path) -> None:
+    config = authored_config(app)
+    text = json.dumps(resource_list(config), indent="\t")
+    done = run_fn([sys.executable, "-m", "generator.plugin"], text, app)
+    assert done.returncode == 0, done.stderr
+    assert [o["kind"] for o in output_list(done.stdout)["items"]] == ["Secret", "Job", "Job"]
+
+
+def test_bad_config_gives_error_results_exit_1_and_no_secret(installed: Path, app: Path) -> None:
+    config = authored_config(app)
+    config["credentials"]["docker-conf"]["password"] = CANARY  # a literal: in the config itself
+    config["builds"][0]["connection"] = "no-such-connection"
+    done = run_fn([str(installed)], as_input(config), app, {"REG_PASS": CANARY})
+    assert done.returncode == 1
+    assert CANARY not in done.stdout and CANARY not in done.stderr
+    out = output_list(done.stdout)
+    assert out["items"] == []
+    errors = [r for r in out["results"] if r["severity"] == "error"]
+    assert len(errors) == 1, out["results"]
+    assert "no-such-connection" in errors[0]["message"]
+    assert errors[0]["field"] == {"path": "builds[0].connection"}
+    assert errors[0]["resourceRef"] == {"apiVersion": "conngen.dev/v1", "kind": "ConnectionGenerator", "name": "seed"}
+    # the literal password is also reported, as a warning
+    assert any(r["severity"] == "warning" and r["field"] == {"path": "credentials.docker-conf.password"}
+               for r in out["results"])
+    assert "no-such-connection" in done.stderr and "error" in done.stderr
+
+
+def test_errors_name_the_users_files_and_lines(installed: Path, app: Path) -> None:
+    """The config found in the kustomization and the catalog are named with their real lines."""
+    config = authored_config(app)
+    config["builds"][1]["connection"] = "no-such-connection"
+    (app / "generator.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    done = run_fn([str(installed)], as_input(config), app)
+    assert done.returncode == 1
+    line = next(i for i, text in enumerate((app / "generator.yaml").read_text().splitlines(), 1)
+                if "no-such-connection" in text)
+    assert f"generator.yaml:{line}:" in done.stderr
+    (result,) = output_list(done.stdout)["results"]
+    assert result["file"] == {"path": "generator.yaml"} and result["field"] == {"path": "builds[1].connection"}
+
+    (app / "connections.yaml").write_text("connections:\n  - name: docker-connection-kaniko\n    kind: nope\n")
+    done = run_fn([str(installed)], as_input(authored_config(app)), app)
+    assert done.returncode == 1
+    assert any(r.get("file") == {"path": "connections.yaml"} for r in output_list(done.stdout)["results"])
+    assert "connections.yaml:3:" in done.stderr
+
+
+def test_credential_file_error_never_shows_its_content(installed: Path, app: Path) -> None:
+    config = authored_config(app)
+    (app / "creds" / "docker.json").write_text('{"auths": {"myregistry.com": {"auth": "' + CANARY + '"')
+    config["credentials"]["docker-conf"] = {"dockerConfig": {"file": "creds/docker.json"}}
+    done = run_fn([str(installed)], as_input(config), app)
+    assert done.returncode == 1
+    assert CANARY not in done.stdout and CANARY not in done.stderr
+    (result,) = output_list(done.stdout)["results"]
+    assert result["severity"] == "error" and "not valid JSON" in result["message"]
+
+
+def test_paths_resolve_against_the_working_directory(installed: Path, app: Path, tmp_path: Path) -> None:
+    """kustomize runs exec functions in the kustomization directory; elsewhere the catalog is not found."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_fn([str(installed)], as_input(authored_config(app)), elsewhere)
+    assert done.returncode == 1
+    assert "connections.yaml" in done.stderr and "file not found" in done.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "expected a ResourceList"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "expected a ResourceList"),
+    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n", "no functionConfig"),
+    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [\n", "invalid YAML"),
+    ('{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", ', "invalid JSON"),
+])
+def test_input_that_is_not_a_resource_list(installed: Path, app: Path, text: str, message: str) -> None:
+    done = run_fn([str(installed)], text, app)
+    assert done.returncode == 1
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert output_list(done.stdout)["results"][0]["severity"] == "error"
+
+
+def test_tty_without_arguments_prints_usage(installed: Path, app: Path) -> None:
+    primary, secondary = pty.openpty()
+    try:
+        done = subprocess.run([str(installed)], stdin=secondary, cwd=app, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert done.returncode == 2
+    assert "usage:" in done.stderr and "ResourceList" in done.stderr and done.stdout == ""
+
+
+def test_legacy_exec_mode_still_works_through_kubectl(installed: Path, tmp_path: Path) -> None:
+    """The same installed file, without the function annotation, is a legacy exec plugin."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    app = tmp_path / "legacy"
+    shutil.copytree(SEED, app, ignore=shutil.ignore_patterns("expected.yaml"))
+    home = installed.parents[3]
+    done = subprocess.run([kubectl, "kustomize", "--enable-alpha-plugins", str(app)], capture_output=True, text=True,
+                          env={**os.environ, "KUSTOMIZE_PLUGIN_HOME": str(home)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    objects = [d for d in yaml.safe_load_all(done.stdout) if d is not None]
+    secret = next(o for o in objects if o["kind"] == "Secret")
+    assert secret["metadata"]["name"].startswith("docker-conf-")  # needs-hash honoured
+    assert "annotations" not in secret["metadata"]
+    for obj in objects:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def standalone_kustomize() -> str | None:
+    """A standalone kustomize (kubectl has no --enable-exec): $KUSTOMIZE, else `kustomize` on PATH."""
+    return os.environ.get("KUSTOMIZE") or shutil.which("kustomize")
+
+
+def test_kustomize_build_runs_the_exec_function(installed: Path, app: Path) -> None:
+    kustomize = standalone_kustomize()
+    if kustomize is None:
+        reason = "standalone kustomize is not installed (kubectl kustomize cannot run exec KRM functions)"
+        print(f"SKIP: {reason}")
+        pytest.skip(reason)
+    (app / "conngen-fn").symlink_to(installed)
+    done = subprocess.run([kustomize, "build", "--enable-alpha-plugins", "--enable-exec", str(app)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    objects = [d for d in yaml.safe_load_all(done.stdout) if d is not None]
+    assert sorted(o["kind"] for o in objects) == ["Job", "Job", "Secret"]
+    secret = next(o for o in objects if o["kind"] == "Secret")
+    assert secret["metadata"]["name"].startswith("docker-conf-")
+    for obj in objects:
+        assert not [k for k in (obj["metadata"].get("annotations") or {}) if k.startswith(RESERVED)]
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+    config = authored_config(app)
+    config["credentials"]["docker-conf"]["password"] = {"env": "CONNGEN_TEST_UNSET"}
+    (app / "generator.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    failed = subprocess.run([kustomize, "build", "--enable-alpha-plugins", "--enable-exec", str(app)],
+                            capture_output=True, text=True, timeout=120,
+                            env={k: v for k, v in os.environ.items() if k != "CONNGEN_TEST_UNSET"})
+    assert failed.returncode != 0
+    assert "CONNGEN_TEST_UNSET is not set" in failed.stderr
