@@ -90,7 +90,11 @@ class Str(Spec):
             extra = " (quote it)" if isinstance(value, (bool, int, float)) else ""
             return ctx.error(path, f"expected a string, got {type_name(value)}{extra}")
         if self.enum is not None and value not in self.enum:
-            return ctx.error(path, f"{value!r} is not one of: {', '.join(self.enum)}", "use one of the listed values")
+            import difflib
+
+            close = [e for e in self.enum if e.lower() == value.lower()] or difflib.get_close_matches(value, self.enum, 1)
+            return ctx.error(path, f"{value!r} is not one of: {', '.join(self.enum)}",
+                             f"did you mean {close[0]!r}?" if close else "use one of the listed values")
         if len(value) < self.min_len:
             return ctx.error(path, "must not be empty")
         if self.max_len is not None and len(value) > self.max_len:
