@@ -36,6 +36,7 @@ POLYAXON_VENV = CACHE_DIR / f"polyaxon-{POLYAXON_VERSION}"
 # shared/ sits beside the repository, on developer machines and in CI alike.
 KANIKO_COMPONENT = BENCH_DIR.parent.parent / "shared" / "reference" / "polyaxon-hub" / "kaniko.yaml"
 NOT_INSTALLED = "conngen not installed"
+CONNGEN_FAILED = "conngen failed"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # ---- conngen: the only place that knows conngen's command line ------------------------------
@@ -175,6 +176,7 @@ class Context:
     kubectl: str
     conngen: str | None
     notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
     _catalogs: dict[int, Path] = field(default_factory=dict)
 
     def catalog(self, n: int) -> Path:
@@ -207,14 +209,23 @@ class Context:
         return stats
 
     def versus(self, case: str, mine: Callable[[str], Command], other: Command, budget: Budget) -> Row:
-        """conngen against a peer; the ratio is a slowdown for a ≤ budget, a speedup for ≥."""
-        if not self.conngen:
-            (o,) = self.measure(other)
-            return Row(case, NOT_INSTALLED, seconds(o.median), "—", budget.text(), "invalid" if o.problem else "—")
-        m, o = self.measure(mine(self.conngen), other)
-        ratio = m.median / o.median if budget.at_most else o.median / m.median
-        verdict = budget.verdict(ratio, valid=not (m.problem or o.problem))
-        return Row(case, seconds(m.median), seconds(o.median), f"{ratio:.2f}×", budget.text(), verdict)
+        """conngen against a peer; the ratio is a slowdown for a ≤ budget, a speedup for ≥.
+
+        A failing conngen is recorded and the peer still measured alone, so its numbers are
+        never lost to a half-written conngen; a failing peer aborts the run.
+        """
+        if self.conngen:
+            try:
+                m, o = self.measure(mine(self.conngen), other)
+            except CommandFailed as failure:
+                self.failures.append(str(failure))
+            else:
+                ratio = m.median / o.median if budget.at_most else o.median / m.median
+                verdict = budget.verdict(ratio, valid=not (m.problem or o.problem))
+                return Row(case, seconds(m.median), seconds(o.median), f"{ratio:.2f}×", budget.text(), verdict)
+        (o,) = self.measure(other)
+        label = CONNGEN_FAILED if self.conngen else NOT_INSTALLED
+        return Row(case, label, seconds(o.median), "—", budget.text(), "invalid" if o.problem else "—")
 
 
 def case_kustomize_small(ctx: Context) -> list[Row]:
@@ -247,7 +258,11 @@ def case_scale(ctx: Context) -> list[Row]:
         commands.append(
             Command(f"conngen {n}", conngen_render(ctx.conngen, config), config.parent, {"Secret": n, "Job": n})
         )
-    big, small = ctx.measure(*commands)
+    try:
+        big, small = ctx.measure(*commands)
+    except CommandFailed as failure:
+        ctx.failures.append(str(failure))
+        return [Row(name, CONNGEN_FAILED, "—", "—", b.text(), "—") for name, b in zip(names, budgets)]
     valid = not (big.problem or small.problem)
     growth = big.median / small.median
     rss = f"{big.peak_mib:.1f} MiB"
@@ -363,11 +378,16 @@ def main(argv: list[str] | None = None) -> int:
             exe = conngen_executable()
             problem = conngen_unusable(exe) if exe else "not on PATH"
             conngen = None if problem else exe
+            failures: list[str] = []
             if conngen:
-                run_setup(conngen_install(conngen), env)
-            else:
+                try:
+                    run_setup(conngen_install(conngen), env)
+                except CommandFailed as failure:
+                    failures.append(str(failure))
+                    conngen, problem = None, "`conngen install` failed"
+            if problem:
                 print(f"{NOT_INSTALLED}: {problem}; measuring the peers only", file=sys.stderr, flush=True)
-            ctx = Context(tmp, warmups, runs, env, kubectl, conngen)
+            ctx = Context(tmp, warmups, runs, env, kubectl, conngen, failures=failures)
             rows: list[Row] = []
             for name in args.case or CASES:
                 print(f"{name}:", file=sys.stderr, flush=True)
@@ -381,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     for note in ctx.notes:
         print(f"invalid output: {note}")
-    return 0
+    for failed in ctx.failures:
+        print(f"command failed: {failed}", file=sys.stderr)
+    return 1 if ctx.failures else 0
 
 
 if __name__ == "__main__":
