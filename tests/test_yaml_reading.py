@@ -1,0 +1,123 @@
+"""The fast reader gives user files the same meaning ruamel.yaml (YAML 1.2) gives them."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from generator.errors import UserError
+from generator.yamlio import locate, parse_yaml
+
+SCALARS = st.one_of(
+    st.sampled_from(["no", "yes", "on", "off", "y", "n", "NO", "True", "false", "null", "~", "0644", "0o644",
+                     "0x1F", "-0o7", "0b2", "1_000", "0o8", "+0b1", "1e3", ".inf", "-.Inf", ".nan", "2021-01-01", "12:30", "1_000", "+12", "=",
+                     "<<x", "0b101", "", "a: b", "- x", "#c", "'q'", '"d"', "%", "@", "`"]),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), max_size=12),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.booleans(),
+)
+KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_-", min_size=1, max_size=8)
+DOCS = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                     st.dictionaries(KEYS, inner, max_size=4)), max_leaves=20)
+
+
+def _ruamel(text: str) -> object:
+    return YAML(typ="safe", pure=True).load(io.StringIO(text))
+
+
+def _plain_scalar_yaml(value: object, indent: int = 0) -> str:
+    """Emit YAML by hand with scalars unquoted where YAML allows, so resolvers really decide."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "\n" + "\n".join(f"{pad}{k}: {_plain_scalar_yaml(v, indent + 2)}" for k, v in value.items())
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "\n" + "\n".join(f"{pad}- {_plain_scalar_yaml(v, indent + 2).lstrip()}" for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    safe = text and text.strip() == text and not any(c in text for c in ":#'\"{}[],&*!|>%@`\n") \
+        and not text.startswith(("-", "?", "<<", "="))
+    return text if safe else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _normalise(value: object) -> object:
+    """ruamel still resolves YAML 1.1 timestamps; we keep them as the strings users wrote."""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return "<timestamp>"
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return "<nan>"
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, DOCS, min_size=1, max_size=5))
+def test_same_meaning_as_ruamel_yaml_1_2(doc: dict) -> None:
+    text = _plain_scalar_yaml(doc).lstrip("\n") + "\n"
+    ours = parse_yaml(text, "t.yaml")
+    theirs = _ruamel(text)
+    expected = _normalise(theirs)
+    got = _normalise(ours)
+    if expected != got:  # only timestamps may differ, and only where ruamel made a date of them
+        assert _normalise(_strip_timestamps(ours, theirs)) == expected
+
+
+def _strip_timestamps(ours: object, theirs: object) -> object:
+    if isinstance(theirs, (datetime.date, datetime.datetime)):
+        assert isinstance(ours, str)
+        return theirs
+    if isinstance(theirs, dict):
+        return {k: _strip_timestamps(ours[k], v) for k, v in theirs.items()}  # type: ignore[index]
+    if isinstance(theirs, list):
+        return [_strip_timestamps(o, t) for o, t in zip(ours, theirs)]  # type: ignore[arg-type]
+    return ours
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a: no", "no"), ("a: on", "on"), ("a: yes", "yes"), ("a: 0644", 644), ("a: 0o644", 420),
+    ("a: 2021-01-01", "2021-01-01"), ("a: true", True), ("a: ~", None), ("a: 1.5", 1.5), ("a: 12:30", "12:30"),
+    ("a: 1_000", 1000), ("a: 0b101", 5), ("a: 0b_", "0b_"), ("a: +_", "+_"), ("a: 0x_", "0x_"),
+])
+def test_yaml_1_2_core_schema(text: str, expected: object) -> None:
+    assert parse_yaml(text, "t.yaml") == {"a": expected}
+
+
+def test_duplicate_keys_are_refused_with_their_position() -> None:
+    with pytest.raises(UserError) as info:
+        parse_yaml("a: 1\nb:\n  c: 1\n  c: 2\n", "t.yaml")
+    issue = info.value.issues[0]
+    assert (issue.line, issue.column) == (4, 3) and "duplicate key 'c'" in issue.message
+
+
+def test_merge_keys_still_work() -> None:
+    assert parse_yaml("base: &b {x: 1}\nitem:\n  <<: *b\n  y: 2\n", "t.yaml")["item"] == {"x": 1, "y": 2}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_parses_or_gives_a_clean_user_error(text: str) -> None:
+    try:
+        parse_yaml(text, "t.yaml")
+    except UserError as exc:
+        assert exc.issues and exc.issues[0].origin.file == "t.yaml"
+
+
+def test_locate_points_at_keys_and_items() -> None:
+    text = "connections:\n  - name: a\n    secret:\n      mountPath: x\n"
+    assert locate(text, ("connections", 0, "secret", "mountPath")) == (4, 7)
+    assert locate(text, ("connections", 0)) == (2, 5)
+    assert locate(text, ("connections", 0, "missing")) == (2, 5)
