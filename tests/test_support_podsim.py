@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from tests.support.podsim import (
+from support.podsim import (
     InvalidSpecError,
     MissingReferenceError,
     PodSimError,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import clients
-from tests.support.clients import (
+from support import clients
+from support.clients import (
     HostFootprint,
     buildah_build_and_push,
     dockerconfigjson,
@@ -29,8 +29,8 @@ from tests.support.clients import (
     skopeo_inspect_digest,
     write_docker_config,
 )
-from tests.support.oci import build_oci_image
-from tests.support.registry import Registry, read_auth_report, registry_fixture, run_registry
+from support.oci import build_oci_image
+from support.registry import Registry, read_auth_report, registry_fixture, run_registry
 
 pytestmark = pytest.mark.e2e
 
