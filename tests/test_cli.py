@@ -1,0 +1,95 @@
+"""The CLI as users call it: explain, schema, render -o, install, version."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import yaml
+
+from conftest import FIXTURES, REPO, load_stream, run_conngen
+from generator import __version__
+
+
+def test_explain_follows_each_build_from_registry_to_destination() -> None:
+    result = run_conngen("explain", "fixtures/seed/generator.yaml")
+    assert result.returncode == 0, result.stderr
+    kaniko, dockerizer = result.stdout.split("\n\n")
+    assert "builder reads  /kaniko/.docker/config.json" in kaniko
+    assert "DOCKER_CONFIG  (image default /kaniko/.docker/)" in kaniko
+    assert "destination    myregistry.com/org/repo/trainer:1.4.0" in kaniko
+    assert "builder reads  /root/.docker/config.json" in dockerizer
+    assert "volume         docker-conf (key .dockerconfigjson → config.json)" in dockerizer
+    assert kaniko.rstrip().endswith("status         ok") and "example-password" not in result.stdout
+
+
+def test_explain_flags_a_template_override_that_breaks_the_route(tmp_path: Path) -> None:
+    """A user template that mounts the Secret elsewhere is caught: explain says MISMATCH, render refuses."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    original = (REPO / "templates" / "kaniko.yaml.j2").read_text()
+    (templates / "kaniko.yaml.j2").write_text(original.replace(
+        "volumeMounts: {{ job.volume_mounts | json }}",
+        'volumeMounts: [{"name": "docker-conf", "mountPath": "/root/.docker", "readOnly": true}]'))
+    explain = run_conngen("explain", "--templates", str(templates), "fixtures/seed/generator.yaml")
+    assert explain.returncode == 1
+    assert "status         MISMATCH" in explain.stdout
+    assert "nothing is mounted where kaniko reads /kaniko/.docker/config.json" in explain.stdout
+    render = run_conngen("render", "--templates", str(templates), "fixtures/seed/generator.yaml")
+    assert render.returncode == 1 and render.stdout == ""
+    assert "Job trainer-kaniko: kaniko reads /kaniko/.docker/config.json" in render.stderr
+
+
+def test_explain_json_for_ci() -> None:
+    result = run_conngen("explain", "--output", "json", "fixtures/custom-mount-path/generator.yaml")
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert [b["dockerConfig"] for b in report["builds"]] == ["/home/builder/.docker", "/home/polyaxon/.docker"]
+
+
+def test_schema_commands_print_json_schema() -> None:
+    config = json.loads(run_conngen("schema", "config").stdout)
+    catalog = json.loads(run_conngen("schema", "catalog").stdout)
+    assert config["properties"]["kind"]["enum"] == ["ConnectionGenerator"]
+    assert "connections" in catalog["properties"]
+    assert config["additionalProperties"] is False
+
+
+def test_render_to_a_directory_writes_one_file_per_object(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_conngen("render", "-o", str(out), "fixtures/seed/generator.yaml")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["job-trainer-dockerizer.yaml", "job-trainer-kaniko.yaml", "secret-docker-conf.yaml"]
+    combined = [yaml.safe_load(p.read_text()) for p in sorted(out.iterdir())]
+    golden = load_stream((FIXTURES / "seed" / "expected.yaml").read_text())
+    assert sorted(map(json.dumps, combined)) == sorted(map(json.dumps, golden))
+
+
+def test_render_is_byte_identical_across_runs_and_hash_seeds() -> None:
+    outputs = {run_conngen("render", "fixtures/shared-secret/generator.yaml", env={"PYTHONHASHSEED": seed}).stdout
+               for seed in ("0", "1", "12345")}
+    assert len(outputs) == 1
+
+
+def test_install_writes_an_executable_plugin_where_kustomize_looks(tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    env = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(xdg), "KUSTOMIZE_PLUGIN_HOME": ""}
+    result = run_conngen("install", env=env)
+    assert result.returncode == 0, result.stderr
+    plugin = xdg / "kustomize" / "plugin" / "conngen.dev" / "v1" / "connectiongenerator" / "ConnectionGenerator"
+    assert plugin.is_file() and plugin.stat().st_mode & stat.S_IXUSR
+    assert f"installed {plugin}" in result.stdout
+    assert "kubectl kustomize --enable-alpha-plugins" in result.stdout
+
+
+def test_version_and_module_entry_point() -> None:
+    result = run_conngen("--version")
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run_conngen("render").returncode == 2
+    assert run_conngen("no-such-command").returncode == 2
