@@ -64,6 +64,7 @@ class _Document:
 
 
 def _split(text: str) -> list[_Document]:
+    """Helm's stream as documents; text is kept so untouched ones go back exactly as helm wrote them."""
     docs = []
     for i, chunk in enumerate(_SEPARATOR.split(text)):
         chunk = chunk[1:] if chunk.startswith("\n") else chunk
@@ -72,7 +73,7 @@ def _split(text: str) -> list[_Document]:
             nodes = [n for n in yaml.compose_all(chunk, Loader=_Loader) if n is not None]
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            where = f" at line {mark.line + 1}" if mark else ""
+            where = (f" ({source.group(1)})" if source else "") + (f" at line {mark.line + 1}" if mark else "")
             raise UserError([Issue(None, f"helm's manifests, document {i}{where}: invalid YAML: "
                                    f"{exc.problem or exc.context}", "check the chart with helm template")]) from None
         if nodes:

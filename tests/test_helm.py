@@ -289,8 +289,8 @@ def post_render(stdin: str, *args: str) -> subprocess.CompletedProcess:
     (("kind: Job", "kind: ConfigMap"), "ConfigMap build (chart/templates/job.yaml): annotation "
                                        "conngen.dev/registry-connection: a ConfigMap has no pod to mount a Secret in"),
     (("    conngen.dev/registry-connection: chart-registry\n",
-      "    conngen.dev/registry-connection: chart-registry\n    conngen.dev/builder: buildah\n"),
-     "Job build (chart/templates/job.yaml): annotation conngen.dev/builder: unknown builder 'buildah'"),
+      "    conngen.dev/registry-connection: chart-registry\n    conngen.dev/builder: no-such-builder\n"),
+     "Job build (chart/templates/job.yaml): annotation conngen.dev/builder: unknown builder 'no-such-builder'"),
     (("    conngen.dev/registry-connection: chart-registry\n",
       "    conngen.dev/registry-connection: chart-registry\n    conngen.dev/container: main\n"),
      "Job build (chart/templates/job.yaml): annotation conngen.dev/container: no container named 'main'"),
