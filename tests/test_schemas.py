@@ -85,7 +85,7 @@ def test_bad_config_fails_the_schema() -> None:
     config = _load(FIXTURES / "seed" / "generator.yaml")
     config["apiVersion"] = "conngen.dev/v2"
     config["metadata"]["name"] = "Seed"
-    config["builds"][0]["builder"] = "buildkit"
+    config["builds"][0]["builder"] = "nonesuch"
     del config["builds"][1]["image"]
     config["credentials"]["docker-conf"]["username"] = {"env": "A", "file": "b"}
     config["surprise"] = True
