@@ -23,8 +23,8 @@ from conftest import REPO, assert_valid_k8s, run_conngen
 from generator import __version__
 from generator.builders import PROFILES
 from generator.yamlio import _Yaml12Loader
-from tests.support.clients import require_binaries, running_on_ci
-from tests.support.podsim import simulate_pod
+from support.clients import require_binaries, running_on_ci
+from support.podsim import simulate_pod
 
 CHART = REPO / "tests" / "fixtures" / "chart"
 CONFIG = CHART / "conngen" / "generator.yaml"
