@@ -17,7 +17,7 @@ import json
 import os
 import posixpath
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,9 +77,19 @@ def _host_footprint():
     footprint.cleanup()
 
 
+@pytest.fixture(autouse=True)
+def _remove_work_dir(tmp_path):
+    """Simulated roots hold the test's credentials files: remove them instead of leaving them to pytest."""
+    yield
+    shutil.rmtree(tmp_path)
+    assert not tmp_path.exists()
+
+
 @pytest.fixture(scope="module")
-def image(tmp_path_factory) -> OciImage:
-    return build_oci_image(tmp_path_factory.mktemp("oci") / "layout", files={"/hello.txt": b"conngen e2e\n"})
+def image(tmp_path_factory) -> Iterator[OciImage]:
+    layout = tmp_path_factory.mktemp("oci")
+    yield build_oci_image(layout / "layout", files={"/hello.txt": b"conngen e2e\n"})
+    shutil.rmtree(layout)
 
 
 @pytest.fixture
@@ -472,31 +482,48 @@ def test_wrong_password_is_refused_by_the_registry(tmp_path, skopeo, registry, i
     assert not report.authorized_users
 
 
-def test_tampered_mount_path_is_refused(tmp_path, skopeo, registry, image):
-    """The same render pushes untouched and is refused once the mount moves: the proof can fail."""
+def _move_mount(job: dict, secrets: list[dict], reg: Registry) -> None:
+    mounts = job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    moved = [m for m in mounts if m["mountPath"] == "/kaniko/.docker"]
+    assert len(moved) == 1
+    moved[0]["mountPath"] = "/root/.docker"  # where the dockerizer reads, not kaniko
+
+
+def _drop_port_from_key(job: dict, secrets: list[dict], reg: Registry) -> None:
+    (secret,) = secrets
+    config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    config["auths"] = {reg.host.split(":")[0]: config["auths"].pop(reg.host)}
+    secret["data"][".dockerconfigjson"] = base64.b64encode(json.dumps(config).encode()).decode()
+
+
+def _project_under_secret_key(job: dict, secrets: list[dict], reg: Registry) -> None:
+    volumes = [v for v in job["spec"]["template"]["spec"]["volumes"] if "secret" in v]
+    assert len(volumes) == 1
+    volumes[0]["secret"]["items"] = [{"key": ".dockerconfigjson", "path": ".dockerconfigjson"}]
+
+
+@pytest.mark.parametrize("tamper", [_move_mount, _drop_port_from_key, _project_under_secret_key],
+                         ids=["mount-moved", "key-without-port", "file-not-config-json"])
+def test_tampered_render_is_refused(tmp_path, skopeo, registry, image, tamper):
+    """The same render pushes untouched and is refused once changed after rendering: the proof can fail."""
     creds, files, env = login_credentials(registry)
     rendered = render(tmp_path / "cfg", {
         "connections": [registry_connection("reg", f"https://{registry.host}/org", "docker-conf")],
         "credentials": {"docker-conf": creds},
         "builds": [build("tamper", "reg", "kaniko")],
     }, files=files, env=env)
-    good = rendered.job("tamper")
-    tampered = copy.deepcopy(good)
-    mounts = tampered["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
-    moved = [m for m in mounts if m["mountPath"] == "/kaniko/.docker"]
-    assert len(moved) == 1
-    moved[0]["mountPath"] = "/root/.docker"  # where the dockerizer reads, not kaniko
-
     mark = registry.log_mark()
-    _, _, ok_pushes = push_as_builder(rendered, "tamper", "kaniko", [registry], image, tmp_path / "good", good)
+    _, _, ok_pushes = push_as_builder(rendered, "tamper", "kaniko", [registry], image, tmp_path / "good")
     assert_pushed(ok_pushes, image, [registry], [mark])
 
+    job = copy.deepcopy(rendered.job("tamper"))
+    secrets = copy.deepcopy(rendered.data_objects)
+    tamper(job, secrets, registry)
+    tampered = Rendered(rendered.directory, [*secrets, job])
     mark = registry.log_mark()
-    view, auth_file, pushes = push_as_builder(rendered, "tamper", "kaniko", [registry], image, tmp_path / "bad",
-                                              tampered)
-    assert auth_file == "/kaniko/.docker/config.json" and not view.exists(auth_file)
-    assert view.exists("/root/.docker/config.json")
+    _, auth_file, pushes = push_as_builder(tampered, "tamper", "kaniko", [registry], image, tmp_path / "bad")
+
+    assert auth_file == "/kaniko/.docker/config.json"
     assert len(pushes) == 1 and pushes[0].result.rc != 0
     assert "unauthorized: authentication required" in pushes[0].result.out
     assert registry.auth_report(mark).outcome == "no-credentials"
-
