@@ -69,7 +69,7 @@ def test_completing_through_bash(env: dict[str, str]) -> None:
     assert _complete("val", env=env) == ["validate"]
     assert _complete("init", "--builder", "", env=env) == ["dockerizer", "kaniko"]
     assert _complete("doctor", "--output", "", env=env) == ["text", "json"]
-    assert _complete("schema", "", env=env) == ["catalog", "config"]
+    assert _complete("schema", "", env=env) == ["config", "catalog"]
 
 
 def test_file_arguments_complete_as_files(env: dict[str, str]) -> None:
