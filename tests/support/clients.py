@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-#: Variables never inherited by an isolated run; each one redirects where credentials/config come from.
+#: Variables that redirect where credentials/config come from; the isolated env is built from an
+#: allowlist, and these may appear in it only when passed explicitly.
 _SCRUBBED_PREFIXES = ("DOCKER_", "REGISTRY_", "CONTAINERS_", "XDG_", "BUILDAH_", "STORAGE_")
 
 #: Paths outside the work folder that skopeo/buildah (as root) create on their own.
@@ -51,7 +52,9 @@ ROOT_RUNTIME_AUTH = f"/run/containers/{os.getuid()}/auth.json"
 PERMISSIVE_POLICY = {"default": [{"type": "insecureAcceptAnything"}]}
 
 # buildah 1.28 sets up its network backend even for a `FROM scratch` build; by default that writes
-# lock files into /etc/containers/networks and /etc/cni/net.d. Pin the backend and move its config.
+# lock files into /etc/containers/networks and /etc/cni/net.d. Move the backend's config dir. The
+# backend itself is not pinned: a --no-install-recommends install gets CNI plugins, not netavark,
+# and a pinned netavark then fails with 'could not find "netavark"'.
 _CONTAINERS_CONF = """\
 [network]
 network_config_dir = "{network_dir}"
