@@ -197,20 +197,29 @@ def check_flags() -> list[Check]:
 
 
 def check_helm(environ: Mapping[str, str]) -> list[Check]:
+    """Helm 3 post-renders with the `conngen` executable itself; Helm 4 needs the conngen-post-render plugin."""
     helm = shutil.which("helm", path=environ.get("PATH", ""))
     if not helm:
         return [Check("helm", INFO, "helm is not on PATH (needed only to use conngen as a Helm post-renderer)")]
     code, version = _run([helm, "version", "--short"], environ)
-    checks = [Check("helm", OK, f"{version if code == 0 else 'unknown version'} at {helm}")]
+    version = version if code == 0 else "unknown version"
+    checks = [Check("helm", OK, f"{version} at {helm}")]
     _, plugins_dir = _run([helm, "env", "HELM_PLUGINS"], environ)
     code, listing = _run([helm, "plugin", "list"], environ)
-    names = [line.split()[0] for line in listing.splitlines()[1:] if line.strip()] if code == 0 else []
-    if "conngen" in names:
-        checks.append(Check("helm plugin", OK, f"conngen is installed in {plugins_dir}"))
+    names = {line.split()[0] for line in listing.splitlines()[1:] if line.strip()} if code == 0 else set()
+    if version.startswith("v4"):
+        wanted = "conngen-post-render"
+        use = "helm ... --post-renderer conngen-post-render --post-renderer-args <config>"
+        fix = "`helm plugin install <conngen checkout>/helm4`"
     else:
-        checks.append(Check("helm plugin", INFO, f"the conngen helm plugin is not installed in {plugins_dir} "
-                                                 "(needed only for Helm post-rendering)",
-                            "`helm plugin install <conngen helm plugin directory>` if you post-render with conngen"))
+        wanted = "conngen"
+        use = "helm ... --post-renderer conngen --post-renderer-args post-render --post-renderer-args <config>"
+        fix = "`helm plugin install <conngen checkout>` (adds `helm conngen render|validate|explain`)"
+    if wanted in names:
+        checks.append(Check("helm plugin", OK, f"{wanted} is installed in {plugins_dir}; post-render with: {use}"))
+    else:
+        checks.append(Check("helm plugin", INFO, f"{wanted} is not installed in {plugins_dir}; post-render with: {use}",
+                            fix))
     return checks
 
 

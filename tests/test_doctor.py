@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from conftest import REPO, require_tool
 from generator import __version__
 from generator.install import PLUGIN_PATH
 
@@ -175,14 +175,22 @@ def test_missing_kubectl_fails(tmp_path: Path) -> None:
     assert checks["plugin version"]["status"] == "ok"  # everything else is in place: kubectl alone fails it
 
 
-def test_helm_is_reported_when_present(tmp_path: Path) -> None:
-    env = _env(tmp_path, tools=("kubectl", "helm"), HELM_PLUGINS=str(tmp_path / "helm-plugins"))
+def test_helm_and_its_plugin_are_reported_never_required(tmp_path: Path) -> None:
+    plugins = tmp_path / "helm-plugins"
+    env = _env(tmp_path, tools=("kubectl", "helm"), HELM_PLUGINS=str(plugins))
     _install(env)
     code, checks = _doctor(env)
     assert code == 0
     assert checks["helm"]["status"] == "ok" and checks["helm"]["detail"].startswith("v3.")
     assert checks["helm plugin"]["status"] == "info"
-    assert str(tmp_path / "helm-plugins") in checks["helm plugin"]["detail"]
+    assert checks["helm plugin"]["detail"].startswith(f"conngen is not installed in {plugins}")
+    installed = subprocess.run(["helm", "plugin", "install", str(REPO)], env=env, capture_output=True, text=True,
+                               timeout=120)
+    assert installed.returncode == 0, installed.stderr
+    code, checks = _doctor(env)
+    assert code == 0
+    assert checks["helm plugin"]["status"] == "ok"
+    assert checks["helm plugin"]["detail"].startswith(f"conngen is installed in {plugins}")
 
 
 def test_text_output_shows_each_fix(tmp_path: Path) -> None:
