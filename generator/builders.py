@@ -7,7 +7,7 @@ only these fields, so adding a builder adds a profile and a template, nothing el
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
@@ -15,13 +15,21 @@ class AuthLookup:
     """One place a builder looks for registry credentials, in the order it looks.
 
     `env_file`: an env var naming the file itself (REGISTRY_AUTH_FILE);
-    `env_dir`: an env var naming the directory holding `file_name` (DOCKER_CONFIG);
-    `home_dir`: a directory under $HOME holding `file_name` (~/.docker).
+    `env_dir`: an env var naming the directory holding `file` (DOCKER_CONFIG, XDG_RUNTIME_DIR);
+    `home_dir`: a directory under $HOME holding `file` (~/.docker);
+    `path`: a fixed file, reached when nothing before it is set (/run/containers/0/auth.json).
+    `file` defaults to the profile's `file_name`.
     """
 
     env_file: str | None = None
     env_dir: str | None = None
     home_dir: str | None = None
+    path: str | None = None
+    file: str | None = None
+
+    @property
+    def variable(self) -> str | None:
+        return self.env_file or self.env_dir
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,14 @@ class HostMount:
 
 
 @dataclass(frozen=True)
+class Scratch:
+    """An emptyDir the builder writes to (layer storage, daemon state)."""
+
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
 class BuilderProfile:
     name: str
     image: str
@@ -41,30 +57,62 @@ class BuilderProfile:
     file_name: str  # the credentials file name the builder reads inside that directory
     image_env: Mapping[str, str]  # variables the image sets that change where it looks
     lookup: tuple[AuthLookup, ...]
-    dir_env: str  # the variable conngen sets to move the lookup to the mount path
+    auth_env: AuthLookup  # the lookup step conngen sets to point the builder at the mount
     native_contexts: frozenset[str]  # context schemes the builder fetches itself
     workspace: str  # where a fetched context is placed when the builder cannot fetch it
     multiple_destinations: bool
     build_args: bool
+    dockerfile_path: bool = True  # takes a Dockerfile path (the dockerizer always reads <context>/Dockerfile)
+    context_urls: bool = False  # passes `dir://` contexts through as URLs (kaniko); others get a plain path
+    cluster_dns: bool = True  # pushes from the pod; False: from the node, which cannot resolve Service names
     env: tuple[tuple[str, str], ...] = ()
     host_mounts: tuple[HostMount, ...] = ()
+    scratch: tuple[Scratch, ...] = ()
+    security_context: Mapping[str, Any] | None = None
+    helpers: frozenset[str] = frozenset()  # providers whose credential helper is built into the image
+    ca_dir: str | None = None  # where a registry CA is mounted; None: the builder cannot take one
     description: str = ""
     notes: tuple[str, ...] = field(default=())
 
+    @property
+    def dir_env(self) -> str:
+        """The variable conngen sets to move the lookup to the mount path."""
+        return self.auth_env.variable or ""
+
+    @property
+    def home(self) -> str:
+        return self.image_env.get("HOME", "/root")
+
     def reads(self, env: Mapping[str, str]) -> str:
-        """The credentials file this builder opens given its container environment."""
+        """The credentials file this builder opens given its container environment.
+
+        The first step whose variable is set decides; fallbacks that depend on whether a
+        file exists are not modelled, which is why conngen always sets `auth_env` itself
+        when the mount is not where the image already looks.
+        """
         merged = {**self.image_env, **env}
         for step in self.lookup:
+            name = step.file or self.file_name
             if step.env_file and merged.get(step.env_file):
                 return merged[step.env_file]
             if step.env_dir and merged.get(step.env_dir):
-                return merged[step.env_dir].rstrip("/") + "/" + self.file_name
+                return merged[step.env_dir].rstrip("/") + "/" + name
             if step.home_dir and merged.get("HOME"):
-                return merged["HOME"].rstrip("/") + "/" + step.home_dir + "/" + self.file_name
+                return merged["HOME"].rstrip("/") + "/" + step.home_dir + "/" + name
+            if step.path:
+                return step.path
         return ""
+
+    def auth_env_value(self, mount_path: str) -> str:
+        """The value of `auth_env` that makes the builder read `file_name` under `mount_path`."""
+        base = mount_path.rstrip("/")
+        return f"{base}/{self.file_name}" if self.auth_env.env_file else base
 
 
 _DOCKER_LOOKUP = (AuthLookup(env_dir="DOCKER_CONFIG"), AuthLookup(home_dir=".docker"))
+_DOCKER_CONFIG = AuthLookup(env_dir="DOCKER_CONFIG")
+_UNCONFINED = {"type": "Unconfined"}
+CA_DIR = "/etc/conngen/registry-ca"  # a fresh directory: mounting over the image's own CA bundle would hide it
 
 PROFILES: dict[str, BuilderProfile] = {
     "kaniko": BuilderProfile(
@@ -75,11 +123,15 @@ PROFILES: dict[str, BuilderProfile] = {
         file_name="config.json",
         image_env={"DOCKER_CONFIG": "/kaniko/.docker/", "HOME": "/root"},
         lookup=_DOCKER_LOOKUP,
-        dir_env="DOCKER_CONFIG",
+        auth_env=_DOCKER_CONFIG,
         native_contexts=frozenset({"git", "gs", "s3", "https", "dir", "tar"}),
         workspace="/workspace",
         multiple_destinations=True,
         build_args=True,
+        context_urls=True,
+        # ecr-login, acr-env and the google keychain are linked into the executor (kaniko >= 1.8.0)
+        helpers=frozenset({"ecr", "acr", "gcr"}),
+        ca_dir=CA_DIR,
         description="kaniko executor: reads $DOCKER_CONFIG/config.json (the image sets DOCKER_CONFIG=/kaniko/.docker/)",
     ),
     "dockerizer": BuilderProfile(
@@ -89,17 +141,67 @@ PROFILES: dict[str, BuilderProfile] = {
         file_name="config.json",
         image_env={"HOME": "/root"},
         lookup=_DOCKER_LOOKUP,
-        dir_env="DOCKER_CONFIG",
+        auth_env=_DOCKER_CONFIG,
         native_contexts=frozenset({"dir"}),
         workspace="/plx-context/artifacts",
         multiple_destinations=False,
         build_args=False,
+        dockerfile_path=False,
+        cluster_dns=False,
         env=(("PYTHONUNBUFFERED", "true"),),
         host_mounts=(HostMount("docker-socket", "/var/run/docker.sock", "Socket"),),
         description="Polyaxon dockerizer (docker-py through the node's docker socket): reads "
                     "$DOCKER_CONFIG/config.json, else $HOME/.docker/config.json",
         notes=("pushes through the node's docker daemon: insecure registries must be listed in the daemon's "
                "insecure-registries",),
+    ),
+    "buildkit": BuilderProfile(
+        name="buildkit",
+        # rootless image: USER 1000:1000, HOME=/home/user (moby/buildkit Dockerfile, stage rootless)
+        image="moby/buildkit:v0.32.2-rootless",
+        default_mount_path="/home/user/.docker",
+        file_name="config.json",
+        image_env={"HOME": "/home/user"},
+        lookup=_DOCKER_LOOKUP,
+        auth_env=_DOCKER_CONFIG,
+        native_contexts=frozenset({"dir"}),
+        workspace="/workspace",
+        multiple_destinations=True,
+        build_args=True,
+        # the Kubernetes examples need this: there is no equivalent of systempaths=unconfined
+        env=(("BUILDKITD_FLAGS", "--oci-worker-no-process-sandbox"),),
+        # the image's VOLUME fails on nosuid,nodev filesystems (COS); an emptyDir does not
+        scratch=(Scratch("buildkit-state", "/home/user/.local/share/buildkit"),),
+        security_context={"runAsUser": 1000, "runAsGroup": 1000, "seccompProfile": _UNCONFINED,
+                          "appArmorProfile": _UNCONFINED},
+        ca_dir=CA_DIR,
+        description="BuildKit rootless (buildctl-daemonless.sh): reads $DOCKER_CONFIG/config.json, "
+                    "else $HOME/.docker/config.json (HOME=/home/user)",
+    ),
+    "buildah": BuilderProfile(
+        name="buildah",
+        image="quay.io/buildah/stable:v1.43.0",
+        default_mount_path="/root/.docker",
+        file_name="config.json",
+        image_env={"HOME": "/root", "BUILDAH_ISOLATION": "chroot"},
+        # containers/image: --authfile/REGISTRY_AUTH_FILE, else only $DOCKER_CONFIG/config.json when set,
+        # else ${XDG_RUNTIME_DIR}/containers/auth.json or /run/containers/<uid>/auth.json (uid 0 here)
+        lookup=(AuthLookup(env_file="REGISTRY_AUTH_FILE"), AuthLookup(env_dir="DOCKER_CONFIG"),
+                AuthLookup(env_dir="XDG_RUNTIME_DIR", file="containers/auth.json"),
+                AuthLookup(path="/run/containers/0/auth.json")),
+        auth_env=AuthLookup(env_file="REGISTRY_AUTH_FILE"),
+        native_contexts=frozenset({"dir"}),
+        workspace="/workspace",
+        multiple_destinations=True,
+        build_args=True,
+        scratch=(Scratch("containers-storage", "/var/lib/containers"),),
+        # rootful, not privileged: RUN steps under chroot isolation bind-mount /dev, /proc and /sys,
+        # which needs CAP_SYS_ADMIN and no AppArmor/seccomp filter on mount (docs/builders.md)
+        security_context={"runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]},
+                          "seccompProfile": _UNCONFINED, "appArmorProfile": _UNCONFINED},
+        ca_dir=CA_DIR,
+        description="buildah bud + push (vfs, chroot isolation): reads $REGISTRY_AUTH_FILE, else "
+                    "$DOCKER_CONFIG/config.json, else ${XDG_RUNTIME_DIR}/containers/auth.json",
     ),
 }
 

@@ -15,6 +15,7 @@ from typing import Any
 from generator import names
 from generator.errors import Issue, Origin, UserError
 from generator.model import Connection, GitSchema, KeyToPath, RegistrySchema, Resource
+from generator.providers import AUTH_MODES, CA_KEY, PROVIDERS
 from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, ListOf, MapOf, Rec, Record, Str,
                             rec, type_name)
 from generator.yamlio import load_yaml_file
@@ -135,8 +136,8 @@ def _env_value(value: Any, ctx: Ctx, path: tuple) -> Any:
 
 def _check_env(value: Any, ctx: Ctx, path: tuple) -> Any:
     pairs: list = []
-    if isinstance(value, dict):
-        for k, v in value.items():
+    if isinstance(value, dict):  # a mapping has no order: sort, so output does not depend on key order
+        for k, v in sorted(value.items(), key=lambda kv: str(kv[0])):
             pairs.append((_env_name.check(k, ctx, path + (k,)), _env_value(v, ctx, path + (k,))))
     elif isinstance(value, list):
         for i, item in enumerate(value):
@@ -178,7 +179,15 @@ KIND_SCHEMAS: dict[str, Record] = {
     "registry": rec("registry schema",
                     Field("url", Str("registry host, optional path: myregistry.com/org (a scheme is ignored)",
                                      min_len=1), required=True),
-                    Field("insecure", Bool("plain HTTP or unverified TLS"), default=False), _kind_field),
+                    Field("insecure", Bool("plain HTTP or unverified TLS"), default=False),
+                    Field("provider", Str("registry provider; detected from url when omitted", enum=PROVIDERS)),
+                    Field("auth", Str("dockerConfig: the secret is a docker config.json; helper: the builder's "
+                                      "credential helper (ecr, acr, gcr) with cloud credentials from the secret "
+                                      "or the pod's identity (default: helper for ECR, else dockerConfig)",
+                                      enum=AUTH_MODES)),
+                    Field("ca", Str("a connection whose configMap (or secret) holds the registry's CA "
+                                    f"certificate (key {CA_KEY}, or its single item)", min_len=1)),
+                    _kind_field),
     "git": rec("git schema",
                Field("url", Str("repository URL", min_len=1)),
                Field("revision", Str("branch, tag, or ref")),
@@ -250,7 +259,7 @@ CATALOG_SCHEMA = {
 def build_connection(c: Rec) -> Connection:
     schema = c["schema"]
     if c["kind"] == "registry" and schema:
-        schema = RegistrySchema(schema["url"], schema["insecure"])
+        schema = RegistrySchema(schema["url"], schema["insecure"], schema["provider"], schema["auth"], schema["ca"])
     elif c["kind"] == "git" and schema:
         schema = GitSchema(schema["url"], schema["revision"], tuple(schema["flags"] or ()))
     return Connection(

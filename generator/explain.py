@@ -32,7 +32,8 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
             "secret": expected.secret, "secretSource": ("generated" if expected.generated else
                                                         "existing in the cluster") if expected.secret else None,
             "volume": route.volume, "key": route.key, "mountPath": route.mount_path, "reads": route.reads,
-            "dockerConfig": route.docker_config, "destinations": list(route.destinations),
+            "dockerConfig": route.docker_config, "authEnv": profile.dir_env, "destinations": list(route.destinations),
+            "provider": expected.provider, "helper": expected.helper, "helperSource": expected.helper_source,
             "status": "ok" if not problems else "MISMATCH", "problems": problems,
         })
     ok = all(r["status"] == "ok" for r in rows)
@@ -42,16 +43,19 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
 
 
 def _block(r: dict) -> str:
-    image_default = PROFILES[r["builder"]].image_env.get("DOCKER_CONFIG")
+    image_default = PROFILES[r["builder"]].image_env.get(r["authEnv"])
     docker_config = r["dockerConfig"] or (f"(image default {image_default})" if image_default else "(unset)")
-    secret = f"{r['secret']} ({r['secretSource']})" if r["secret"] else "none (anonymous push)"
+    secret = f"{r['secret']} ({r['secretSource']})" if r["secret"] else (
+        "none (credential helper)" if r["helper"] else "none (anonymous push)")
     volume = f"{r['volume']} (key {r['key']} → {r['reads'].rsplit('/', 1)[-1]})" if r["volume"] else "-"
     lines = [
         f"build {r['build']} ({r['builder']}, Job {r['job']})",
-        ("registry", r["registry"]), ("secret", secret), ("volume", volume),
+        ("registry", f"{r['registry']} ({r['provider']})"), ("secret", secret), ("volume", volume),
         ("mount path", r["mountPath"] or "-"), ("builder reads", r["reads"]),
-        ("DOCKER_CONFIG", docker_config),
+        (r["authEnv"], docker_config),
     ]
+    if r["helper"]:
+        lines += [("helper", r["helper"]), ("cloud creds", r["helperSource"])]
     lines += [("destination", d) for d in r["destinations"]]
     lines.append(("status", r["status"]))
     lines += [("problem", p) for p in r["problems"]]

@@ -34,6 +34,9 @@ class Resource:
 class RegistrySchema:
     url: str
     insecure: bool
+    provider: str | None = None  # None: detected from the url
+    auth: str | None = None  # dockerConfig or helper; None: the provider's default
+    ca: str | None = None  # a connection holding the registry's CA certificate
 
 
 @dataclass(frozen=True)

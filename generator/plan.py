@@ -7,14 +7,15 @@ Builder-specific facts come only from `builders.PROFILES`.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from generator.builders import GIT_IMAGE, PROFILES, BuilderProfile
 from generator.errors import Issue, Origin, UserError, dotted
 from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
 from generator.names import dns_label
-from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url
+from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
+from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url, split_image
 
 DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "conngen"}
@@ -46,6 +47,18 @@ class CredentialPath:
     mounted_file: str | None
     reads: str
     docker_config: str | None
+    provider: str = "generic"
+    helper: str | None = None  # a credential helper built into the builder, used instead of a docker config
+    helper_source: str | None = None  # where that helper finds cloud credentials
+
+
+@dataclass(frozen=True)
+class RegistryCA:
+    """A private registry CA mounted into the builder pod."""
+
+    host: str
+    directory: str
+    file: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,34 @@ class JobPlan:
     active_deadline_seconds: int | None
     service_account_name: str | None
     credential: CredentialPath
+    security_context: Any = None
+    registry_ca: RegistryCA | None = None
+
+    @property
+    def context_dir(self) -> str:
+        """The local build context directory, sub-path included (builders that take a path)."""
+        return self.context.rstrip("/") + "/" + self.context_sub_path if self.context_sub_path else self.context
+
+    @property
+    def dockerfile_file(self) -> str:
+        """The Dockerfile as an absolute path: `dockerfile` is relative to the context directory."""
+        return self.context_dir.rstrip("/") + "/" + self.dockerfile
+
+    @property
+    def dockerfile_dir(self) -> str:
+        return self.dockerfile_file.rsplit("/", 1)[0] or "/"
+
+    @property
+    def dockerfile_name(self) -> str:
+        return self.dockerfile_file.rsplit("/", 1)[1]
+
+    @property
+    def cache_repository(self) -> str:
+        """`<first destination's repository>/cache`, the repository kaniko infers for its layer cache."""
+        ref = self.destinations[0]
+        name, _, tag = ref.rpartition(":")
+        return (name if name and "/" not in tag else ref) + "/cache"
+
 
 
 @dataclass(frozen=True)
@@ -201,6 +242,8 @@ class Planner:
         self.issues: list[Issue] = []
         self.connections: dict[str, Connection] = {}
         self.addresses: dict[str, RegistryAddress] = {}
+        self.providers: dict[str, Provider] = {}
+        self.auth: dict[str, str] = {}
         self.credentials = {c.secret_name: c for c in config.credentials}
         self.images = dict(config.builder_images)
 
@@ -242,6 +285,8 @@ class Planner:
                     self.addresses[conn.name] = parse_registry_url(conn.registry.url)
                 except AddressError as exc:
                     self.error(conn.origin.at("schema", "url"), str(exc), exc.hint)
+                    continue
+                self._index_provider(conn, self.addresses[conn.name])
         self.connections = first
 
     def _secrets(self) -> list[SecretPlan]:
@@ -314,14 +359,20 @@ class Planner:
             self.error(build.origin.at("tags"), f"{profile.name} pushes a single destination", "remove tags, or use kaniko")
         if build.build_args and not profile.build_args:
             self.error(build.origin.at("buildArgs"), f"{profile.name} does not take build arguments", "use kaniko")
-        if build.dockerfile != "Dockerfile" and profile.name == "dockerizer":
-            self.error(build.origin.at("dockerfile"), "the dockerizer always reads Dockerfile at the context root",
+        if build.dockerfile != "Dockerfile" and not profile.dockerfile_path:
+            self.error(build.origin.at("dockerfile"), f"{profile.name} always reads Dockerfile at the context root",
                        "remove dockerfile, or use kaniko")
+        provider = self.providers[conn.name]
+        self._check_provider(build, conn, address, provider, profile)
 
         pod = _Pod(build.origin, self.issues)
         for name, value in profile.env:
             pod.set_env({"name": name, "value": value}, build.origin)
-        credential = self._mount_credentials(pod, conn, address, profile)
+        if self.auth[conn.name] == "helper" and provider.helper is not None:
+            credential = self._helper_credentials(pod, conn, address, profile, provider)
+        else:
+            credential = replace(self._mount_credentials(pod, conn, address, profile), provider=provider.name)
+        registry_ca = self._registry_ca(pod, build, conn, address, profile)
         _use_connection(pod, conn, mount_secret=False)
         context, git_clone = self._context(pod, build, profile)
         for name in build.extra_connections:
@@ -332,6 +383,8 @@ class Planner:
             _use_connection(pod, extra)
         for host in profile.host_mounts:
             pod.mount(host.name, {"hostPath": {"path": host.path, "type": host.type}}, host.path, False, build.origin)
+        for scratch in profile.scratch:
+            pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
         insecure: tuple[str, ...] = ()
         if conn.registry and conn.registry.insecure:
             insecure = (address.host,)
@@ -360,7 +413,137 @@ class Planner:
             backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
             active_deadline_seconds=defaults.active_deadline_seconds,
             service_account_name=defaults.service_account_name, credential=credential,
+            security_context=dict(profile.security_context) if profile.security_context else None,
+            registry_ca=registry_ca,
         )
+
+    def _index_provider(self, conn: Connection, address: RegistryAddress) -> None:
+        """Resolve the connection's provider and auth mode; refuse what the provider cannot do."""
+        reg = conn.registry
+        assert reg is not None
+        provider = PROVIDER_INFO[reg.provider or detect(address.host)]
+        self.providers[conn.name] = provider
+        auth = self.auth[conn.name] = reg.auth or provider.default_auth
+        if auth == "helper" and provider.helper is None:
+            self.error(conn.origin.at("schema", "auth"), f"{provider.title} has no credential helper",
+                       "remove auth: helper; the connection's secret is then a docker config.json "
+                       "(helpers exist for ecr, acr and gcr)")
+            return
+        cred = self.credentials.get(conn.secret.name) if conn.secret else None
+        if cred is None:
+            return
+        if auth == "helper" and provider.helper is not None:
+            self.error(cred.origin, f"connection {conn.name!r} uses the {provider.helper.name} credential helper, so its "
+                       f"secret {cred.secret_name!r} holds {provider.helper.secret_holds}, not a docker config",
+                       "remove this credentials entry and create that Secret yourself, "
+                       "or set schema.auth: dockerConfig on the connection")
+        elif not provider.static_password:
+            self.error(cred.origin, f"{provider.title} has no static password: a login token expires after 12 hours, "
+                       f"so a generated Secret for connection {conn.name!r} would stop working",
+                       "use schema.auth: helper (kaniko's ecr-login with IRSA or an AWS credentials Secret), or keep "
+                       "an existing Secret fresh with External Secrets' ECRAuthorizationToken generator")
+
+    def _check_provider(self, build: Build, conn: Connection, address: RegistryAddress, provider: Provider,
+                        profile: BuilderProfile) -> None:
+        """Combinations of builder and registry that would only fail once the Job runs."""
+        try:
+            repository, _ = split_image(build.image)
+        except AddressError:
+            return  # reported with the destinations
+        problem = namespace_problem(provider, address.host, address.path, repository)
+        if problem:
+            self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {conn.name!r} or to the image")
+        helper = provider.helper
+        if self.auth[conn.name] == "helper" and helper is not None and provider.name not in profile.helpers:
+            able = sorted(n for n, p in PROFILES.items() if provider.name in p.helpers)
+            self.error(build.origin.at("builder"), f"{profile.name} cannot use the {helper.name} credential helper "
+                       f"that connection {conn.name!r} ({provider.title}) needs: only {', '.join(able)} has it built in",
+                       f"use builder: {able[0]}, or set schema.auth: dockerConfig on {conn.name!r} with a docker config "
+                       "Secret kept fresh outside conngen" if able else "set schema.auth: dockerConfig")
+        if in_cluster(address.host):
+            if not profile.cluster_dns:
+                self.error(build.origin.at("builder"), f"{profile.name} pushes through the node's docker daemon, which "
+                           f"cannot resolve the cluster Service name {address.host}",
+                           "expose the registry on a NodePort and use url: 127.0.0.1:<nodePort>, or use kaniko")
+            elif conn.registry and not conn.registry.insecure and not conn.registry.ca:
+                self.issues.append(Issue(conn.origin.at("schema", "url"), f"in-cluster registry {address.host} is "
+                                         "pushed to over HTTPS with public CAs",
+                                         "set schema.insecure: true for plain HTTP, or schema.ca for a private CA",
+                                         severity="warning"))
+
+    def _helper_credentials(self, pod: _Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
+                            provider: Provider) -> CredentialPath:
+        """Wire a credential helper's cloud credentials: a mounted Secret, env vars, or the pod's identity."""
+        helper = provider.helper
+        assert helper is not None
+        for name, value in helper.env:
+            pod.set_env({"name": name, "value": value}, conn.origin)
+        secret = conn.secret
+        if secret is None:
+            source = helper.identity
+            if not self.config.job_defaults.service_account_name:
+                self.issues.append(Issue(conn.origin, f"connection {conn.name!r} has no secret: {helper.name} uses the "
+                                         f"pod's identity ({helper.identity})",
+                                         "set jobDefaults.serviceAccountName to that ServiceAccount", severity="warning"))
+        elif helper.secret_as == "env":
+            if secret.mount_path:
+                self.error(secret.origin.at("mountPath"), f"{helper.name} reads {helper.secret_holds} from environment "
+                           "variables; a mounted file is never read", "remove mountPath: the secret's keys become "
+                           "environment variables")
+            _expose(pod, secret, "secret")
+            source = f"environment variables from Secret {secret.name}"
+        else:
+            assert helper.mount_path is not None
+            default = profile.home.rstrip("/") + helper.mount_path[1:] if helper.mount_path.startswith("~") \
+                else helper.mount_path
+            mount_path = secret.mount_path or default
+            source_volume = _resource_volume(Resource(secret.name, mount_path, secret.items, secret.default_mode,
+                                                      secret.origin), "secret")
+            pod.mount(secret.name, source_volume, mount_path, True, secret.origin.at("mountPath"))
+            for name, file in helper.relocate if mount_path != default else ():
+                pod.set_env({"name": name, "value": f"{mount_path.rstrip('/')}/{file}"}, secret.origin.at("mountPath"))
+            if helper.file_env:
+                items = secret.items or ()
+                if len(items) > 1:
+                    self.error(secret.origin.at("items"), f"{helper.name} reads one key file, but items project "
+                               f"{len(items)} keys", "keep the one key that holds the key JSON")
+                file = items[0].path if items else helper.default_file
+                pod.set_env({"name": helper.file_env, "value": f"{mount_path.rstrip('/')}/{file}"},
+                            secret.origin.at("mountPath"))
+            source = f"Secret {secret.name} mounted at {mount_path}"
+        reads = profile.reads({e["name"]: e.get("value", "") for e in pod.env})
+        return CredentialPath(address.auth_key, None, False, None, None, None, None, reads, None,
+                              provider.name, helper.name, source)
+
+    def _registry_ca(self, pod: _Pod, build: Build, conn: Connection, address: RegistryAddress,
+                     profile: BuilderProfile) -> RegistryCA | None:
+        """Mount the CA that `schema.ca` names where the builder is told to read it."""
+        name = conn.registry.ca if conn.registry else None
+        if not name:
+            return None
+        origin = conn.origin.at("schema", "ca")
+        holder = self.connections.get(name)
+        resource, kind = ((holder.config_map, "configMap") if holder and holder.config_map
+                          else (holder.secret if holder else None, "secret"))
+        if resource is None:
+            self.error(origin, f"CA connection {name!r} " + ("is not in the catalog" if holder is None
+                                                            else "has neither a configMap nor a secret"),
+                       f"add a connection with configMap: {{name: <ConfigMap>, items: [{CA_KEY}]}}")
+            return None
+        if profile.ca_dir is None:
+            self.error(build.origin.at("builder"), f"{profile.name} cannot take a registry CA from the pod: it pushes "
+                       "through the node's docker daemon",
+                       f"install the CA on every node as /etc/docker/certs.d/{address.host}/ca.crt, or use kaniko")
+            return None
+        items = resource.items or ()
+        if len(items) > 1:
+            self.error(resource.origin.at("items"), f"a CA connection projects one key (the PEM bundle), not {len(items)}")
+            return None
+        key = items[0].key if items else CA_KEY
+        source = _resource_volume(Resource(resource.name, profile.ca_dir, (KeyToPath(key, CA_KEY),), None,
+                                           resource.origin), kind)
+        pod.mount(f"{resource.name}-ca", source, profile.ca_dir, True, origin)
+        return RegistryCA(address.host, profile.ca_dir, f"{profile.ca_dir}/{CA_KEY}")
 
     def _mount_credentials(self, pod: _Pod, conn: Connection, address: RegistryAddress,
                            profile: BuilderProfile) -> CredentialPath:
@@ -381,8 +564,8 @@ class Planner:
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
         docker_config = None
         if profile.reads({}) != mounted_file:
-            docker_config = mount_path
-            pod.set_env({"name": profile.dir_env, "value": mount_path}, secret.origin.at("mountPath"))
+            docker_config = profile.auth_env_value(mount_path)
+            pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
         return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
                               mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
                               docker_config)
@@ -401,7 +584,8 @@ class Planner:
             if not sep:
                 scheme, rest = ("dir", ctx) if ctx.startswith("/") else ("", ctx)
             if scheme in profile.native_contexts:
-                return ctx, None
+                # builders other than kaniko take a local path, not a dir:// URL
+                return (rest if scheme == "dir" and not profile.context_urls else ctx), None
             if scheme != "git":
                 self.error(origin, f"{profile.name} cannot fetch a {scheme or 'relative'} context {ctx!r}",
                            f"use one of: {', '.join(sorted(s + '://' for s in profile.native_contexts))}"

@@ -7,6 +7,7 @@ so a template override that moves a mount or renames a key is caught before it s
 
 from __future__ import annotations
 
+import csv
 import posixpath
 from dataclasses import dataclass
 
@@ -26,12 +27,18 @@ class Route:
 
 
 def _destinations(args: list[str]) -> tuple[str, ...]:
+    """Pushed images: kaniko and the dockerizer `-d`/`--destination`, buildah `--tag`, buildctl `--output name=`."""
     out = []
     for i, arg in enumerate(args):
-        if arg.startswith(("--destination=", "-d=")):
+        if arg.startswith(("--destination=", "-d=", "--tag=")):
             out.append(arg.split("=", 1)[1])
         elif arg in ("-d", "--destination") and i + 1 < len(args):
             out.append(args[i + 1])
+        elif arg.startswith("--output="):
+            # buildctl's exporter attributes are one CSV record: type=image,"name=a,b",push=true
+            for attr in next(csv.reader([arg.split("=", 1)[1]])):
+                if attr.startswith("name="):
+                    out.extend(n for n in attr[len("name="):].split(",") if n)
     return tuple(out)
 
 
