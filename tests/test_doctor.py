@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,13 @@ def test_version_reports_the_plugin(tmp_path: Path) -> None:
     stale = _conngen(env, "--version")
     assert stale.returncode == 0
     assert f"is from conngen 0.0.1, not {__version__}" in stale.stdout.splitlines()[1]
+
+
+def test_changelog_has_this_version() -> None:
+    """Keep a Changelog: an Unreleased section, then released versions newest first, known categories only."""
+    text = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$", text, re.MULTILINE)
+    assert versions[0] == ("Unreleased", "")
+    assert versions[1][0] == __version__ and versions[1][1], "add a dated entry for this version"
+    categories = set(re.findall(r"^### (.+)$", text, re.MULTILINE))
+    assert categories and categories <= {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
