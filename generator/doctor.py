@@ -175,7 +175,9 @@ def _check_plugin_version(state: PluginState, environ: Mapping[str, str]) -> Che
                                              f"this CLI is {__version__}", fix)
     if not state.python:
         return Check("plugin version", FAIL, "the plugin has no '#!' line, so it cannot run", fix)
-    code, out = _run([state.python, "-c", "import generator; print(generator.__version__)"], environ)
+    # the kernel runs `#!interpreter [arg]`, e.g. `#!/usr/bin/env python3`, found on kustomize's PATH
+    code, out = _run([*state.python.split(maxsplit=1), "-c", "import generator; print(generator.__version__)"],
+                     environ)
     if code != 0 or out != __version__:
         found = f"conngen {out}" if code == 0 else "no importable conngen"
         return Check("plugin version", FAIL, f"the plugin's Python {state.python} has {found}; "

@@ -130,6 +130,22 @@ def test_plugin_python_without_conngen(tmp_path: Path) -> None:
     assert "has no importable conngen" in checks["plugin version"]["detail"]
 
 
+def test_plugin_through_env_python(tmp_path: Path, app: Path) -> None:
+    """`#!/usr/bin/env python` runs whatever python is first on PATH: conngen there counts, with a warning."""
+    env = _env(tmp_path)
+    (tmp_path / "bin" / "python").symlink_to(sys.executable)
+    target = _install(env)
+    lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+    target.write_text("#!/usr/bin/env python\n" + "".join(lines[1:]), encoding="utf-8")
+    code, checks = _doctor(env)
+    assert code == 0
+    assert checks["plugin version"]["status"] == "warn"
+    assert "the plugin runs /usr/bin/env python" in checks["plugin version"]["detail"]
+    assert _kustomize(app, env).returncode == 0
+    (tmp_path / "bin" / "python").unlink()
+    assert "has no importable conngen" in _doctor(env)[1]["plugin version"]["detail"]
+
+
 def test_kustomize_plugin_home_pointing_nowhere(tmp_path: Path, app: Path) -> None:
     env = _env(tmp_path, KUSTOMIZE_PLUGIN_HOME=str(tmp_path / "nowhere"))
     code, checks = _doctor(env)
