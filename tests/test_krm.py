@@ -15,6 +15,7 @@ import copy
 import json
 import os
 import pty
+import re
 import shutil
 import subprocess
 import sys
@@ -291,3 +292,82 @@ def test_kustomize_build_runs_the_exec_function(installed: Path, app: Path) -> N
                             env={k: v for k, v in os.environ.items() if k != "CONNGEN_TEST_UNSET"})
     assert failed.returncode != 0
     assert "CONNGEN_TEST_UNSET is not set" in failed.stderr
+
+
+# The function image. Docker cannot build here, so the Dockerfile is read as data and its
+# ENTRYPOINT is run with this interpreter in place of the image's.
+
+PINNED = re.compile(r"^[\w.\-/]+(:[\w.\-]+)?@sha256:[0-9a-f]{64}$")
+BUILD_TOOLS = ("gcc", "g++", "cc ", "make", "build-essential", "patchelf", "apt-get install", "pip install", "-dev")
+
+
+def dockerfile() -> tuple[dict[str, str], list[tuple[str, list[tuple[str, str]]]]]:
+    """ARG defaults and the stages (base, [(INSTRUCTION, rest)]), continuations joined."""
+    lines, current = [], ""
+    for raw in (REPO / "Dockerfile").read_text().splitlines():
+        if raw.lstrip().startswith("#") and not current:
+            continue
+        current += raw.rstrip("\\").strip() + " " if raw.endswith("\\") else raw.strip()
+        if not raw.endswith("\\"):
+            if current:
+                lines.append(current)
+            current = ""
+    args: dict[str, str] = {}
+    stages: list[tuple[str, list[tuple[str, str]]]] = []
+    for line in lines:
+        word, _, rest = line.partition(" ")
+        if word == "ARG" and not stages:
+            name, _, default = rest.partition("=")
+            args[name] = default
+        elif word == "FROM":
+            base = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], rest.split()[0])
+            stages.append((base, []))
+        else:
+            stages[-1][1].append((word, rest))
+    return args, stages
+
+
+def test_dockerfile_is_pinned_multistage_unprivileged_and_without_build_tools() -> None:
+    _, stages = dockerfile()
+    assert len(stages) >= 2
+    for base, _ in stages:
+        assert PINNED.match(base), f"base image not pinned by digest: {base}"
+    final_base, final = stages[-1]
+    assert "slim" in final_base  # a Debian base: /bin/sh for the CMP's `sh -c`
+    user = [rest for word, rest in final if word == "USER"]
+    assert user and user[-1].split(":")[0].isdigit() and int(user[-1].split(":")[0]) != 0
+    (entrypoint,) = [json.loads(rest) for word, rest in final if word == "ENTRYPOINT"]
+    assert entrypoint[0].startswith("/") and entrypoint[1:] == ["-I", "-m", "generator.plugin"]
+    for word, rest in final:
+        if word == "RUN":
+            assert not [t for t in BUILD_TOOLS if t in rest], rest
+        if word == "COPY":
+            assert rest.startswith("--from=") and rest.split()[1:] == ["/opt/conngen", "/opt/conngen"], rest
+    env = " ".join(rest for word, rest in final if word == "ENV")
+    assert "PATH=/opt/conngen/bin:" in env  # the CMP's generate runs `conngen`
+    build_runs = " ".join(rest for word, rest in stages[0][1] if word == "RUN")
+    assert "chmod -R a+rX" in build_runs  # readable by nobody (kustomize) and 999 (ArgoCD)
+    assert entrypoint[0].startswith("/opt/conngen/")
+
+
+def test_dockerignore_sends_only_what_pip_needs() -> None:
+    rules = [r for r in (REPO / ".dockerignore").read_text().splitlines() if r and not r.startswith("#")]
+    assert rules[0] == "*"
+    allowed = {r[1:].rstrip("/") for r in rules if r.startswith("!")}
+    assert {"setup.cfg", "pyproject.toml", "generator", "templates"} <= allowed
+    assert not allowed & {"tests", "fixtures", "benchmarks", ".git", "deploy"}
+
+
+def test_entrypoint_ignores_the_hosts_python_environment(app: Path, tmp_path: Path) -> None:
+    """kustomize forwards every host variable into the container and runs it in the mounted
+    kustomization: neither PYTHONPATH nor a `generator/` directory there may change what runs."""
+    _, stages = dockerfile()
+    (entrypoint,) = [json.loads(rest) for word, rest in stages[-1][1] if word == "ENTRYPOINT"]
+    for planted in (tmp_path / "evil", app):
+        (planted / "generator").mkdir(parents=True)
+        (planted / "generator" / "__init__.py").write_text("raise SystemExit('planted module imported')\n")
+    env = {"PATH": "/nonexistent", "PYTHONPATH": str(tmp_path / "evil"), "PYTHONSAFEPATH": ""}
+    done = subprocess.run([sys.executable, *entrypoint[1:]], input=as_input(authored_config(app)), cwd=app,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [o["kind"] for o in output_list(done.stdout)["items"]] == ["Secret", "Job", "Job"]
