@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import base64
 import copy
+import csv
 import json
 import os
 import posixpath
 import shutil
+import sys
+import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,7 @@ from support.clients import (
     dockerconfigjson,
     isolated_env,
     require_binaries,
+    run,
     skopeo_copy,
     skopeo_inspect_digest,
     write_docker_config,
@@ -107,6 +111,7 @@ class Rendered:
 
     directory: Path
     objects: list[dict]
+    cluster: tuple[dict, ...] = ()  # objects that already exist in the namespace (a CA ConfigMap)
 
     def job(self, name: str) -> dict:
         jobs = [o for o in self.objects if o.get("kind") == "Job" and o["metadata"]["name"] == name]
@@ -116,7 +121,7 @@ class Rendered:
     @property
     def data_objects(self) -> list[dict]:
         """What exists in the namespace for the kubelet: the rendered Secrets and ConfigMaps."""
-        return [o for o in self.objects if o.get("kind") in {"Secret", "ConfigMap"}]
+        return [o for o in [*self.objects, *self.cluster] if o.get("kind") in {"Secret", "ConfigMap"}]
 
     def secret_config(self, name: str) -> bytes:
         secrets = [o for o in self.objects if o.get("kind") == "Secret" and o["metadata"]["name"] == name]
@@ -131,6 +136,7 @@ def render(
     catalog: dict | None = None,
     files: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    cluster: tuple[dict, ...] = (),
 ) -> Rendered:
     """Write generator.yaml (+ connections.yaml, credential files) and run `conngen render` on it."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -148,7 +154,7 @@ def render(
     ))
     result = run_conngen("render", str(config_file), env=dict(env or {}))
     assert result.returncode == 0, f"conngen render failed (rc={result.returncode}):\n{result.stderr}"
-    return Rendered(directory, load_stream(result.stdout))
+    return Rendered(directory, load_stream(result.stdout), cluster)
 
 
 def login_credentials(reg: Registry, password: str | None = None) -> tuple[dict, dict, dict]:
@@ -238,24 +244,156 @@ def destinations(builder: str, view: ContainerView) -> list[str]:
         found = _flag_values(args, "--destination", "-d")
     elif builder == "dockerizer":
         found = _flag_values(args, "-d")
+    elif builder == "buildah":
+        found = _flag_values(args, "--tag")  # the script pushes every --tag it was given
+    elif builder == "buildkit":
+        found = [name for output in _flag_values(args, "--output") for name in image_output(output).get("name", [])]
     else:
         raise AssertionError(f"no destination rule for builder {builder!r}")
     assert found, f"no destination in the {builder} Job's arguments: {args}"
     return found
 
 
+def image_output(value: str) -> dict[str, list[str]]:
+    """buildctl's `--output` CSV (`type=image,"name=a,b",push=true`): each key's comma-separated values."""
+    (fields,) = csv.reader([value])
+    out: dict[str, list[str]] = {}
+    for field in fields:
+        key, _, val = field.partition("=")
+        out.setdefault(key, []).extend(val.split(","))
+    return out
+
+
 def insecure_hosts(builder: str, view: ContainerView) -> set[str]:
     """Registries the builder is told to reach over plain HTTP."""
+    args = view.args or []
     if builder == "kaniko":
-        return set(_flag_values(view.args or [], "--insecure-registry"))
+        return set(_flag_values(args, "--insecure-registry"))
+    if builder == "buildkit":
+        outputs = [image_output(o) for o in _flag_values(args, "--output")]
+        return {n.split("/")[0] for o in outputs if o.get("registry.insecure") == ["true"] for n in o["name"]}
     return set()
 
 
-def tls_for(builder: str, view: ContainerView, reg: Registry) -> dict:
-    """Client TLS options the Job justifies: plain HTTP only where the Job says so, else verify the cert."""
+def registry_cas(builder: str, view: ContainerView, home: Path) -> dict[str, list[Path]]:
+    """The CA files the builder is told to trust, per registry host, as host paths.
+
+    kaniko: `--registry-certificate=HOST=PATH`; buildkit: `[registry."HOST"] ca = [...]` in the
+    buildkitd.toml its script wrote under `home` (the client HOME it ran with).
+    """
+    cas: dict[str, list[Path]] = {}
+    if builder == "kaniko":
+        for value in _flag_values(view.args or [], "--registry-certificate"):
+            host, _, path = value.partition("=")
+            cas.setdefault(host, []).append(view.host_path(path))
+    if builder == "buildkit":
+        toml = home / ".config" / "buildkit" / "buildkitd.toml"
+        if toml.exists():
+            for host, settings in tomllib.loads(toml.read_text()).get("registry", {}).items():
+                cas.setdefault(host, []).extend(Path(p) for p in settings.get("ca", []))
+    return cas
+
+
+def cert_dir_with(files: list[Path], directory: Path) -> Path:
+    """A cert dir holding only these CA files as *.crt (a key beside them breaks clients, pitfall 7)."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    for i, path in enumerate(files):
+        shutil.copyfile(path, directory / f"ca-{i}.crt")
+    return directory
+
+
+def tls_for(builder: str, view: ContainerView, reg: Registry, work: Path, home: Path, public_trust: bool) -> dict:
+    """Client TLS options the Job justifies: plain HTTP only where the Job says so, a CA only the one
+    the Job names; otherwise the test registry's certificate stands in for a publicly trusted one,
+    unless `public_trust` is off."""
     if reg.host in insecure_hosts(builder, view):
         return {"cert_dir": None, "tls_verify": False}
-    return {"cert_dir": reg.ca_dir, "tls_verify": True}
+    cas = registry_cas(builder, view, home).get(reg.host)
+    if cas:
+        return {"cert_dir": cert_dir_with(cas, work / f"certs-{reg.port}"), "tls_verify": True}
+    if public_trust:
+        return {"cert_dir": reg.ca_dir, "tls_verify": True}
+    empty = work / "no-certs"
+    empty.mkdir(exist_ok=True)
+    return {"cert_dir": empty, "tls_verify": True}
+
+
+# ---------------------------------------------------------------------------------------------
+# running the Job's own command (buildah, buildkit) on this machine, paths mapped into the root
+
+_WRAPPER = """#!{python}
+# `{name}` as the Job's script calls it inside the container: absolute container paths in its
+# arguments (`/x`, `--flag=/x`) are mapped into the simulated root, then: {action}
+import json, os, sys
+ROOT = {root!r}
+
+
+def host(arg):
+    if arg.startswith(ROOT):
+        return arg
+    if arg.startswith("/"):
+        return ROOT + arg
+    flag, eq, value = arg.partition("=")
+    if eq and flag.startswith("-") and value.startswith("/") and not value.startswith(ROOT):
+        return flag + "=" + ROOT + value
+    return arg
+
+
+args = [host(a) for a in sys.argv[1:]]
+"""
+
+_EXEC_BUILDAH = """os.execv({binary!r}, [{binary!r}, "--root", {storage!r}, "--runroot", {runroot!r}, *args])
+"""
+
+_RECORD = """with open({record!r}, "a") as fh:
+    fh.write(json.dumps(sys.argv[1:]) + "\\n")
+"""
+
+
+@dataclass
+class Ran:
+    """The Job's container command, run on this machine against the simulated root."""
+
+    view: ContainerView
+    result: Result
+    home: Path  # the (temporary) HOME it ran with
+    records: Path  # argv lines written by recording stand-ins
+
+
+def run_job_command(rendered: Rendered, job_name: str, builder: str, work: Path, tools: Mapping[str, str],
+                    files: Mapping[str, str] | None = None) -> Ran:
+    """Run the builder container's command/args as the container would, with `tools` standing in.
+
+    `tools` maps a program the script calls to what happens: "buildah" runs the real buildah with
+    private vfs storage in the Job's /var/lib/containers emptyDir; "record" only writes its argv.
+    Environment: the container's own (image defaults < Job), absolute paths mapped into the root;
+    HOME is a fresh temp dir so no other credentials exist. `files` (container path -> text) are
+    what the pod would find besides its mounts, such as a `dir://` build context.
+    """
+    view = simulate(rendered, rendered.job(job_name), builder, work / "root")
+    view.host_path("/dev").mkdir(parents=True, exist_ok=True)
+    for container_path, text in (files or {}).items():
+        view.host_path(container_path).parent.mkdir(parents=True, exist_ok=True)
+        view.host_path(container_path).write_text(text)
+    bin_dir, records = work / "bin", work / "records.jsonl"
+    bin_dir.mkdir()
+    for name, action in tools.items():
+        if action == "buildah":
+            body = _EXEC_BUILDAH.format(binary=shutil.which("buildah"), runroot=str(work / "runroot"),
+                                        storage=str(view.host_path("/var/lib/containers/storage")))
+        else:
+            body = _RECORD.format(record=str(records))
+        wrapper = bin_dir / name
+        wrapper.write_text(_WRAPPER.format(python=sys.executable, name=name, root=str(view.root), action=action)
+                           + body)
+        wrapper.chmod(0o755)
+    mapped = {key: str(view.host_path(value)) if value.startswith("/") else value
+              for key, value in view.env.items() if key not in {"HOME", "PATH"}}
+    mapped["PATH"] = f"{bin_dir}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
+    env = isolated_env(work / "client", extra=mapped)
+    result = run(view.argv(), env, cwd=view.root, timeout=300)
+    return Ran(view, result, Path(env["HOME"]), records)
 
 
 @dataclass
@@ -272,10 +410,14 @@ def push_as_builder(
     registries: list[Registry],
     image: OciImage,
     work: Path,
-    job: dict | None = None,
+    *,
+    public_trust: bool = True,
+    ran: Ran | None = None,
 ) -> tuple[ContainerView, str | None, list[Push]]:
-    """Simulate the Job's pod, then push `image` to every destination with the builder's credentials file."""
-    view = simulate(rendered, job if job is not None else rendered.job(job_name), builder, work / "root")
+    """Simulate the Job's pod (or take the one its script `ran` in), then push `image` to every
+    destination with the builder's credentials file."""
+    view = ran.view if ran is not None else simulate(rendered, rendered.job(job_name), builder, work / "root")
+    home = ran.home if ran is not None else None
     auth_file = credentials_file(builder, view)
     env = client_env(view, auth_file, work / "client")
     by_host = {reg.host: reg for reg in registries}
@@ -283,7 +425,7 @@ def push_as_builder(
     for dest in destinations(builder, view):
         host = dest.split("/", 1)[0]
         assert host in by_host, f"the Job pushes to {dest}, not to a test registry ({sorted(by_host)})"
-        tls = tls_for(builder, view, by_host[host])
+        tls = tls_for(builder, view, by_host[host], work, home or Path(env["HOME"]), public_trust)
         result = skopeo_copy(image.ref, f"docker://{dest}", env, **tls)
         digest = None
         if result.ok:
@@ -527,3 +669,4 @@ def test_tampered_render_is_refused(tmp_path, skopeo, registry, image, tamper):
     assert len(pushes) == 1 and pushes[0].result.rc != 0
     assert "unauthorized: authentication required" in pushes[0].result.out
     assert registry.auth_report(mark).outcome == "no-credentials"
+
