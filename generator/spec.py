@@ -194,7 +194,8 @@ class ListOf(Spec):
             return ctx.error(path, f"expected a list, got {type_name(value)}")
         if len(value) < self.min_items:
             return ctx.error(path, f"needs at least {self.min_items} item(s)")
-        return [self.item.check(v, ctx, path + (i,)) for i, v in enumerate(value)]
+        out = [self.item.check(v, ctx, path + (i,)) for i, v in enumerate(value)]
+        return INVALID if any(v is INVALID for v in out) else out
 
     def json_schema(self) -> dict:
         s: dict = {"type": "array", "items": self.item.json_schema()}
@@ -218,7 +219,7 @@ class MapOf(Spec):
             if self.key.check(k, ctx, path + (k,)) is INVALID:
                 continue
             out[k] = self.value.check(v, ctx, path + (k,))
-        return out
+        return INVALID if any(v is INVALID for v in out.values()) or len(out) < len(value) else out
 
     def json_schema(self) -> dict:
         s: dict = {"type": "object", "additionalProperties": self.value.json_schema()}

@@ -19,6 +19,8 @@ import yaml
 from generator.errors import Issue, KeyPath, Origin, UserError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64  # our documents nest about 8 deep; deeper is a mistake or an attack
+MAX_VALUES = 2_000_000  # values after expanding aliases ("billion laughs" expands to 10**9)
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -76,10 +78,59 @@ for _tag, _regexp, _first in (
     _Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
 
 
+def check_shape(data: Any, file: str) -> None:
+    """Refuse documents that expand (alias bombs), recurse, nest too deep, or hold unencodable text.
+
+    Sizes are computed once per distinct node (aliases share nodes), so a bomb is measured
+    in microseconds instead of being walked.
+    """
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (expanded values, depth)
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, done = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                raise UserError([Issue(Origin(file), "a string holds an unpaired surrogate escape (\\uD800-\\uDFFF)",
+                                       "write the character itself, or a \\U escape of the full code point")])
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        key = id(node)
+        children = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        if done:
+            on_path.discard(key)
+            total, depth = 1, 1
+            for child in children:
+                size, child_depth = sizes.get(id(child), (1, 0))
+                total += size
+                depth = max(depth, child_depth + 1)
+            sizes[key] = (total, depth)
+            if total > MAX_VALUES or depth > MAX_DEPTH:
+                what = f"nests {depth} levels deep (limit {MAX_DEPTH})" if depth > MAX_DEPTH else \
+                    f"expands to more than {MAX_VALUES} values (YAML aliases?)"
+                raise UserError([Issue(Origin(file), f"the document {what}", "simplify the file; avoid aliases of aliases")])
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise UserError([Issue(Origin(file), "the document refers to itself through a YAML alias",
+                                   "remove the recursive alias")])
+        if len(on_path) >= MAX_DEPTH:
+            raise UserError([Issue(Origin(file), f"the document nests more than {MAX_DEPTH} levels deep",
+                                   "simplify the file")])
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_yaml(text: str, file: str) -> Any:
     """Parse one YAML document with YAML 1.2 meaning; syntax errors become located issues."""
     try:
-        return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -89,6 +140,10 @@ def parse_yaml(text: str, file: str) -> Any:
         )]) from None
     except yaml.YAMLError as exc:
         raise UserError([Issue(Origin(file), f"invalid YAML: {type(exc).__name__}")]) from None
+    except RecursionError:
+        raise UserError([Issue(Origin(file), f"the document nests too deep", "simplify the file")]) from None
+    check_shape(data, file)
+    return data
 
 
 def read_text(path: Path, display: str) -> str:

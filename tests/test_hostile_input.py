@@ -1,0 +1,271 @@
+"""Hostile and broken input: nothing crashes, nothing leaks, nothing escapes, nothing changes meaning."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import load_stream, run_conngen
+from generator.errors import UserError
+from generator.names import DNS_LABEL, dns_label
+from generator.pipeline import generate, load
+from generator.yamlio import parse_yaml
+
+CANARY = "canary-Hq9-leak-check"
+
+BASE = {
+    "apiVersion": "conngen.dev/v1", "kind": "ConnectionGenerator", "metadata": {"name": "t"},
+    "connections": [{"name": "reg", "kind": "registry", "schema": {"url": "https://r.example.com/org"},
+                     "secret": {"name": "docker-conf"}}],
+    "credentials": {"docker-conf": {"username": {"env": "H_USER"}, "password": {"env": "H_PASS"}}},
+    "builds": [{"name": "b", "connection": "reg", "image": "app:1", "context": "git://github.com/acme/app.git"}],
+}
+
+
+def _render(config: dict, root: Path, environ: dict | None = None) -> list[dict]:
+    cfg, warnings = load(json.loads(json.dumps(config)), "generator.yaml", root)
+    return generate(cfg, environ or {"H_USER": "u", "H_PASS": CANARY}, warnings).objects
+
+
+# 1. YAML resource limits -------------------------------------------------------------------------
+
+BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize("text, message", [
+    (BOMB, "expands to more than"),
+    ("a: " + "[" * 500 + "]" * 500, "nests more than 64 levels"),
+    ("a: &x [*x]", "refers to itself"),
+])
+def test_resource_attacks_are_refused_fast(text: str, message: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(UserError) as info:
+        parse_yaml(text, "f.yaml")
+    assert message in info.value.issues[0].message
+    assert time.perf_counter() - start < 1.0
+
+
+def test_alias_bomb_catalog_through_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "connections.yaml").write_text(BOMB.replace("a: &a", "x: &a") + "connections: []\n")
+    (tmp_path / "generator.yaml").write_text(json.dumps({**BASE, "catalog": ["connections.yaml"], "credentials": {},
+                                                          "builds": []}))
+    result = run_conngen("validate", str(tmp_path / "generator.yaml"))
+    assert result.returncode == 1 and "expands to more than" in result.stderr
+
+
+def test_oversized_files_are_refused_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "generator.yaml"
+    with big.open("w") as fh:
+        fh.write("# " + "x" * 100 + "\n")
+        fh.truncate(9 * 1024 * 1024)
+    result = run_conngen("render", str(big))
+    assert result.returncode == 1 and "more than the limit" in result.stderr
+
+
+# 2. Injection: values come out as the same literal, or are refused -----------------------------
+
+HOSTILE = ["line\nbreak", "---\nkind: Secret", "{{ 7 * 7 }}", "{% raw %}", "\"quoted\" 'single'", "key: value",
+           "!!python/object:os.system", "&anchor *alias", "üñí©ødé ☃ 𝄞", "\t tab", "#comment", "- item", "a" * 5000,
+           "\\u0041", "${HOME} $(HOME)", "null", "true", "0644"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_free_text_values_round_trip_literally(tmp_path: Path, value: str) -> None:
+    config = json.loads(json.dumps(BASE))
+    conn = config["connections"][0]
+    conn["env"] = {"HOSTILE": value}
+    conn["annotations"] = {"example.com/hostile": value}
+    config["builds"][0]["buildArgs"] = {"HOSTILE": value}
+    objects = _render(config, tmp_path)
+    job = next(o for o in objects if o["kind"] == "Job")
+    # and the same after a trip through the emitted YAML text
+    from generator.emit import yaml_stream
+    reparsed = next(o for o in load_stream(yaml_stream(objects)) if o["kind"] == "Job")
+    for candidate in (job, reparsed):
+        container = candidate["spec"]["template"]["spec"]["containers"][0]
+        assert {"name": "HOSTILE", "value": value} in container["env"]
+        assert candidate["spec"]["template"]["metadata"]["annotations"]["example.com/hostile"] == value
+        assert f"--build-arg=HOSTILE={value}" in container["args"]
+    assert len(load_stream(yaml_stream(objects))) == len(objects)  # no value split a document
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=80))
+def test_any_env_value_round_trips(tmp_path: Path, value: str) -> None:
+    config = json.loads(json.dumps(BASE))
+    config["connections"][0]["env"] = [{"name": "V", "value": value}]
+    try:
+        objects = _render(config, tmp_path)
+    except UserError:
+        return  # refused with a message is fine (unencodable text)
+    from generator.emit import yaml_stream
+    job = next(o for o in load_stream(yaml_stream(objects)) if o["kind"] == "Job")
+    assert {"name": "V", "value": value} in job["spec"]["template"]["spec"]["containers"][0]["env"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("name", "b\nkind: Secret"), ("image", "app:1\n---"), ("image", "app:{{x}}"), ("context", "git://x\n--insecure"),
+    ("dockerfile", "Dockerfile\n--insecure"), ("contextSubPath", "a\nb"), ("connection", "reg\n"),
+])
+def test_structural_fields_refuse_control_characters(tmp_path: Path, field: str, value: str) -> None:
+    config = json.loads(json.dumps(BASE))
+    config["builds"][0][field] = value
+    with pytest.raises(UserError):
+        _render(config, tmp_path)
+
+
+def test_catalog_values_are_never_evaluated_as_templates(tmp_path: Path) -> None:
+    config = json.loads(json.dumps(BASE))
+    config["connections"][0]["env"] = {"T": "{{ job.name }}{{ 7*7 }}"}
+    job = next(o for o in _render(config, tmp_path) if o["kind"] == "Job")
+    assert {"name": "T", "value": "{{ job.name }}{{ 7*7 }}"} in job["spec"]["template"]["spec"]["containers"][0]["env"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{{ job.__class__ }}", "template error"),
+    ("{{ ''.__class__.__mro__[1].__subclasses__() | json }}", "template error"),
+    ("{{ job.name }}", "without the json filter"),
+    ("{{ job.nope | json }}", "template error"),
+    ("{% for %}", "template syntax error"),
+])
+def test_user_templates_are_sandboxed_and_json_only(tmp_path: Path, body: str, message: str) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "kaniko.yaml.j2").write_text(body + "\n")
+    (tmp_path / "generator.yaml").write_text(json.dumps(BASE))
+    result = run_conngen("render", "--templates", str(templates), str(tmp_path / "generator.yaml"),
+                         env={"H_USER": "u", "H_PASS": CANARY})
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert CANARY not in result.stderr + result.stdout
+
+
+# 3. Secret hygiene ------------------------------------------------------------------------------
+
+def _leak_sources(tmp_path: Path) -> dict:
+    (tmp_path / "pass.txt").write_text(CANARY + "\n")
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"r.example.com": {
+        "auth": base64.b64encode(f"u:{CANARY}".encode()).decode(), "password": CANARY}}}))
+    return {"env": {"password": {"env": "H_PASS"}}, "file": {"password": {"file": "pass.txt"}},
+            "literal": {"password": CANARY}}
+
+
+@pytest.mark.parametrize("source", ["env", "file", "literal", "dockerConfig"])
+@pytest.mark.parametrize("command", ["render", "validate", "explain"])
+def test_canary_never_leaves_the_secret_data(tmp_path: Path, source: str, command: str) -> None:
+    sources = _leak_sources(tmp_path)
+    config = json.loads(json.dumps(BASE))
+    config["credentials"]["docker-conf"] = ({"dockerConfig": "config.json"} if source == "dockerConfig"
+                                            else {"username": "u", **sources[source]})
+    config["builds"].append({"name": "bad", "connection": "missing", "image": "app:1", "context": "dir:///x"})
+    (tmp_path / "generator.yaml").write_text(json.dumps(config))
+    for cfg in (config, {**config, "builds": config["builds"][:1]}):
+        (tmp_path / "generator.yaml").write_text(json.dumps(cfg))
+        result = run_conngen(command, str(tmp_path / "generator.yaml"), env={"H_PASS": CANARY})
+        assert CANARY not in result.stderr
+        if command != "render" or result.returncode != 0:
+            assert CANARY not in result.stdout
+        else:  # only inside the Secret's base64 data
+            secret = load_stream(result.stdout)[0]
+            assert CANARY not in json.dumps({**secret, "data": None})
+            assert CANARY in base64.b64decode(secret["data"][".dockerconfigjson"]).decode()
+
+
+def test_malformed_docker_config_error_does_not_quote_it(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"auths": {"r.example.com": {"auth": "' + CANARY + '"}')
+    config = {**BASE, "credentials": {"docker-conf": {"dockerConfig": "config.json"}}}
+    (tmp_path / "generator.yaml").write_text(json.dumps(config))
+    result = run_conngen("render", str(tmp_path / "generator.yaml"))
+    assert result.returncode == 1 and "not valid JSON" in result.stderr and CANARY not in result.stderr
+
+
+# 4. Paths ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink"])
+def test_paths_outside_the_root_are_refused_unless_allowed(tmp_path: Path, kind: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "pass.txt").write_text(CANARY)
+    root = tmp_path / "root"
+    root.mkdir()
+    ref = {"dotdot": "../outside/pass.txt", "absolute": str(outside / "pass.txt"), "symlink": "link.txt"}[kind]
+    if kind == "symlink":
+        os.symlink(outside / "pass.txt", root / "link.txt")
+    config = json.loads(json.dumps(BASE))
+    config["credentials"]["docker-conf"]["password"] = {"file": ref}
+    (root / "generator.yaml").write_text(json.dumps(config))
+    env = {"H_USER": "u"}
+    refused = run_conngen("render", str(root / "generator.yaml"), env=env)
+    assert refused.returncode == 1
+    assert "is outside the root" in refused.stderr and "--load-restrictor LoadRestrictionsNone" in refused.stderr
+    assert "generator.yaml" in refused.stderr and CANARY not in refused.stderr
+    allowed = run_conngen("render", "--load-restrictor", "LoadRestrictionsNone", str(root / "generator.yaml"), env=env)
+    assert allowed.returncode == 0, allowed.stderr
+
+
+# 6. Kubernetes limits ---------------------------------------------------------------------------
+
+@given(st.lists(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FFF), min_size=1, max_size=300),
+                min_size=2, max_size=6, unique=True))
+def test_generated_names_are_valid_and_distinct(names: list[str]) -> None:
+    import re
+
+    labels = [dns_label(n) for n in names]
+    assert all(re.fullmatch(DNS_LABEL, label) and len(label) <= 63 for label in labels)
+    assert len(set(labels)) == len(labels)
+
+
+def test_long_and_unicode_build_names_give_valid_jobs(tmp_path: Path) -> None:
+    config = json.loads(json.dumps(BASE))
+    config["builds"] = [dict(config["builds"][0], name=n) for n in ("Trainer", "trainer", "x" * 200, "x" * 201)]
+    jobs = [o for o in _render(config, tmp_path) if o["kind"] == "Job"]
+    names = [j["metadata"]["name"] for j in jobs]
+    assert len(set(names)) == 4 and all(len(n) <= 63 for n in names)
+    from conftest import assert_valid_k8s
+    assert_valid_k8s(jobs)
+
+
+def test_secret_over_one_mebibyte_is_refused(tmp_path: Path) -> None:
+    config = json.loads(json.dumps(BASE))
+    config["connections"] = [{"name": f"r{i}", "kind": "registry", "schema": {"url": f"https://r{i}.example.com"},
+                              "secret": {"name": "docker-conf"}} for i in range(4000)]
+    config["builds"] = []
+    with pytest.raises(UserError, match="over the 1 MiB limit"):
+        _render(config, tmp_path, {"H_USER": "u", "H_PASS": "p" * 300})
+
+
+# 7. Output integrity ----------------------------------------------------------------------------
+
+def test_output_does_not_depend_on_input_key_order(tmp_path: Path) -> None:
+    config = json.loads(json.dumps(BASE))
+    config["connections"][0]["env"] = {"A": "1", "B": "2", "C": "3"}
+    config["connections"][0]["annotations"] = {"x.io/a": "1", "x.io/b": "2"}
+    config["builds"][0]["resources"] = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
+
+    def reorder(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: reorder(value[k]) for k in reversed(list(value))}
+        if isinstance(value, list):
+            return [reorder(v) for v in value]
+        return value
+
+    from generator.emit import yaml_stream
+    assert yaml_stream(_render(config, tmp_path)) == yaml_stream(_render(reorder(config), tmp_path))
+
+
+def test_output_directory_gets_no_partial_files_when_generation_fails(tmp_path: Path) -> None:
+    config = json.loads(json.dumps(BASE))
+    config["builds"].append({"name": "bad", "connection": "missing", "image": "app:1", "context": "dir:///x"})
+    (tmp_path / "generator.yaml").write_text(json.dumps(config))
+    out = tmp_path / "out"
+    result = run_conngen("render", "-o", str(out), str(tmp_path / "generator.yaml"), env={"H_USER": "u", "H_PASS": "p"})
+    assert result.returncode == 1
+    assert not out.exists() or not list(out.iterdir())
