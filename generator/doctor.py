@@ -47,15 +47,12 @@ class PluginState:
     python: str | None  # the shebang's interpreter
     version: str | None  # the `# conngen <version>` marker
 
-    @property
-    def matches(self) -> bool:
-        return self.exists and self.executable and self.version == __version__
-
 
 def plugin_state(environ: Mapping[str, str]) -> PluginState:
     root, root_exists = chosen_root(environ)
     path = root.joinpath(*PLUGIN_PATH)
-    python = version = None
+    python: str | None = None
+    version: str | None = None
     exists = path.is_file()
     if exists:
         try:
