@@ -257,6 +257,9 @@ def test_legacy_exec_mode_still_works_through_kubectl(installed: Path, tmp_path:
     secret = next(o for o in objects if o["kind"] == "Secret")
     assert secret["metadata"]["name"].startswith("docker-conf-")  # needs-hash honoured
     assert "annotations" not in secret["metadata"]
+    for job in (o for o in objects if o["kind"] == "Job"):  # kustomize follows the rename
+        assert [v["secret"]["secretName"] for v in job["spec"]["template"]["spec"]["volumes"]
+                if "secret" in v] == [secret["metadata"]["name"]]
     for obj in objects:
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
