@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -31,6 +30,8 @@ def yaml_stream(objects: Iterable[dict]) -> str:
 
 def write_dir(objects: list[dict], directory: Path) -> list[Path]:
     """One file per object, each written atomically (temp file, then rename)."""
+    import tempfile  # only for -o DIR: kept off the plugin's start-up path
+
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for obj in objects:

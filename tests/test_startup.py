@@ -1,0 +1,54 @@
+"""The kustomize hot path imports only what it needs (checked structurally, not timed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import FIXTURES
+
+# click and ruamel.yaml are for the CLI and for locating errors; the rest has no place in a render
+FORBIDDEN = ("click", "ruamel", "difflib", "tempfile", "subprocess", "kubernetes_validate", "jsonschema",
+             "hypothesis", "asyncio", "email", "http", "xml", "sqlite3", "unittest", "argparse")
+
+PROBE = """
+import contextlib, io, json, sys
+sys.argv = ["ConnectionGenerator", "generator.yaml"]
+from generator.plugin import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    code = main()
+print(json.dumps({"code": code, "modules": sorted(sys.modules), "bytes": len(out.getvalue())}))
+"""
+
+
+def _imported(cwd: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=cwd, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def _baseline() -> set[str]:
+    """What the interpreter loads before our code runs (site hooks of this environment)."""
+    result = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sorted(sys.modules)))"],
+                            capture_output=True, text=True, check=True)
+    return {m.split(".")[0] for m in json.loads(result.stdout)}
+
+
+def test_exec_plugin_path_does_not_import_cli_or_slow_modules() -> None:
+    probe = _imported(str(FIXTURES / "seed"))
+    assert probe["code"] == 0 and probe["bytes"] > 1000
+    loaded = {m.split(".")[0] for m in probe["modules"]} - _baseline()
+    assert "jinja2" in loaded and "yaml" in loaded  # it did render
+    assert not loaded & set(FORBIDDEN), sorted(loaded & set(FORBIDDEN))
+
+
+def test_error_path_may_load_ruamel_to_locate_the_line(tmp_path) -> None:
+    """The converse, so the check above can fail: an error does pull ruamel in."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "generator.yaml").write_text((FIXTURES / "seed" / "generator.yaml").read_text().replace(
+        "builder: kaniko", "builder: kanikoo"))
+    (app / "connections.yaml").write_text((FIXTURES / "seed" / "connections.yaml").read_text())
+    probe = _imported(str(app))
+    assert probe["code"] == 1
+    assert "ruamel" in {m.split(".")[0] for m in probe["modules"]}
