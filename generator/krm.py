@@ -16,6 +16,9 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
+import yaml
+
+from generator.emit import _Dumper
 from generator.errors import EXIT_OK, EXIT_USER, Issue, Origin, UserError, dotted
 
 RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
@@ -83,18 +86,15 @@ def to_result(issue: Issue, config_display: str, config: dict) -> dict:
     return out
 
 
+class _NoAliasDumper(_Dumper):
+    """All items share one document: an anchor in one and an alias in another breaks kyaml."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def _dump(resource_list: dict) -> str:
-    import yaml
-
-    from generator import emit
-
-    class NoAliases(emit._Dumper):  # type: ignore[misc, name-defined]
-        """All items share one document: an anchor in one and an alias in another breaks kyaml."""
-
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-
-    return yaml.dump(resource_list, Dumper=NoAliases, sort_keys=False, default_flow_style=False,
+    return yaml.dump(resource_list, Dumper=_NoAliasDumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=4096, explicit_start=True)
 
 

@@ -374,3 +374,11 @@ def test_entrypoint_ignores_the_hosts_python_environment(app: Path, tmp_path: Pa
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert [o["kind"] for o in output_list(done.stdout)["items"]] == ["Secret", "Job", "Job"]
+
+
+def test_function_mode_stays_off_click_and_ruamel(installed: Path, app: Path) -> None:
+    """kustomize starts the function on every build: the CLI and the error locator stay unloaded."""
+    done = run_fn([sys.executable, "-X", "importtime", str(installed)], as_input(authored_config(app)), app)
+    assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+    assert "generator" in imported and not imported & {"click", "ruamel"}
