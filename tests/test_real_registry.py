@@ -37,7 +37,6 @@ from support.clients import (
     run,
     skopeo_copy,
     skopeo_inspect_digest,
-    write_docker_config,
 )
 from support.oci import OciImage, build_oci_image
 from support.podsim import ContainerView, simulate_pod
@@ -324,7 +323,7 @@ def tls_for(builder: str, view: ContainerView, reg: Registry, work: Path, home: 
 
 _WRAPPER = """#!{python}
 # `{name}` as the Job's script calls it inside the container: absolute container paths in its
-# arguments (`/x`, `--flag=/x`) are mapped into the simulated root, then: {action}
+# arguments (`/x`, `--flag=/x`) are mapped into the simulated root, then it {action}.
 import json, os, sys
 ROOT = {root!r}
 
@@ -385,7 +384,8 @@ def run_job_command(rendered: Rendered, job_name: str, builder: str, work: Path,
         else:
             body = _RECORD.format(record=str(records))
         wrapper = bin_dir / name
-        wrapper.write_text(_WRAPPER.format(python=sys.executable, name=name, root=str(view.root), action=action)
+        does = "runs buildah with private storage" if action == "buildah" else "records its arguments"
+        wrapper.write_text(_WRAPPER.format(python=sys.executable, name=name, root=str(view.root), action=does)
                            + body)
         wrapper.chmod(0o755)
     mapped = {key: str(view.host_path(value)) if value.startswith("/") else value
@@ -670,3 +670,122 @@ def test_tampered_render_is_refused(tmp_path, skopeo, registry, image, tamper):
     assert "unauthorized: authentication required" in pushes[0].result.out
     assert registry.auth_report(mark).outcome == "no-credentials"
 
+
+# ---------------------------------------------------------------------------------------------
+# a private CA from the catalog, buildah and buildkit
+
+CA_CONNECTION = {"name": "registry-ca", "kind": "custom", "configMap": {"name": "registry-ca"}}
+
+
+def ca_configmap(reg: Registry) -> dict:
+    """The ConfigMap the catalog's CA connection names, as it exists in the cluster (not generated)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "registry-ca"},
+            "data": {"ca.crt": reg.ca_file.read_text()}}
+
+
+def test_kaniko_trusts_exactly_the_catalog_ca(tmp_path, skopeo, registry, image):
+    creds, files, env = login_credentials(registry)
+    rendered = render(tmp_path / "cfg", {
+        "connections": [registry_connection("reg", f"https://{registry.host}/org", "docker-conf", ca="registry-ca"),
+                        CA_CONNECTION],
+        "credentials": {"docker-conf": creds},
+        "builds": [build("private-ca", "reg", "kaniko")],
+    }, files=files, env=env, cluster=(ca_configmap(registry),))
+    mark = registry.log_mark()
+
+    view, _, pushes = push_as_builder(rendered, "private-ca", "kaniko", [registry], image, tmp_path / "ca",
+                                      public_trust=False)
+
+    (flag,) = _flag_values(view.args, "--registry-certificate")
+    host, _, path = flag.partition("=")
+    assert host == registry.host
+    assert view.mount_for(path).source == "configMap:registry-ca"
+    assert view.read_text(path) == registry.ca_file.read_text()
+    assert_pushed(pushes, image, [registry], [mark])
+
+    # the same Job without its --registry-certificate: the client has nothing to trust the registry with
+    job = copy.deepcopy(rendered.job("private-ca"))
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    container["args"] = [a for a in container["args"] if not a.startswith("--registry-certificate=")]
+    stripped = Rendered(rendered.directory, [*[o for o in rendered.objects if o["kind"] != "Job"], job],
+                        rendered.cluster)
+    _, _, refused = push_as_builder(stripped, "private-ca", "kaniko", [registry], image, tmp_path / "no-ca",
+                                    public_trust=False)
+    assert len(refused) == 1 and refused[0].result.rc != 0
+    assert "x509" in refused[0].result.out
+
+
+BUILD_CONTEXT = {
+    "/workspace/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
+    "/workspace/hello.txt": "built by the buildah Job conngen rendered\n",
+}
+
+
+@pytest.mark.parametrize("transport", ["private-ca", "insecure-http"])
+def test_buildah_job_script_builds_and_pushes(tmp_path, request, transport):
+    """The Job's own script runs: buildah bud (vfs, chroot) and push, with the auth file its env names."""
+    require_binaries("buildah", "skopeo")
+    reg: Registry = request.getfixturevalue("registry" if transport == "private-ca" else "http_registry")
+    creds, files, env = login_credentials(reg)
+    if transport == "private-ca":
+        connections = [registry_connection("reg", f"https://{reg.host}/org", "docker-conf", ca="registry-ca"),
+                       CA_CONNECTION]
+    else:
+        connections = [registry_connection("reg", f"http://{reg.host}/org", "docker-conf", insecure=True)]
+    rendered = render(tmp_path / "cfg", {
+        "connections": connections,
+        "credentials": {"docker-conf": creds},
+        "builds": [build("ba", "reg", "buildah")],
+    }, files=files, env=env, cluster=(ca_configmap(reg),) if reg.tls else ())
+    mark = reg.log_mark()
+
+    ran = run_job_command(rendered, "ba", "buildah", tmp_path / "job", {"buildah": "buildah"}, BUILD_CONTEXT)
+
+    ran.result.check()
+    view = ran.view
+    auth_file = credentials_file("buildah", view)
+    assert auth_file == view.spec_env["REGISTRY_AUTH_FILE"]
+    assert view.mount_for(auth_file).source == "secret:docker-conf"
+    assert view.env["TLS_VERIFY"] == ("true" if reg.tls else "false")  # plain HTTP only because the Job says so
+    assert destinations("buildah", view) == [f"{reg.host}/org/app:v1"]
+    pushed_digest = view.read_text("/dev/termination-log").strip()
+    remote = skopeo_inspect_digest(f"docker://{reg.host}/org/app:v1", client_env(view, auth_file, tmp_path / "check"),
+                                   **reg.client_tls()).check()
+    assert remote.digest == pushed_digest
+    report = reg.auth_report(mark)
+    assert report.outcome == "authenticated" and report.authorized_users == (reg.username,)
+
+
+@pytest.mark.parametrize("case", ["private-ca-default-mount", "insecure-custom-mount"])
+def test_buildkit_job_pushes_with_docker_config(tmp_path, request, skopeo, image, case):
+    """The Job's script runs up to buildctl (which records its argv); skopeo pushes where it would."""
+    reg: Registry = request.getfixturevalue("registry" if case.startswith("private-ca") else "http_registry")
+    creds, files, env = login_credentials(reg)
+    if reg.tls:
+        mount = "/home/user/.docker"
+        connections = [registry_connection("reg", f"https://{reg.host}/org", "docker-conf", ca="registry-ca"),
+                       CA_CONNECTION]
+    else:
+        mount = "/buildkit/auth"
+        connections = [registry_connection("reg", f"http://{reg.host}/org", "docker-conf", mount, insecure=True)]
+    rendered = render(tmp_path / "cfg", {
+        "connections": connections,
+        "credentials": {"docker-conf": creds},
+        "builds": [build("bk", "reg", "buildkit", tags=["latest"])],
+    }, files=files, env=env, cluster=(ca_configmap(reg),) if reg.tls else ())
+    mark = reg.log_mark()
+
+    ran = run_job_command(rendered, "bk", "buildkit", tmp_path / "job", {"buildctl-daemonless.sh": "record"})
+    ran.result.check()
+    assert [json.loads(line) for line in ran.records.read_text().splitlines()] == [ran.view.args]
+    view, auth_file, pushes = push_as_builder(rendered, "bk", "buildkit", [reg], image, tmp_path / "push",
+                                              public_trust=False, ran=ran)
+
+    assert auth_file == f"{mount}/config.json"
+    assert view.mount_for(auth_file).source == "secret:docker-conf"
+    assert [p.destination for p in pushes] == [f"{reg.host}/org/app:v1", f"{reg.host}/org/app:latest"]
+    if not reg.tls:
+        assert insecure_hosts("buildkit", view) == {reg.host}
+    else:
+        assert list(registry_cas("buildkit", view, ran.home)) == [reg.host]
+    assert_pushed(pushes, image, [reg], [mark])
