@@ -175,6 +175,24 @@ def build(name: str, connection: str, builder: str, image: str = "app:v1", **ext
             "context": "dir:///workspace", **extra}
 
 
+#: A catalog connection holding a registry CA (any kind may carry a configMap).
+CA_CONNECTION = {"name": "registry-ca", "kind": "custom", "configMap": {"name": "registry-ca"}}
+
+
+def ca_configmap(reg: Registry) -> dict:
+    """The ConfigMap the catalog's CA connection names, as it exists in the cluster (not generated)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "registry-ca"},
+            "data": {"ca.crt": reg.ca_file.read_text()}}
+
+
+
+#: A `dir:///workspace` build context, as the pod would find it (buildah builds it for real).
+BUILD_CONTEXT = {
+    "/workspace/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
+    "/workspace/hello.txt": "built by the buildah Job conngen rendered\n",
+}
+
+
 # ---------------------------------------------------------------------------------------------
 # the pod, as each builder sees it
 
@@ -603,20 +621,37 @@ def test_insecure_registry_over_plain_http(tmp_path, skopeo, http_registry, imag
 # negatives: the same path must refuse what is wrong
 
 
-def test_wrong_password_is_refused_by_the_registry(tmp_path, skopeo, registry, image):
+@pytest.mark.parametrize("builder, expected_file", [
+    ("kaniko", "/kaniko/.docker/config.json"),
+    ("dockerizer", "/root/.docker/config.json"),
+    ("buildkit", "/home/user/.docker/config.json"),
+    ("buildah", "/root/.docker/config.json"),
+])
+def test_wrong_password_is_refused_by_the_registry(tmp_path, skopeo, registry, image, builder, expected_file):
     creds, files, env = login_credentials(registry, password="not-the-password")
+    connections = [registry_connection("reg", f"https://{registry.host}/org", "docker-conf")]
+    if builder == "buildah":  # it runs its own push, which must trust the registry through the Job
+        require_binaries("buildah")
+        connections = [registry_connection("reg", f"https://{registry.host}/org", "docker-conf", ca="registry-ca"),
+                       CA_CONNECTION]
     rendered = render(tmp_path / "cfg", {
-        "connections": [registry_connection("reg", f"https://{registry.host}/org", "docker-conf")],
+        "connections": connections,
         "credentials": {"docker-conf": creds},
-        "builds": [build("wrong", "reg", "kaniko")],
-    }, files=files, env=env)
+        "builds": [build("wrong", "reg", builder)],
+    }, files=files, env=env, cluster=(ca_configmap(registry),))
     mark = registry.log_mark()
 
-    _, auth_file, pushes = push_as_builder(rendered, "wrong", "kaniko", [registry], image, tmp_path)
+    if builder == "buildah":
+        ran = run_job_command(rendered, "wrong", builder, tmp_path / "job", {"buildah": "buildah"}, BUILD_CONTEXT)
+        auth_file, refused = credentials_file(builder, ran.view), ran.result
+    else:
+        _, auth_file, pushes = push_as_builder(rendered, "wrong", builder, [registry], image, tmp_path)
+        assert len(pushes) == 1
+        refused = pushes[0].result
 
-    assert auth_file == "/kaniko/.docker/config.json"
-    assert len(pushes) == 1 and pushes[0].result.rc != 0
-    assert "unauthorized: authentication required" in pushes[0].result.out
+    assert auth_file == expected_file
+    assert refused.rc != 0
+    assert "unauthorized: authentication required" in refused.out
     report = registry.auth_report(mark)
     # a password was sent and checked (not merely "no credentials")
     assert report.outcome == "authentication-failure", report
@@ -674,15 +709,6 @@ def test_tampered_render_is_refused(tmp_path, skopeo, registry, image, tamper):
 # ---------------------------------------------------------------------------------------------
 # a private CA from the catalog, buildah and buildkit
 
-CA_CONNECTION = {"name": "registry-ca", "kind": "custom", "configMap": {"name": "registry-ca"}}
-
-
-def ca_configmap(reg: Registry) -> dict:
-    """The ConfigMap the catalog's CA connection names, as it exists in the cluster (not generated)."""
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "registry-ca"},
-            "data": {"ca.crt": reg.ca_file.read_text()}}
-
-
 def test_kaniko_trusts_exactly_the_catalog_ca(tmp_path, skopeo, registry, image):
     creds, files, env = login_credentials(registry)
     rendered = render(tmp_path / "cfg", {
@@ -713,12 +739,6 @@ def test_kaniko_trusts_exactly_the_catalog_ca(tmp_path, skopeo, registry, image)
                                     public_trust=False)
     assert len(refused) == 1 and refused[0].result.rc != 0
     assert "x509" in refused[0].result.out
-
-
-BUILD_CONTEXT = {
-    "/workspace/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
-    "/workspace/hello.txt": "built by the buildah Job conngen rendered\n",
-}
 
 
 @pytest.mark.parametrize("transport", ["private-ca", "insecure-http"])
@@ -789,3 +809,12 @@ def test_buildkit_job_pushes_with_docker_config(tmp_path, request, skopeo, image
     else:
         assert list(registry_cas("buildkit", view, ran.home)) == [reg.host]
     assert_pushed(pushes, image, [reg], [mark])
+
+
+def test_every_builder_is_covered_and_its_image_facts_agree():
+    """A new builder must join this proof; conngen's idea of an image's ENV must not contradict the facts here."""
+    from generator.builders import PROFILES
+
+    assert set(PROFILES) == set(IMAGE_ENV)
+    for name, profile in PROFILES.items():
+        assert dict(profile.image_env).items() <= IMAGE_ENV[name].items(), name
