@@ -185,7 +185,6 @@ def ca_configmap(reg: Registry) -> dict:
             "data": {"ca.crt": reg.ca_file.read_text()}}
 
 
-
 #: A `dir:///workspace` build context, as the pod would find it (buildah builds it for real).
 BUILD_CONTEXT = {
     "/workspace/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n",
