@@ -162,6 +162,8 @@ def read_text(path: Path, display: str) -> str:
         raise UserError([Issue(Origin(display), f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]) from None
     except PermissionError:
         raise UserError([Issue(Origin(display), "permission denied reading the file")]) from None
+    except OSError as exc:  # name too long, a loop of symlinks, an I/O error...
+        raise UserError([Issue(Origin(display), f"cannot read the file ({exc.strerror or type(exc).__name__})")]) from None
 
 
 def load_yaml_file(path: Path, display: str) -> Any:
