@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 import click
 
-from generator import __version__
 from generator.errors import EXIT_BUG, EXIT_USER, Issue, UserError
 
 RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
@@ -128,6 +127,7 @@ def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, root: str
 
 
 def _print_report(issues: list[Issue], fmt: str) -> None:
+    from generator.errors import dotted
     from generator.report import format_issue, position
 
     if fmt == "json":
@@ -135,7 +135,8 @@ def _print_report(issues: list[Issue], fmt: str) -> None:
         for issue in issues:
             line, column = position(issue)
             rows.append({"severity": issue.severity, "message": issue.message, "hint": issue.hint,
-                         "file": issue.origin.file if issue.origin else None, "line": line, "column": column})
+                         "file": issue.origin.file if issue.origin else None, "line": line, "column": column,
+                         "path": dotted(issue.origin.path) if issue.origin and issue.origin.path else None})
         click.echo(json.dumps({"ok": not any(i.severity == "error" for i in issues), "issues": rows}, indent=2))
         return
     for issue in issues:

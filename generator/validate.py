@@ -16,9 +16,11 @@ def validate_files(files: tuple[str, ...], root: str | None, restrictor: str | N
     issues: list[Issue] = []
     for file in files:
         try:
-            issues.extend(_validate_one(file, root, restrictor, skip_credentials, environ))
+            found = _validate_one(file, root, restrictor, skip_credentials, environ)
         except UserError as exc:
-            issues.extend(exc.issues)
+            found = exc.issues
+        # a catalog given beside the config that reads it would report its problems twice
+        issues.extend(i for i in found if i not in issues)
     return issues
 
 

@@ -135,3 +135,16 @@ def test_literal_password_warns_without_echoing_it(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "warning: credentials.docker-conf.password: credential written as a literal" in result.stderr
     assert CANARY not in result.stderr
+
+
+def test_validating_a_config_and_its_catalog_together_reports_each_problem_once(tmp_path: Path) -> None:
+    app = _write(tmp_path, [("kind: registry", "kind: REGISTRY")], [])
+    result = run_conngen("validate", "--skip-credentials", "generator.yaml", "connections.yaml", cwd=app)
+    assert result.returncode == 1
+    assert result.stderr.count("'REGISTRY' is not one of") == 1, result.stderr
+
+
+def test_validate_json_names_the_key_path(tmp_path: Path) -> None:
+    app = _write(tmp_path, [("mountPath: /kaniko/.docker", "mountPath: rel")], [])
+    report = json.loads(run_conngen("validate", "--output", "json", "generator.yaml", cwd=app).stdout)
+    assert report["issues"][0]["path"] == "connections[0].secret.mountPath"
