@@ -82,14 +82,14 @@ def parse_registry_url(url: str) -> RegistryAddress:
 
 def split_image(image: str) -> tuple[str, str | None]:
     """Check an image given relative to its registry; return (repository, tag)."""
-    name, at, digest = image.partition("@")
-    if at:
-        raise AddressError("image must not pin a digest: a build pushes a tag", "write name:tag")
-    repo, colon, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
-    if not colon:
-        repo, tag = name, ""
     if "://" in image:
-        raise AddressError("image must not contain a URL scheme", "write the image as name:tag; the connection url gives the host")
+        raise AddressError("image must not contain a URL scheme",
+                           "write the image as name:tag; the connection url gives the host")
+    if "@" in image:
+        raise AddressError("image must not pin a digest: a build pushes a tag", "write name:tag")
+    head, _, last = image.rpartition("/")
+    name, colon, tag = last.partition(":")
+    repo = f"{head}/{name}" if head else name
     parts = repo.split("/")
     first = parts[0]
     if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
@@ -99,7 +99,7 @@ def split_image(image: str) -> tuple[str, str | None]:
         if not _PATH_COMPONENT.fullmatch(part):
             raise AddressError(f"image name component {part!r} is not valid",
                                "image names are lowercase letters, digits and single '.', '_' or '-'")
-    if tag and not _TAG.fullmatch(tag):
+    if colon and not _TAG.fullmatch(tag):
         raise AddressError(f"image tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
     return repo, tag or None
 
