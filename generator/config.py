@@ -50,7 +50,17 @@ def _value_source(allow_literal: bool) -> Custom:
     return Custom(convert, {"oneOf": [{"type": "string"}, *ref]})
 
 
+GCP_KEY_USER = "_json_key"  # Google's registries take a service-account key JSON as this user's password
+
+
 def _check_credential(c: Rec, ctx: Ctx) -> None:
+    if c["gcpServiceAccountKey"] is not None:
+        if c["username"] is not None or c["password"] is not None or c["dockerConfig"] is not None:
+            ctx.error(c.origin.path, "gcpServiceAccountKey is the password of user _json_key: "
+                      "give it alone, without username, password or dockerConfig")
+        else:
+            c["username"] = ValueSource(literal=GCP_KEY_USER, origin=c.origin)
+            c["password"] = c["gcpServiceAccountKey"]
     has_config = c["dockerConfig"] is not None
     has_login = c["username"] is not None or c["password"] is not None
     if has_config and has_login:
@@ -66,6 +76,8 @@ CREDENTIAL = rec(
     Field("username", _value_source(True)),
     Field("password", _value_source(True)),
     Field("email", Str("optional e-mail written into the auths entry")),
+    # GCR/Artifact Registry: a service-account key JSON, written as user _json_key with the key as password
+    Field("gcpServiceAccountKey", _value_source(False)),
     validate=_check_credential,
 )
 

@@ -34,6 +34,7 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
             "volume": route.volume, "key": route.key, "mountPath": route.mount_path, "reads": route.reads,
             "dockerConfig": route.docker_config, "authEnv": profile.dir_env, "destinations": list(route.destinations),
             "provider": expected.provider, "helper": expected.helper, "helperSource": expected.helper_source,
+            "registryCA": job.registry_ca.file if job.registry_ca else None,
             "status": "ok" if not problems else "MISMATCH", "problems": problems,
         })
     ok = all(r["status"] == "ok" for r in rows)
@@ -56,6 +57,8 @@ def _block(r: dict) -> str:
     ]
     if r["helper"]:
         lines += [("helper", r["helper"]), ("cloud creds", r["helperSource"])]
+    if r["registryCA"]:
+        lines.append(("registry CA", r["registryCA"]))
     lines += [("destination", d) for d in r["destinations"]]
     lines.append(("status", r["status"]))
     lines += [("problem", p) for p in r["problems"]]

@@ -429,6 +429,10 @@ class Planner:
                        "remove auth: helper; the connection's secret is then a docker config.json "
                        "(helpers exist for ecr, acr and gcr)")
             return
+        if auth == "helper" and provider.helper is not None and detect(address.host) != provider.name:
+            self.error(conn.origin.at("schema", "provider"), f"the {provider.helper.name} credential helper answers only "
+                       f"for {provider.title} hosts, not {address.host}",
+                       "use the registry's own host name, or set schema.auth: dockerConfig")
         cred = self.credentials.get(conn.secret.name) if conn.secret else None
         if cred is None:
             return
@@ -481,10 +485,11 @@ class Planner:
         secret = conn.secret
         if secret is None:
             source = helper.identity
-            if not self.config.job_defaults.service_account_name:
-                self.issues.append(Issue(conn.origin, f"connection {conn.name!r} has no secret: {helper.name} uses the "
-                                         f"pod's identity ({helper.identity})",
-                                         "set jobDefaults.serviceAccountName to that ServiceAccount", severity="warning"))
+            warning = Issue(conn.origin, f"connection {conn.name!r} has no secret: {helper.name} uses the pod's "
+                            f"identity ({helper.identity})", "set jobDefaults.serviceAccountName to that ServiceAccount",
+                            severity="warning")
+            if not self.config.job_defaults.service_account_name and warning not in self.issues:
+                self.issues.append(warning)
         elif helper.secret_as == "env":
             if secret.mount_path:
                 self.error(secret.origin.at("mountPath"), f"{helper.name} reads {helper.secret_holds} from environment "
@@ -542,7 +547,7 @@ class Planner:
         key = items[0].key if items else CA_KEY
         source = _resource_volume(Resource(resource.name, profile.ca_dir, (KeyToPath(key, CA_KEY),), None,
                                            resource.origin), kind)
-        pod.mount(f"{resource.name}-ca", source, profile.ca_dir, True, origin)
+        pod.mount("registry-ca", source, profile.ca_dir, True, origin)
         return RegistryCA(address.host, profile.ca_dir, f"{profile.ca_dir}/{CA_KEY}")
 
     def _mount_credentials(self, pod: _Pod, conn: Connection, address: RegistryAddress,
