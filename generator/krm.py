@@ -26,6 +26,8 @@ RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v
 RESERVED_PREFIXES = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/")
 SEVERITIES = ("error", "warning", "info")
 INPUT = "<stdin>"
+#: How errors name a config that is not a file of the kustomization (kpt, a pipe).
+FUNCTION_CONFIG = "<functionConfig>"
 
 
 def without_reserved(config: Any) -> Any:
@@ -113,7 +115,7 @@ def run(text: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
 
     root = Path(os.getcwd())
     config: dict = {}
-    display = "functionConfig"
+    display = FUNCTION_CONFIG
     warnings: list[Issue] = []
     try:
         config = read_resource_list(text)["functionConfig"]

@@ -382,3 +382,16 @@ def test_function_mode_stays_off_click_and_ruamel(installed: Path, app: Path) ->
     assert done.returncode == 0, done.stderr
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     assert "generator" in imported and not imported & {"click", "ruamel"}
+
+
+def test_config_outside_a_kustomization_is_named_functionconfig(installed: Path, app: Path) -> None:
+    """kpt or a pipe: no kustomization lists the config, so results carry no file, only the field."""
+    (app / "kustomization.yaml").unlink()
+    config = authored_config(app)
+    config["builds"][0]["connection"] = "no-such-connection"
+    done = run_fn([str(installed)], as_input(config), app)
+    assert done.returncode == 1
+    (result,) = output_list(done.stdout)["results"]
+    assert "file" not in result and result["field"] == {"path": "builds[0].connection"}
+    assert result["resourceRef"]["kind"] == "ConnectionGenerator"
+    assert done.stderr.startswith("<functionConfig>: error: builds[0].connection:")
