@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from generator.builders import PROFILES
 from generator.config import load_config
-from generator.credentials import docker_config_json
+from generator.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, Origin, UserError
 from generator.model import GeneratorConfig
 from generator.plan import Plan, make_plan
@@ -43,11 +43,15 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     problems: list[Issue] = []
     for secret in plan.secrets:
         try:
+            if secret.credential.external is not None:
+                objects.append(renderer.external_secret(secret, *external_secret_parts(secret.credential, secret.servers)))
+                continue
             data = docker_config_json(secret.credential, secret.servers, environ)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
         objects.append(renderer.secret(secret, data))
+    objects.extend(renderer.service_account(account) for account in plan.service_accounts)
     for job in plan.jobs:
         obj = renderer.job(job)
         route = credential_route(obj, PROFILES[job.builder])

@@ -20,7 +20,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import Issue, Origin, UserError
-from generator.plan import JobPlan, SecretPlan
+from generator.plan import JobPlan, SecretPlan, ServiceAccountPlan
 from generator.yamlio import parse_yaml
 
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
@@ -70,6 +70,17 @@ class Renderer:
         data = base64.b64encode(dockerconfigjson).decode("ascii")
         obj = self._render("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": data})
         return _expect(obj, "secret.yaml.j2", "v1", "Secret", plan.name)
+
+    def external_secret(self, plan: SecretPlan, template: str, remote_data: list[dict]) -> dict:
+        """An ExternalSecret whose Go `template` ESO fills with the `remote_data` values it fetches."""
+        obj = self._render("externalsecret.yaml.j2", {"secret": plan, "external": plan.credential.external,
+                                                       "dockerconfigjson_template": template,
+                                                       "remote_data": remote_data})
+        return _expect(obj, "externalsecret.yaml.j2", "external-secrets.io/v1", "ExternalSecret", plan.name)
+
+    def service_account(self, plan: ServiceAccountPlan) -> dict:
+        obj = self._render("serviceaccount.yaml.j2", {"account": plan})
+        return _expect(obj, "serviceaccount.yaml.j2", "v1", "ServiceAccount", plan.name)
 
     def job(self, plan: JobPlan) -> dict:
         obj = self._render(plan.template, {"job": plan})

@@ -395,3 +395,28 @@ def test_config_outside_a_kustomization_is_named_functionconfig(installed: Path,
     assert "file" not in result and result["field"] == {"path": "builds[0].connection"}
     assert result["resourceRef"]["kind"] == "ConnectionGenerator"
     assert done.stderr.startswith("<functionConfig>: error: builds[0].connection:")
+
+
+def test_container_form_needs_only_the_documented_mounts(app: Path, tmp_path: Path) -> None:
+    """docs/integrations/kustomize.md §3: the container sees only its mounts, under WORKDIR /work.
+    Replays that view (the mounts copied to where they land) and runs the ENTRYPOINT in it."""
+    _, stages = dockerfile()
+    final = stages[-1][1]
+    (entrypoint,) = [json.loads(rest) for word, rest in final if word == "ENTRYPOINT"]
+    (workdir,) = [rest for word, rest in final if word == "WORKDIR"]
+    mounts = [{"src": "./connections.yaml", "dst": "/work/connections.yaml"}, {"src": "./creds", "dst": "/work/creds"}]
+    container_root = tmp_path / "container"
+    for mount in mounts:
+        target = container_root / mount["dst"].lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if (app / mount["src"]).is_dir() else shutil.copy)(app / mount["src"], target)
+    cwd = container_root / workdir.lstrip("/")
+    done = subprocess.run([sys.executable, *entrypoint[1:]], input=as_input(authored_config(app)), cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [o["kind"] for o in output_list(done.stdout)["items"]] == ["Secret", "Job", "Job"]
+
+    shutil.rmtree(cwd / "creds")  # a mount left out: the error names the file it could not read
+    done = subprocess.run([sys.executable, *entrypoint[1:]], input=as_input(authored_config(app)), cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "creds/username" in done.stderr
