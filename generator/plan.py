@@ -131,22 +131,10 @@ class JobPlan:
 
 
 @dataclass(frozen=True)
-class ServiceAccountPlan:
-    """A ServiceAccount listing registry Secrets in imagePullSecrets (kustomize renames them with the hash)."""
-
-    name: str
-    namespace: str | None
-    labels: dict[str, str]  # empty for a patch: the existing account keeps its own
-    pull_secrets: tuple[str, ...]
-    patch: bool
-
-
-@dataclass(frozen=True)
 class Plan:
     secrets: tuple[SecretPlan, ...]
     jobs: tuple[JobPlan, ...]
     warnings: tuple[Issue, ...]
-    service_accounts: tuple[ServiceAccountPlan, ...] = ()
 
 
 @dataclass
@@ -258,6 +246,7 @@ class Planner:
         self.auth: dict[str, str] = {}
         self.credentials = {c.secret_name: c for c in config.credentials}
         self.images = dict(config.builder_images)
+        self.security = dict(config.builder_security)
 
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
         self.issues.append(Issue(origin, message, hint))
@@ -265,7 +254,6 @@ class Planner:
     def run(self) -> Plan:
         self._index_connections()
         secrets = self._secrets()
-        accounts = self._service_accounts()
         jobs = []
         job_names: dict[str, Build] = {}
         for build in self.config.builds:
@@ -281,7 +269,7 @@ class Planner:
         errors = [i for i in self.issues if i.severity == "error"]
         if errors:
             raise UserError(self.issues)
-        return Plan(tuple(secrets), tuple(jobs), tuple(self.issues), accounts)
+        return Plan(tuple(secrets), tuple(jobs), tuple(self.issues))
 
     def _index_connections(self) -> None:
         first: dict[str, Connection] = {}
@@ -320,8 +308,7 @@ class Planner:
                 self._check_generated_items(conn)
             servers = sorted({self.addresses[c.name].auth_key for c in conns if c.name in self.addresses})
             annotations = dict(self.config.options.annotations)
-            # ESO creates an ExternalSecret's Secret under the plain name: kustomize must not hash it
-            if not self.config.options.disable_name_suffix_hash and cred.external is None:
+            if not self.config.options.disable_name_suffix_hash:
                 annotations[NEEDS_HASH] = "true"
             if self.config.options.behavior:
                 annotations[BEHAVIOR] = self.config.options.behavior
@@ -330,13 +317,6 @@ class Planner:
                       "app.kubernetes.io/component": "registry-credentials", **MANAGED_BY}
             out.append(SecretPlan(name, self.config.namespace, labels, annotations, cred, tuple(servers)))
         return out
-
-    def _service_accounts(self) -> tuple[ServiceAccountPlan, ...]:
-        labels = {**dict(self.config.options.labels), "app.kubernetes.io/name": "conngen",
-                  "app.kubernetes.io/instance": self.config.name, "app.kubernetes.io/component": "image-pull",
-                  **MANAGED_BY}
-        return tuple(ServiceAccountPlan(p.service_account, self.config.namespace, {} if p.patch else labels,
-                                        p.secrets, p.patch) for p in self.config.pull_secrets)
 
     def _check_generated_items(self, conn: Connection) -> None:
         assert conn.secret is not None
@@ -434,7 +414,7 @@ class Planner:
             backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
             active_deadline_seconds=defaults.active_deadline_seconds,
             service_account_name=defaults.service_account_name, credential=credential,
-            security_context=dict(profile.security_context) if profile.security_context else None,
+            security_context=self.security.get(profile.name, dict(profile.security_context or {})) or None,
             registry_ca=registry_ca,
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -187,3 +188,18 @@ def test_a_fifth_builder_is_a_profile_and_a_template(tmp_path: Path, monkeypatch
     assert {"name": "DOCKER_CONFIG", "value": "/root/.docker"} not in container["env"]
     assert any(m["mountPath"] == "/home/img/.docker" for m in container["volumeMounts"])
     assert result.plan.jobs[0].credential.reads == "/home/img/.docker/config.json"
+
+
+def test_a_builder_security_context_can_be_replaced(tmp_path: Path) -> None:
+    """Clusters that need `privileged` (or SELinux spc_t) say so once, per builder."""
+    source = (FIXTURES / "builder-buildah" / "generator.yaml").read_text()
+    config = source.replace("credentials:", "builders:\n  buildah:\n    securityContext: {privileged: true}\n"
+                                           "credentials:", 1)
+    assert config != source
+    shutil.copytree(FIXTURES / "builder-buildah" / "creds", tmp_path / "creds")
+    (tmp_path / "generator.yaml").write_text(config)
+    result = run_conngen("render", "generator.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    jobs = [o for o in load_stream(result.stdout) if o["kind"] == "Job"]
+    assert [_container(j)["securityContext"] for j in jobs] == [{"privileged": True}] * 2
+    assert_valid_k8s(jobs)
