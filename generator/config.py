@@ -8,6 +8,7 @@ unless `loadRestrictor: LoadRestrictionsNone` (or the CLI flag) says otherwise.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from generator import names
 from generator.builders import PROFILES
 from generator.catalog import check_connections, load_catalog_file
 from generator.errors import Issue, Origin, UserError
-from generator.model import (Build, Connection, Credential, GeneratorConfig, GeneratorOptions, GitContext,
-                             JobDefaults, ValueSource)
+from generator.model import (Build, Connection, Credential, ExternalSource, GeneratorConfig, GeneratorOptions, GitContext,
+                             JobDefaults, PullSecrets, RemoteRef, ValueSource)
+from generator.sops import FORMATS, file_format
 from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, Int, ListOf, MapOf, Rec, Str, rec,
                             type_name)
 
@@ -26,8 +28,32 @@ RESTRICT_ROOT = "LoadRestrictionsRootOnly"
 RESTRICT_NONE = "LoadRestrictionsNone"
 
 
+def _sops_source(ref: dict, ctx: Ctx, path: tuple, whole_ok: bool) -> Any:
+    """`{sops: path, key: name, format: json|yaml|dotenv|binary}`: a value inside an encrypted file."""
+    checked = SOPS_REF.check(ref, ctx, path)
+    if checked is INVALID:
+        return INVALID
+    fmt = file_format(checked["sops"], checked["format"])
+    if fmt == "binary" and checked["key"] is not None:
+        return ctx.error(path + (checked.spelled["key"],), "key does not apply to a binary sops file (the whole file "
+                         "is the value)", "remove key, or set format: json|yaml|dotenv")
+    if fmt != "binary" and checked["key"] is None and not whole_ok:
+        return ctx.error(path, f"say which key of the {fmt} sops file holds the value",
+                         "add key: <name>, e.g. {sops: creds/login.enc.yaml, key: password}")
+    return ValueSource(sops=checked["sops"], key=checked["key"], format=checked["format"], origin=Origin(ctx.file, path))
+
+
+SOPS_REF = rec("sops file reference",
+               Field("sops", Str("sops-encrypted file, relative to the root", min_len=1), required=True),
+               Field("key", Str("top-level key holding the value (json, yaml, dotenv files)", min_len=1)),
+               Field("format", Str("sops format; default from the file name (.json, .yaml/.yml, .env), else binary",
+                                   enum=FORMATS)))
+
+
 def _value_source(allow_literal: bool) -> Custom:
     def convert(value: Any, ctx: Ctx, path: tuple) -> Any:
+        if isinstance(value, dict) and "sops" in value:
+            return _sops_source(value, ctx, path, whole_ok=not allow_literal)
         if isinstance(value, str):
             if allow_literal:
                 ctx.issues.append(Issue(Origin(ctx.file, path), "credential written as a literal in the config",
@@ -42,11 +68,12 @@ def _value_source(allow_literal: bool) -> Custom:
             if key == "file":
                 file = Str(min_len=1).check(ref, ctx, path + ("file",))
                 return INVALID if file is INVALID else ValueSource(file=file, origin=Origin(ctx.file, path))
-        what = "a string, {env: NAME} or {file: path}" if allow_literal else "a path, {env: NAME} or {file: path}"
-        return ctx.error(path, f"expected {what}, got {type_name(value)}")
+        what = "a string, {env: NAME}, {file: path}" if allow_literal else "a path, {env: NAME}, {file: path}"
+        return ctx.error(path, f"expected {what} or {{sops: path, key: name}}, got {type_name(value)}")
 
     ref = [{"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"], "additionalProperties": False},
-           {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False}]
+           {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False},
+           SOPS_REF.json_schema()]
     return Custom(convert, {"oneOf": [{"type": "string"}, *ref]})
 
 
@@ -63,11 +90,31 @@ def _check_credential(c: Rec, ctx: Ctx) -> None:
             c["password"] = c["gcpServiceAccountKey"]
     has_config = c["dockerConfig"] is not None
     has_login = c["username"] is not None or c["password"] is not None
-    if has_config and has_login:
+    if c["externalSecret"] is not None:
+        if has_config or has_login:
+            given = c.spelled.get("dockerConfig") or c.spelled.get("username") or c.spelled["password"]
+            ctx.error(c.origin.path + (given,), "an externalSecret credential takes its values from the secret store",
+                      "remove username/password/dockerConfig (the ExternalSecret's remoteRefs say where they are)")
+    elif has_config and has_login:
         ctx.error(c.origin.path, "give either dockerConfig or username/password, not both")
     elif not has_config and (c["username"] is None or c["password"] is None):
         ctx.error(c.origin.path, "credentials need username and password (or dockerConfig)",
                   "add username: {env: REG_USER} and password: {env: REG_PASS}")
+
+
+REMOTE_REF = rec("remoteRef",
+                 Field("key", Str("the secret's key (name or path) in the store", min_len=1), required=True),
+                 Field("property", Str("a property inside that secret, if the store keeps maps")),
+                 Field("version", Str("a version of the secret, if the store keeps versions")))
+
+
+def _check_remote_refs(r: Rec, ctx: Ctx) -> None:
+    login = r["username"] is not None or r["password"] is not None
+    if r["dockerConfig"] is not None and login:
+        ctx.error(r.origin.path, "give remoteRefs.dockerConfig or remoteRefs.username/password, not both")
+    elif r["dockerConfig"] is None and (r["username"] is None or r["password"] is None):
+        ctx.error(r.origin.path, "remoteRefs need username and password (or dockerConfig)",
+                  "add username: {key: ..., property: ...} and password: {key: ..., property: ...}")
 
 
 CREDENTIAL = rec(
@@ -76,6 +123,19 @@ CREDENTIAL = rec(
     Field("username", _value_source(True)),
     Field("password", _value_source(True)),
     Field("email", Str("optional e-mail written into the auths entry")),
+    Field("externalSecret", rec(
+        "externalSecret",
+        Field("storeRef", rec("storeRef", Field("name", Str(pattern=names.DNS_SUBDOMAIN, max_len=253), required=True),
+                              Field("kind", Str(enum=["SecretStore", "ClusterSecretStore"]), default="SecretStore")),
+              required=True),
+        Field("refreshInterval", Str("how often ESO reads the store again (Go duration)",
+                                     pattern=r"0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+",
+                                     hint="a Go duration such as 1h, 30m or 2h30m"), default="1h"),
+        Field("remoteRefs", rec(
+            "remoteRefs",
+            Field("username", REMOTE_REF), Field("password", REMOTE_REF), Field("dockerConfig", REMOTE_REF),
+            validate=_check_remote_refs), required=True),
+    )),
     # GCR/Artifact Registry: a service-account key JSON, written as user _json_key with the key as password
     Field("gcpServiceAccountKey", _value_source(False)),
     validate=_check_credential,
@@ -113,6 +173,9 @@ BUILD = rec(
 
 RESOURCES = AnyValue("container resources (Kubernetes ResourceRequirements)")
 
+SECRET_MODE = "secret"
+EXTERNAL_MODE = "externalSecret"
+
 CONFIG = rec(
     "ConnectionGenerator",
     Field("apiVersion", Str(enum=[API_VERSION]), required=True),
@@ -142,7 +205,19 @@ CONFIG = rec(
         Field("behavior", Str(enum=["create", "merge", "replace"])),
         Field("labels", MapOf(Str(pattern=names.LABEL_VALUE, max_len=63), key=Str(pattern=names.QUALIFIED_KEY))),
         Field("annotations", MapOf(Str(), key=Str(pattern=names.QUALIFIED_KEY))),
+        Field("secretMode", Str("secret: Secrets with data; externalSecret: External Secrets Operator ExternalSecrets "
+                                "(no credential value in the output)", enum=[SECRET_MODE, EXTERNAL_MODE]),
+              default=SECRET_MODE),
     )),
+    Field("pullSecrets", ListOf(rec(
+        "pullSecrets entry",
+        Field("serviceAccount", Str("ServiceAccount whose pods pull with these Secrets", pattern=names.DNS_SUBDOMAIN,
+                                    max_len=253, hint="a Kubernetes name"), required=True),
+        Field("secrets", ListOf(Str(), "credentials (Secret names) to list in imagePullSecrets", min_items=1),
+              required=True),
+        Field("patch", Bool("the ServiceAccount exists already (e.g. default): emit only metadata.name and "
+                            "imagePullSecrets, to merge into it"), default=False),
+    ), "ServiceAccounts that pull images with the generated registry Secrets")),
     Field("jobDefaults", rec(
         "jobDefaults",
         Field("backoffLimit", Int(minimum=0), default=0),
@@ -204,14 +279,15 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
             issues.extend(exc.issues)
     if cfg["connections"] is not None:
         connections.extend(check_connections(cfg["connections"], ctx, (cfg.spelled["connections"],)))
+    options = cfg["generatorOptions"] or {"disableNameSuffixHash": False, "behavior": None, "labels": None,
+                                          "annotations": None, "secretMode": SECRET_MODE}
     credentials = []
     for secret_name, c in (cfg["credentials"] or {}).items():
         try:
-            credentials.append(_credential(secret_name, c, paths))
+            credentials.append(_credential(secret_name, c, paths, options["secretMode"]))
         except UserError as exc:
             issues.extend(exc.issues)
-    options = cfg["generatorOptions"] or {"disableNameSuffixHash": False, "behavior": None, "labels": None,
-                                          "annotations": None}
+    pull_secrets = _pull_secrets(cfg, {c.secret_name for c in credentials} | set(cfg["credentials"] or {}), issues)
     jd = cfg["jobDefaults"] or {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": None,
                                 "serviceAccountName": None, "resources": None}
     templates_dir = None
@@ -232,23 +308,67 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
                                       if v["securityContext"] is not None)),
         options=GeneratorOptions(options["disableNameSuffixHash"], options["behavior"],
                                  tuple(sorted((options["labels"] or {}).items())),
-                                 tuple(sorted((options["annotations"] or {}).items()))),
+                                 tuple(sorted((options["annotations"] or {}).items())), options["secretMode"]),
         job_defaults=JobDefaults(jd["backoffLimit"], jd["ttlSecondsAfterFinished"], jd["activeDeadlineSeconds"],
                                  jd["serviceAccountName"], jd["resources"]),
         templates_dir=templates_dir,
         origin=Origin(display),
+        pull_secrets=pull_secrets,
     )
     return config, issues
 
 
-def _credential(secret_name: str, c: Rec, paths: Paths) -> Credential:
+def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential:
     def anchored(source: ValueSource | None) -> ValueSource | None:
+        if source is not None and source.sops is not None:
+            return replace(source, sops=str(paths.resolve(source.sops, source.origin or c.origin)))
         if source is None or source.file is None:
             return source
         return ValueSource(file=str(paths.resolve(source.file, source.origin or c.origin)), origin=source.origin)
 
+    ext = c["externalSecret"]
+    if mode == EXTERNAL_MODE and ext is None:
+        raise UserError([Issue(c.origin, f"generatorOptions.secretMode is {EXTERNAL_MODE}, "
+                               "so every credential needs externalSecret",
+                               "add externalSecret: {storeRef: {name: ...}, remoteRefs: {...}}, or set secretMode: "
+                               f"{SECRET_MODE}")])
+    if mode != EXTERNAL_MODE and ext is not None:
+        raise UserError([Issue(c.at("externalSecret"), "externalSecret needs "
+                               f"generatorOptions.secretMode: {EXTERNAL_MODE}",
+                               "set it, so that no credential is ever rendered into a Secret by mistake")])
+    external = None
+    if ext is not None:
+        refs = {k: None if r is None else RemoteRef(r["key"], r["property"], r["version"])
+                for k, r in ext["remoteRefs"].items()}
+        external = ExternalSource(ext["storeRef"]["name"], ext["storeRef"]["kind"], ext["refreshInterval"],
+                                  refs["username"], refs["password"], refs["dockerConfig"], ext.origin)
     return Credential(secret_name, anchored(c["dockerConfig"]), anchored(c["username"]), anchored(c["password"]),
-                      c["email"], c.origin)
+                      c["email"], c.origin, external)
+
+
+def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullSecrets, ...]:
+    """Each ServiceAccount once, each listing credentials of this config (so kustomize can rename them)."""
+    out: list[PullSecrets] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(cfg["pullSecrets"] or []):
+        account = entry["serviceAccount"]
+        if account in seen:
+            issues.append(Issue(entry.at("serviceAccount"), f"ServiceAccount {account!r} is already listed in "
+                                f"pullSecrets[{seen[account]}]", "list all its secrets in one entry"))
+            continue
+        seen[account] = i
+        secrets: list[str] = []
+        for j, name in enumerate(entry["secrets"]):
+            if name in secrets:
+                issues.append(Issue(entry.at("secrets").at(j), f"secret {name!r} is listed twice"))
+            elif name not in known:
+                issues.append(Issue(entry.at("secrets").at(j), f"{name!r} is not one of this config's credentials",
+                                    f"credentials: {', '.join(sorted(known)) or 'none'} (imagePullSecrets here name "
+                                    "generated Secrets, so kustomize can follow their hashed names)"))
+            else:
+                secrets.append(name)
+        out.append(PullSecrets(account, tuple(secrets), entry["patch"], entry.origin))
+    return tuple(out)
 
 
 def _build(b: Rec) -> Build:

@@ -76,6 +76,31 @@ class ValueSource:
     file: str | None = None
     literal: str | None = field(default=None, repr=False)
     origin: Origin | None = None
+    sops: str | None = None  # a sops-encrypted file, decrypted in memory when rendering
+    key: str | None = None  # the top-level key to read from a decrypted sops document
+    format: str | None = None  # sops input format: json, yaml, dotenv or binary
+
+
+@dataclass(frozen=True)
+class RemoteRef:
+    """Where an External Secrets Operator store keeps one value."""
+
+    key: str
+    property: str | None
+    version: str | None
+
+
+@dataclass(frozen=True)
+class ExternalSource:
+    """Credentials an ExternalSecret fetches from a (Cluster)SecretStore instead of the config."""
+
+    store_name: str
+    store_kind: str
+    refresh_interval: str
+    username: RemoteRef | None
+    password: RemoteRef | None
+    docker_config: RemoteRef | None
+    origin: Origin
 
 
 @dataclass(frozen=True)
@@ -87,6 +112,17 @@ class Credential:
     username: ValueSource | None
     password: ValueSource | None
     email: str | None
+    origin: Origin
+    external: ExternalSource | None = None
+
+
+@dataclass(frozen=True)
+class PullSecrets:
+    """A ServiceAccount whose pods pull with the generated registry Secrets."""
+
+    service_account: str
+    secrets: tuple[str, ...]
+    patch: bool  # the account exists already (e.g. `default`): emit only the imagePullSecrets to merge
     origin: Origin
 
 
@@ -129,6 +165,7 @@ class GeneratorOptions:
     behavior: str | None
     labels: tuple[tuple[str, str], ...]
     annotations: tuple[tuple[str, str], ...]
+    secret_mode: str = "secret"  # or "externalSecret": emit ExternalSecrets, never credential values
 
 
 @dataclass(frozen=True)
@@ -145,4 +182,5 @@ class GeneratorConfig:
     templates_dir: str | None
     origin: Origin
     builder_security: tuple[tuple[str, Any], ...] = ()  # securityContext replacing a builder's default
+    pull_secrets: tuple[PullSecrets, ...] = ()
 

@@ -131,10 +131,22 @@ class JobPlan:
 
 
 @dataclass(frozen=True)
+class ServiceAccountPlan:
+    """A ServiceAccount listing registry Secrets in imagePullSecrets (kustomize renames them with the hash)."""
+
+    name: str
+    namespace: str | None
+    labels: dict[str, str]  # empty for a patch: the existing account keeps its own
+    pull_secrets: tuple[str, ...]
+    patch: bool
+
+
+@dataclass(frozen=True)
 class Plan:
     secrets: tuple[SecretPlan, ...]
     jobs: tuple[JobPlan, ...]
     warnings: tuple[Issue, ...]
+    service_accounts: tuple[ServiceAccountPlan, ...] = ()
 
 
 @dataclass
@@ -254,6 +266,7 @@ class Planner:
     def run(self) -> Plan:
         self._index_connections()
         secrets = self._secrets()
+        accounts = self._service_accounts()
         jobs = []
         job_names: dict[str, Build] = {}
         for build in self.config.builds:
@@ -269,7 +282,7 @@ class Planner:
         errors = [i for i in self.issues if i.severity == "error"]
         if errors:
             raise UserError(self.issues)
-        return Plan(tuple(secrets), tuple(jobs), tuple(self.issues))
+        return Plan(tuple(secrets), tuple(jobs), tuple(self.issues), accounts)
 
     def _index_connections(self) -> None:
         first: dict[str, Connection] = {}
@@ -308,7 +321,8 @@ class Planner:
                 self._check_generated_items(conn)
             servers = sorted({self.addresses[c.name].auth_key for c in conns if c.name in self.addresses})
             annotations = dict(self.config.options.annotations)
-            if not self.config.options.disable_name_suffix_hash:
+            # ESO creates an ExternalSecret's Secret under the plain name: kustomize must not hash it
+            if not self.config.options.disable_name_suffix_hash and cred.external is None:
                 annotations[NEEDS_HASH] = "true"
             if self.config.options.behavior:
                 annotations[BEHAVIOR] = self.config.options.behavior
@@ -317,6 +331,13 @@ class Planner:
                       "app.kubernetes.io/component": "registry-credentials", **MANAGED_BY}
             out.append(SecretPlan(name, self.config.namespace, labels, annotations, cred, tuple(servers)))
         return out
+
+    def _service_accounts(self) -> tuple[ServiceAccountPlan, ...]:
+        labels = {**dict(self.config.options.labels), "app.kubernetes.io/name": "conngen",
+                  "app.kubernetes.io/instance": self.config.name, "app.kubernetes.io/component": "image-pull",
+                  **MANAGED_BY}
+        return tuple(ServiceAccountPlan(p.service_account, self.config.namespace, {} if p.patch else labels,
+                                        p.secrets, p.patch) for p in self.config.pull_secrets)
 
     def _check_generated_items(self, conn: Connection) -> None:
         assert conn.secret is not None
