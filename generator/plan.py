@@ -492,10 +492,11 @@ class Planner:
                            f"cannot resolve the cluster Service name {address.host}",
                            "expose the registry on a NodePort and use url: 127.0.0.1:<nodePort>, or use kaniko")
             elif conn.registry and not conn.registry.insecure and not conn.registry.ca:
-                self.issues.append(Issue(conn.origin.at("schema", "url"), f"in-cluster registry {address.host} is "
-                                         "pushed to over HTTPS with public CAs",
-                                         "set schema.insecure: true for plain HTTP, or schema.ca for a private CA",
-                                         severity="warning"))
+                warning = Issue(conn.origin.at("schema", "url"), f"in-cluster registry {address.host} is pushed to "
+                                "over HTTPS with public CAs",
+                                "set schema.insecure: true for plain HTTP, or schema.ca for a private CA", severity="warning")
+                if warning not in self.issues:  # once per connection, however many builds use it
+                    self.issues.append(warning)
 
     def _helper_credentials(self, pod: _Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
                             provider: Provider) -> CredentialPath:

@@ -252,3 +252,12 @@ def test_explicit_provider_overrides_detection(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     row = json.loads(result.stdout)["builds"][0]
     assert row["provider"] == "generic" and row["helper"] is None and row["secret"] == "ecr-conf"
+
+
+def test_a_connection_warning_is_given_once_however_many_builds_use_it(tmp_path: Path) -> None:
+    app = _config(tmp_path, "registry.tools.svc.cluster.local:5000")
+    text = (app / "generator.yaml").read_text()
+    (app / "generator.yaml").write_text(text + text[text.index("  - name: app"):].replace("name: app", "name: app2"))
+    result = run_conngen("render", "generator.yaml", cwd=app)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("in-cluster registry registry.tools.svc.cluster.local:5000") == 1
