@@ -1,8 +1,9 @@
 """Reading credential values and building `.dockerconfigjson`, without ever echoing them.
 
-Values are read here, at render time, from the environment or from files under the root;
-they go into the Secret's data and nowhere else. Messages name the variable or the file,
-never the value.
+Values are read here, at render time, from the environment, from files under the root or
+from sops-encrypted files (decrypted in memory, see sops.py); they go into the Secret's data
+and nowhere else. Messages name the variable or the file, never the value. In ExternalSecret
+mode no value is read at all: the External Secrets Operator fills in a Go template instead.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import json
 from pathlib import Path
 from typing import Mapping
 
-from generator.errors import Issue, UserError
+from generator.errors import Issue, Origin, UserError
 from generator.model import Credential, ValueSource
+from generator.sops import Decryptor
 from generator.yamlio import MAX_FILE_BYTES
 
 MAX_SECRET_BYTES = 1024 * 1024  # the API server's limit for a Secret's data
 
 
-def read_value(source: ValueSource, what: str, environ: Mapping[str, str]) -> str:
+def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decryptor: Decryptor | None = None) -> str:
+    if source.sops is not None:
+        return (decryptor or Decryptor(environ)).value(source)
     if source.literal is not None:
         return source.literal
     if source.env is not None:
@@ -54,24 +58,38 @@ def auth_entry(username: str, password: str, email: str | None) -> dict:
 
 def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapping[str, str]) -> bytes:
     """The `.dockerconfigjson` bytes for one Secret."""
+    decryptor = Decryptor(environ)  # one per Secret: a file holding username and password is decrypted once
     if cred.docker_config is not None:
-        raw = read_value(cred.docker_config, f"credentials {cred.secret_name}.dockerConfig", environ)
+        source = cred.docker_config
+        raw = decryptor.docker_config(source) if source.sops is not None else \
+            read_value(source, f"credentials {cred.secret_name}.dockerConfig", environ)
         _check_docker_config(raw, cred, servers)
         data = raw.encode("utf-8")
     else:
         assert cred.username is not None and cred.password is not None
-        user = read_value(cred.username, f"credentials {cred.secret_name}.username", environ)
-        password = read_value(cred.password, f"credentials {cred.secret_name}.password", environ)
+        user = read_value(cred.username, f"credentials {cred.secret_name}.username", environ, decryptor)
+        password = read_value(cred.password, f"credentials {cred.secret_name}.password", environ, decryptor)
         if ":" in user:
             raise UserError([Issue(cred.username.origin, f"credentials {cred.secret_name}.username contains ':'",
                                    "registry user names cannot contain ':' (it separates user and password in auth)")])
         if not user or not password:
             raise UserError([Issue(cred.origin, f"credentials {cred.secret_name}: username or password is empty")])
         auths = {server: auth_entry(user, password, cred.email) for server in servers}
-        data = json.dumps({"auths": auths}, separators=(",", ":"), sort_keys=False).encode("utf-8")
+        data = go_json({"auths": auths}).encode("utf-8")
     if len(data) > MAX_SECRET_BYTES:
         raise UserError([Issue(cred.origin, f"Secret {cred.secret_name} would be {len(data)} bytes, over the 1 MiB limit")])
     return data
+
+
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def go_json(value: object) -> str:
+    """Compact JSON as Go's json.Marshal writes it (so kubectl's bytes): UTF-8 kept, <, > and & escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    for char, escape in _GO_ESCAPES.items():
+        text = text.replace(char, escape)  # only strings can hold these characters, so only strings change
+    return text
 
 
 def _check_docker_config(raw: str, cred: Credential, servers: tuple[str, ...]) -> None:
@@ -118,3 +136,43 @@ def _normalise_key(key: str) -> str:
             key = key[: -len(suffix)]
     return "index.docker.io" if key in ("docker.io", "registry-1.docker.io") else key
 
+
+
+# The ExternalSecret's Go template (ESO engine v2: text/template with sprig). Values pass through
+# sprig's toJson, so quotes or backslashes in a password stay valid JSON, byte for byte what
+# kubectl's json.Marshal writes; `auth` is base64, which never needs escaping.
+_GO_LOGIN = ('"username":{{ .username | toJson }},"password":{{ .password | toJson }},{email}'
+             '"auth":"{{ printf "%s:%s" .username .password | b64enc }}"')
+_GO_DOCKER_CONFIG = "{{ .dockerconfigjson | toString }}"
+
+
+def external_secret_parts(cred: Credential, servers: tuple[str, ...]) -> tuple[str, list[dict]]:
+    """The `.dockerconfigjson` Go template and the `spec.data` entries that feed it."""
+    ext = cred.external
+    assert ext is not None
+    refs = {"dockerconfigjson": ext.docker_config} if ext.docker_config else \
+        {"username": ext.username, "password": ext.password}
+    data = []
+    for secret_key, ref in refs.items():
+        assert ref is not None
+        remote = {"key": ref.key}
+        if ref.property is not None:
+            remote["property"] = ref.property
+        if ref.version is not None:
+            remote["version"] = ref.version
+        data.append({"secretKey": secret_key, "remoteRef": remote})
+    if ext.docker_config is not None:
+        return _GO_DOCKER_CONFIG, data
+    email = f'"email":{_go_literal(cred.email, cred.origin.at("email"))},' if cred.email else ""
+    login = _GO_LOGIN.replace("{email}", email)
+    auths = ",".join(f"{_go_literal(server, cred.origin)}:{{{login}}}" for server in servers)
+    return '{"auths":{' + auths + "}}", data
+
+
+def _go_literal(text: str, origin: Origin) -> str:
+    """`text` as a JSON string that is also inert template text (no `{{` or `}}` inside)."""
+    encoded = json.dumps(text, ensure_ascii=True)
+    if "{{" in encoded or "}}" in encoded:
+        raise UserError([Issue(origin, f"{text!r} contains '{{{{' or '}}}}', "
+                               "which would be read as Go template code in the ExternalSecret")])
+    return encoded

