@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import subprocess
+import sys
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -203,3 +206,40 @@ def test_a_builder_security_context_can_be_replaced(tmp_path: Path) -> None:
     jobs = [o for o in load_stream(result.stdout) if o["kind"] == "Job"]
     assert [_container(j)["securityContext"] for j in jobs] == [{"privileged": True}] * 2
     assert_valid_k8s(jobs)
+
+
+def _run_job_script(tmp_path: Path, container: dict, fake: str, extra_env: dict) -> list[list[str]]:
+    """Run the container's own `sh -c` script with `fake` on PATH recording each call's argv."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    calls = tmp_path / "calls.jsonl"
+    recorder = bin_dir / fake
+    recorder.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                        f"open({str(calls)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n")
+    recorder.chmod(0o755)
+    env = {e["name"]: e["value"] for e in container.get("env") or []}
+    env.update(extra_env, PATH=f"{bin_dir}:/usr/bin:/bin")
+    subprocess.run(["/bin/sh", *container["command"][1:], *container["args"]], env=env, check=True, timeout=30)
+    return [json.loads(line) for line in calls.read_text().splitlines()]
+
+
+def test_buildah_script_builds_once_and_pushes_each_tag_with_the_same_tls_settings(tmp_path: Path) -> None:
+    api = _container(_render("builder-buildah")[("Job", "api")])
+    calls = _run_job_script(tmp_path, api, "buildah", {})
+    assert calls[0] == ["--storage-driver=vfs", "bud", "--isolation=chroot", "--tls-verify=true", *api["args"]]
+    assert calls[1:] == [["--storage-driver=vfs", "push", "--tls-verify=true", "--digestfile=/dev/termination-log", ref]
+                         for ref in ("quay.io/acme/api:1.2.0", "quay.io/acme/api:stable")]
+    ca_job = _container(_render("providers-private-ca")[("Job", "buildah-app")])
+    pushes = [c for c in _run_job_script(tmp_path / "ca", ca_job, "buildah", {}) if c[1] == "push"]
+    assert pushes == [["--storage-driver=vfs", "push", "--tls-verify=true", "--cert-dir=/etc/conngen/registry-ca",
+                       "--digestfile=/dev/termination-log", "harbor.corp.example:8443/ml/app:1.0"]]
+
+
+def test_buildkit_ca_script_writes_buildkitd_toml_then_runs_buildctl_unchanged(tmp_path: Path) -> None:
+    job = _container(_render("providers-private-ca")[("Job", "buildkit-app")])
+    home = tmp_path / "home"
+    home.mkdir()
+    calls = _run_job_script(tmp_path, job, "buildctl-daemonless.sh", {"HOME": str(home)})
+    assert calls == [job["args"]]
+    toml = tomllib.loads((home / ".config" / "buildkit" / "buildkitd.toml").read_text())
+    assert toml == {"registry": {"harbor.corp.example:8443": {"ca": ["/etc/conngen/registry-ca/ca.crt"]}}}
