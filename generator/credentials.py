@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Mapping
 
+from generator.dockerauth import login_config
 from generator.errors import Issue, Origin, UserError
 from generator.model import Credential, ValueSource
 from generator.sops import Decryptor
@@ -47,15 +48,6 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
     return text[:-1] if text.endswith("\n") else text
 
 
-def auth_entry(username: str, password: str, email: str | None) -> dict:
-    """One `auths` entry exactly as `kubectl create secret docker-registry` writes it."""
-    entry = {"username": username, "password": password}
-    if email:
-        entry["email"] = email
-    entry["auth"] = base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
-    return entry
-
-
 def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapping[str, str]) -> bytes:
     """The `.dockerconfigjson` bytes for one Secret."""
     decryptor = Decryptor(environ)  # one per Secret: a file holding username and password is decrypted once
@@ -74,22 +66,10 @@ def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapp
                                    "registry user names cannot contain ':' (it separates user and password in auth)")])
         if not user or not password:
             raise UserError([Issue(cred.origin, f"credentials {cred.secret_name}: username or password is empty")])
-        auths = {server: auth_entry(user, password, cred.email) for server in servers}
-        data = go_json({"auths": auths}).encode("utf-8")
+        data = login_config(servers, user, password, cred.email)
     if len(data) > MAX_SECRET_BYTES:
         raise UserError([Issue(cred.origin, f"Secret {cred.secret_name} would be {len(data)} bytes, over the 1 MiB limit")])
     return data
-
-
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def go_json(value: object) -> str:
-    """Compact JSON as Go's json.Marshal writes it (so kubectl's bytes): UTF-8 kept, <, > and & escaped."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for char, escape in _GO_ESCAPES.items():
-        text = text.replace(char, escape)  # only strings can hold these characters, so only strings change
-    return text
 
 
 def _check_docker_config(raw: str, cred: Credential, servers: tuple[str, ...]) -> None:
