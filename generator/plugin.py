@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
-from generator.errors import EXIT_BUG, EXIT_OK, EXIT_USER, EXIT_USAGE, UserError
+# exit codes as generator.errors defines them; that module (and dataclasses) loads only off the cache hit path
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
 USAGE = """\
 usage: ConnectionGenerator <config file>    legacy kustomize exec plugin (--enable-alpha-plugins)
@@ -29,6 +30,7 @@ usage: ConnectionGenerator <config file>    legacy kustomize exec plugin (--enab
 
 def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lambda d: d) -> str | None:
     """The kustomization's own file for this config, so errors name it and its real lines."""
+    from generator.errors import UserError
     from generator.yamlio import load_yaml_file
 
     for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
@@ -49,12 +51,22 @@ def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lam
 
 
 def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
+    from generator import cache
+
+    root = Path(environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or os.getcwd())
+    slot = cache.probe(config_file, str(root), environ)
+    if slot is not None and slot.replay(out, err, environ):
+        return EXIT_OK
+
+    import io
+
     from generator.emit import yaml_stream
+    from generator.errors import UserError
     from generator.pipeline import generate, load
+    from generator.render import builtin_templates_dir
     from generator.report import print_issues
     from generator.yamlio import load_yaml_file
 
-    root = Path(environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or os.getcwd())
     texts: dict[str, str] = {}
     try:
         data = load_yaml_file(Path(config_file), config_file)
@@ -64,14 +76,20 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
     except UserError as exc:
         print_issues(exc.issues, err, texts)
         return EXIT_USER
-    print_issues(result.warnings, err)
-    out.write(yaml_stream(result.objects))
+    shown = io.StringIO()
+    print_issues(result.warnings, shown)
+    stream = yaml_stream(result.objects)
+    err.write(shown.getvalue())
+    out.write(stream)
+    if slot is not None:
+        slot.store(data, display, config, result.plan, result.objects, stream, shown.getvalue(), yaml_stream,
+                   str(builtin_templates_dir()))
     return EXIT_OK
 
 
 def _read_stdin() -> str:
     """stdin as text, refusing a huge or non-UTF-8 input before parsing it."""
-    from generator.errors import Issue, Origin
+    from generator.errors import Issue, Origin, UserError
     from generator.yamlio import MAX_FILE_BYTES
 
     raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
@@ -85,6 +103,7 @@ def _read_stdin() -> str:
 
 def run_function(err: TextIO, environ: dict[str, str]) -> int:
     from generator import krm
+    from generator.errors import UserError
     from generator.report import print_issues
 
     try:
