@@ -685,7 +685,21 @@ def registry_mount(config: GeneratorConfig, connection: str, builder: str
     conn = planner.connections.get(connection)
     address = planner.addresses.get(connection)
     pod = _Pod(config.origin, planner.issues)
-    credential = planner._mount_credentials(pod, conn, address, PROFILES[builder]) if conn and address else None
+    profile = PROFILES[builder]
+    credential = None
+    if conn and address and planner.auth.get(connection) == "helper":
+        provider = planner.providers[connection]
+        if provider.name not in profile.helpers or provider.helper is None:
+            planner.error(conn.origin, f"{builder} cannot use the credential helper that connection {connection!r} "
+                          f"({provider.title}) needs", "annotate the workload for kaniko, or set schema.auth: dockerConfig")
+        else:
+            credential = planner._helper_credentials(pod, conn, address, profile, provider)
+            if pod.env_from:  # the return shape carries env, not envFrom
+                planner.error(conn.secret.origin if conn.secret else conn.origin, f"connection {connection!r} "
+                              f"gives {provider.helper.name} its credentials through envFrom, which an injected "
+                              "workload cannot receive", "list the Secret's keys in items: one env var each")
+    elif conn and address:
+        credential = planner._mount_credentials(pod, conn, address, profile)
     if any(i.severity == "error" for i in planner.issues):
         raise UserError(planner.issues)
     if credential is None:

@@ -261,3 +261,21 @@ def test_a_connection_warning_is_given_once_however_many_builds_use_it(tmp_path:
     result = run_conngen("render", "generator.yaml", cwd=app)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("in-cluster registry registry.tools.svc.cluster.local:5000") == 1
+
+
+def test_workload_injection_wires_a_helper_connection_like_a_generated_job() -> None:
+    """plan.registry_mount (Helm post-renderer injection) must not mount an AWS credentials Secret as config.json."""
+    from generator.errors import UserError
+    from generator.pipeline import load
+    from generator.plan import registry_mount
+    from generator.yamlio import load_yaml_file
+
+    path = Path("fixtures/providers-ecr/generator.yaml")
+    config, _ = load(load_yaml_file(path, str(path)), str(path), path.resolve().parent)
+    volumes, mounts, env, credential = registry_mount(config, "ecr-keys", "kaniko")
+    assert volumes == ({"name": "aws-secret", "secret": {"secretName": "aws-secret"}},)
+    assert mounts == ({"name": "aws-secret", "mountPath": "/root/.aws", "readOnly": True},)
+    assert env == ({"name": "AWS_SDK_LOAD_CONFIG", "value": "true"},)
+    assert credential.helper == "ecr-login" and credential.secret is None
+    with pytest.raises(UserError, match="buildah cannot use the credential helper"):
+        registry_mount(config, "ecr-keys", "buildah")
