@@ -248,3 +248,29 @@ def test_bad_sops_references_are_refused_before_decrypting(tmp_path: Path, crede
     stderr = _render_error(app, {})
     assert message in stderr
     assert "generator.yaml:" in stderr
+
+
+def test_kustomize_plugin_decrypts_with_the_key_from_its_environment(tmp_path: Path, plugin_home: dict) -> None:
+    """kustomize passes its environment to the exec plugin: SOPS_AGE_KEY_FILE reaches sops, the hash follows."""
+    case = FIXTURES / "sops-credentials"
+    app = tmp_path / "app"
+    subprocess.run(["cp", "-r", str(case), str(app)], check=True)
+    (app / "kustomization.yaml").write_text("generators: [generator.yaml]\n")
+    env = {**os.environ, **plugin_home, "SOPS_AGE_KEY_FILE": str(case / "test-only-age.key")}
+    done = subprocess.run([require_tool("kubectl"), "kustomize", "--enable-alpha-plugins", str(app)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    objects = load_stream(done.stdout)
+    golden = {o["metadata"]["name"]: o for o in load_stream((case / "golden.yaml").read_text()) if o["kind"] == "Secret"}
+    for secret in (o for o in objects if o["kind"] == "Secret"):
+        base, _, suffix = secret["metadata"]["name"].rpartition("-")
+        assert base in golden and len(suffix) == 10
+        assert secret["data"] == golden[base]["data"]
+    mounted = {v["secret"]["secretName"] for o in objects if o["kind"] == "Job"
+               for v in o["spec"]["template"]["spec"]["volumes"] if "secret" in v}
+    assert mounted == {o["metadata"]["name"] for o in objects if o["kind"] == "Secret"}
+    without_key = subprocess.run([require_tool("kubectl"), "kustomize", "--enable-alpha-plugins", str(app)],
+                                 env={**env, "SOPS_AGE_KEY_FILE": str(tmp_path / "none.txt")},
+                                 capture_output=True, text=True, timeout=120)
+    assert without_key.returncode != 0
+    assert "sops found no key that decrypts creds/config.enc.json" in without_key.stderr
