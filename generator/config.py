@@ -8,6 +8,7 @@ unless `loadRestrictor: LoadRestrictionsNone` (or the CLI flag) says otherwise.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,8 @@ CREDENTIAL = rec(
     Field("username", _value_source(True)),
     Field("password", _value_source(True)),
     Field("email", Str("optional e-mail written into the auths entry")),
+    # GCR/Artifact Registry: a service-account key JSON, written as user _json_key with the key as password
+    Field("gcpServiceAccountKey", _value_source(False)),
     Field("externalSecret", rec(
         "externalSecret",
         Field("storeRef", rec("storeRef", Field("name", Str(pattern=names.DNS_SUBDOMAIN, max_len=253), required=True),
@@ -136,21 +139,59 @@ CREDENTIAL = rec(
             Field("username", REMOTE_REF), Field("password", REMOTE_REF), Field("dockerConfig", REMOTE_REF),
             validate=_check_remote_refs), required=True),
     )),
-    # GCR/Artifact Registry: a service-account key JSON, written as user _json_key with the key as password
-    Field("gcpServiceAccountKey", _value_source(False)),
     validate=_check_credential,
 )
 
 
+_QUANTITY = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?")
+
+
+def _check_resources(value: Any, ctx: Ctx, path: tuple) -> Any:
+    """Kubernetes ResourceRequirements (requests/limits of quantities), keys sorted for stable output."""
+    if not isinstance(value, dict):
+        return ctx.error(path, f"resources must be a mapping with requests/limits, got {type_name(value)}")
+    out: dict[str, dict] = {}
+    before = len(ctx.issues)
+    for section in sorted(value):
+        amounts = value[section]
+        if section not in ("requests", "limits"):
+            ctx.error(path + (section,), f"unknown key {section!r} in resources", "use requests and limits")
+            continue
+        if not isinstance(amounts, dict):
+            ctx.error(path + (section,), f"{section} must map resource names to quantities")
+            continue
+        out[section] = {}
+        for name in sorted(amounts, key=str):
+            amount = amounts[name]
+            text = str(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else amount
+            if not isinstance(text, str) or not _QUANTITY.fullmatch(text):
+                ctx.error(path + (section, name), f"{amount!r} is not a Kubernetes quantity", "write e.g. 500m, 2, 4Gi")
+                continue
+            out[section][str(name)] = text
+    return out if len(ctx.issues) == before else INVALID
+
+
+RESOURCES = Custom(_check_resources, {"type": "object", "properties": {
+    "requests": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+    "limits": {"type": "object", "additionalProperties": {"type": ["string", "number"]}}},
+    "additionalProperties": False}, "container resources: requests and limits (Kubernetes quantities)")
+
+
+#: one line of printable text without spaces: URLs, paths and refs that become single arguments
+ARG_TEXT = r"[^\s\x00-\x1f\x7f]+"
+_ARG_HINT = "no spaces, line breaks or control characters"
+
+
 def _check_context(value: Any, ctx: Ctx, path: tuple) -> Any:
     if isinstance(value, str):
-        return value if value else ctx.error(path, "context must not be empty")
+        return Str(pattern=ARG_TEXT, hint=_ARG_HINT).check(value, ctx, path)
     checked = GIT_CONTEXT.check(value, ctx, path)
     return INVALID if checked is INVALID else GitContext(checked["connection"], checked["revision"], checked.origin)
 
 
 GIT_CONTEXT = rec("git context", Field("connection", Str("a git connection of the catalog"), required=True),
-                  Field("revision", Str("branch, tag or refs/... (default: the connection's revision)")))
+                  Field("revision", Str("branch, tag or refs/... (default: the connection's revision)",
+                                        pattern=ARG_TEXT, hint=_ARG_HINT)))
 
 BUILD = rec(
     "build",
@@ -163,15 +204,15 @@ BUILD = rec(
     Field("context", Custom(_check_context, {"oneOf": [{"type": "string"}, GIT_CONTEXT.json_schema()]},
                             "build context: a URL the builder understands (git://, s3://, gs://, dir://...) "
                             "or {connection: <git connection>, revision}")),
-    Field("contextSubPath", Str("sub-directory of the context")),
-    Field("dockerfile", Str("Dockerfile path inside the context", min_len=1), default="Dockerfile"),
+    Field("contextSubPath", Str("sub-directory of the context", pattern=ARG_TEXT, hint=_ARG_HINT)),
+    Field("dockerfile", Str("Dockerfile path inside the context", pattern=ARG_TEXT, hint=_ARG_HINT),
+          default="Dockerfile"),
     Field("cache", Bool("builder layer cache"), default=False),
     Field("buildArgs", MapOf(Str(), "build arguments", key=Str(pattern=r"[A-Za-z_][A-Za-z0-9_]*"))),
     Field("connections", ListOf(Str(), "other catalog connections the build pod uses (env, configMap, secret)")),
-    Field("resources", AnyValue("container resources (requests/limits)")),
+    Field("resources", RESOURCES),
 )
 
-RESOURCES = AnyValue("container resources (Kubernetes ResourceRequirements)")
 
 SECRET_MODE = "secret"
 EXTERNAL_MODE = "externalSecret"
@@ -241,7 +282,10 @@ class Paths:
         self.restrictor = restrictor
 
     def resolve(self, relative: str, origin: Origin) -> Path:
-        path = (self.root / relative).resolve()
+        try:
+            path = (self.root / relative).resolve()
+        except (ValueError, OSError) as exc:  # a NUL byte, a loop of symlinks
+            raise UserError([Issue(origin, f"{relative!r} is not a usable path ({exc})", "fix the path")]) from None
         if self.restrictor != RESTRICT_NONE and not path.is_relative_to(self.root):
             raise UserError([Issue(origin, f"{relative!r} is outside the root {str(self.root)!r}",
                                    f"move the file under the root, or set loadRestrictor: {RESTRICT_NONE} "
@@ -264,19 +308,19 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
     except Budget:
         raise UserError([Issue(Origin(display), "the document expands to too many values (YAML aliases?)")]) from None
     if cfg is INVALID:
+        # still check the catalogs, so one run reports every problem
+        raw = data.get("catalog") if isinstance(data, dict) else None
+        files = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+        if all(isinstance(f, str) for f in files):
+            paths = Paths(root, restrictor or RESTRICT_ROOT)
+            _load_catalogs(files, [Origin(display, ("catalog", i)) for i in range(len(files))], paths, ctx.issues)
         return None, ctx.issues
     paths = Paths(root, restrictor or cfg["loadRestrictor"])
     issues = ctx.issues
-    connections: list[Connection] = []
-    for i, rel in enumerate(cfg["catalog"] or []):
-        origin = cfg.at("catalog").at(i) if isinstance(data.get(cfg.spelled["catalog"]), list) else cfg.at("catalog")
-        try:
-            path = paths.resolve(rel, origin)
-            found, more = load_catalog_file(path, paths.display(path))
-            connections.extend(found)
-            issues.extend(more)
-        except UserError as exc:
-            issues.extend(exc.issues)
+    files = cfg["catalog"] or []
+    origins = [cfg.at("catalog").at(i) if isinstance(data.get(cfg.spelled.get("catalog", "catalog")), list)
+               else cfg.at("catalog") for i in range(len(files))]
+    connections = _load_catalogs(files, origins, paths, issues)
     if cfg["connections"] is not None:
         connections.extend(check_connections(cfg["connections"], ctx, (cfg.spelled["connections"],)))
     options = cfg["generatorOptions"] or {"disableNameSuffixHash": False, "behavior": None, "labels": None,
@@ -316,6 +360,19 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         pull_secrets=pull_secrets,
     )
     return config, issues
+
+
+def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues: list[Issue]) -> list[Connection]:
+    connections: list[Connection] = []
+    for rel, origin in zip(files, origins):
+        try:
+            path = paths.resolve(rel, origin)
+            found, more = load_catalog_file(path, paths.display(path))
+            connections.extend(found)
+            issues.extend(more)
+        except UserError as exc:
+            issues.extend(exc.issues)
+    return connections
 
 
 def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential:

@@ -6,7 +6,6 @@ Builder-specific facts come only from `builders.PROFILES`.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
@@ -127,7 +126,6 @@ class JobPlan:
         ref = self.destinations[0]
         name, _, tag = ref.rpartition(":")
         return (name if name and "/" not in tag else ref) + "/cache"
-
 
 
 @dataclass(frozen=True)
@@ -354,6 +352,8 @@ class Planner:
         origin = build.origin.at("connection")
         if conn is None:
             registries = [c.name for c in self.connections.values() if c.kind == "registry"]
+            import difflib  # only on this error path
+
             close = difflib.get_close_matches(build.connection, registries, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"registry connections: {', '.join(registries) or 'none'}"
             self.error(origin, f"build {build.name!r} names connection {build.connection!r}, which is not in the catalog", hint)

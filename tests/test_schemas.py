@@ -134,7 +134,7 @@ def test_validate_json_locates_errors(tmp_path: Path) -> None:
     assert report == {"ok": False, "issues": [{
         "severity": "error", "message": "'root/.docker' is not valid",
         "hint": "use an absolute path such as /kaniko/.docker (no ':')",
-        "file": "connections.yaml", "line": 16, "column": 7}]}
+        "file": "connections.yaml", "line": 16, "column": 7, "path": "connections[1].secret.mountPath"}]}
 
 
 def test_validate_json_reports_warnings_but_passes(tmp_path: Path) -> None:
