@@ -17,10 +17,14 @@ Stdlib only, and only modules the interpreter has loaded anyway or that are chea
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import stat
+
+try:
+    from _sha256 import sha256  # CPython 3.11's builtin; hashlib would load OpenSSL, several ms every build
+except ImportError:  # elsewhere in other versions
+    from hashlib import sha256
 
 from generator import __version__
 from generator.dockerauth import login_config
@@ -63,7 +67,7 @@ def _private_dir(path: str, create: bool) -> bool:
 def _sha(path: str) -> str | None:
     try:
         with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
+            return sha256(fh.read()).hexdigest()
     except OSError:
         return None
 
@@ -113,7 +117,7 @@ class Probe:
         self.root = root
         with open(config_file, "rb") as fh:
             config_bytes = fh.read()
-        digest = hashlib.sha256()
+        digest = sha256()
         for part in (f"conngen-cache-{FORMAT}", __version__, root, os.getcwd()):
             digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
         digest.update(config_bytes)
