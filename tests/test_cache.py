@@ -309,3 +309,17 @@ def test_the_plugins_exit_codes_are_the_documented_ones() -> None:
 
     assert (plugin.EXIT_OK, plugin.EXIT_USER, plugin.EXIT_USAGE, plugin.EXIT_BUG) == \
         (errors.EXIT_OK, errors.EXIT_USER, errors.EXIT_USAGE, errors.EXIT_BUG)
+
+
+def test_warnings_are_replayed_on_a_hit(app: Path, env: dict) -> None:
+    path = app / "connections.yaml"
+    path.write_text(path.read_text().replace("url: https://myregistry.com/org/repo", "url: http://myregistry.com/org/repo", 1))
+    plugin = Path(env["KUSTOMIZE_PLUGIN_HOME"], "conngen.dev", "v1", "connectiongenerator", "ConnectionGenerator")
+    environ = {**env, "KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(app)}
+    cold = subprocess.run([str(plugin), "generator.yaml"], cwd=app, env=environ, capture_output=True, text=True)
+    stored = only_entry(env)
+    warm = subprocess.run([str(plugin), "generator.yaml"], cwd=app, env=environ, capture_output=True, text=True)
+    assert cold.returncode == warm.returncode == 0
+    assert "connections.yaml:6:7: warning: connections[0].schema.url: url says http://" in cold.stderr
+    assert (warm.stdout, warm.stderr) == (cold.stdout, cold.stderr)
+    assert only_entry(env).st_ino == stored.st_ino
