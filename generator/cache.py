@@ -20,6 +20,7 @@ import base64
 import json
 import os
 import stat
+import sys
 
 try:
     from _sha256 import sha256  # CPython 3.11's builtin; hashlib would load OpenSSL, several ms every build
@@ -231,6 +232,10 @@ class Probe:
             files[os.path.join(self.root, name)] = _sha(os.path.join(self.root, name))
         if display != self.config_file:
             files[os.path.join(self.root, display)] = _sha(os.path.join(self.root, display))
+        for name in ("yaml", "jinja2", "markupsafe"):  # their versions live here; an upgrade may change bytes
+            module = sys.modules.get(name)
+            if getattr(module, "__file__", None):
+                files[module.__file__] = _sha(module.__file__)
         trees = [[builtin_templates, "", True, _tree(builtin_templates)],
                  [PACKAGE_DIR, ".py", False, _tree(PACKAGE_DIR, ".py", False)]]
         if config.templates_dir:
