@@ -16,6 +16,7 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
     plan = make_plan(config)
     renderer = Renderer(config.templates_dir)
     servers = {s.name: s.servers for s in plan.secrets}
+    external = {s.name for s in plan.secrets if s.credential.external is not None}
     rows = []
     for job in plan.jobs:
         profile = PROFILES[job.builder]
@@ -29,8 +30,7 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
             problems.append(f"Secret {expected.secret} holds no auths entry for {expected.registry}")
         rows.append({
             "build": job.build, "job": job.name, "builder": job.builder, "registry": expected.registry,
-            "secret": expected.secret, "secretSource": ("generated" if expected.generated else
-                                                        "existing in the cluster") if expected.secret else None,
+            "secret": expected.secret, "secretSource": _source(expected.secret, expected.generated, external),
             "volume": route.volume, "key": route.key, "mountPath": route.mount_path, "reads": route.reads,
             "dockerConfig": route.docker_config, "authEnv": profile.dir_env, "destinations": list(route.destinations),
             "provider": expected.provider, "helper": expected.helper, "helperSource": expected.helper_source,
@@ -63,3 +63,11 @@ def _block(r: dict) -> str:
     lines.append(("status", r["status"]))
     lines += [("problem", p) for p in r["problems"]]
     return "\n".join(line if isinstance(line, str) else f"  {line[0]:<14} {line[1]}" for line in lines)
+
+
+def _source(secret: str | None, generated: bool, external: set[str]) -> str | None:
+    if secret is None:
+        return None
+    if secret in external:
+        return "made in the cluster by an ExternalSecret"
+    return "generated" if generated else "existing in the cluster"

@@ -212,3 +212,10 @@ def test_bad_combinations_are_refused_with_a_location(tmp_path: Path, mode: str,
     result = run_conngen("render", "generator.yaml", cwd=app)
     assert result.returncode == 1, result.stderr
     assert f"generator.yaml:{where}: error:" in result.stderr and message in result.stderr, result.stderr
+
+
+def test_explain_says_the_secret_comes_from_the_external_secret() -> None:
+    result = run_conngen("explain", "fixtures/eso-credentials/generator.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "(made in the cluster by an ExternalSecret)" in result.stdout
+    assert "(generated)" not in result.stdout
