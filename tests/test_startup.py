@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -23,7 +24,9 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules), "bytes": len(out
 
 
 def _imported(cwd: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=cwd, capture_output=True, text=True, check=True)
+    """Modules loaded by a full render (the warm-start cache is off: that path is tests/test_cache.py's)."""
+    env = {**os.environ, "CONNGEN_CACHE": "off"}
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=cwd, env=env, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.splitlines()[-1])
 
 
