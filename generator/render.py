@@ -102,7 +102,7 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
             raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {type(exc).__name__}",
                                    line=_template_line(exc))]) from None
-        return parse_yaml(text, f"output of template {name}")
+        return parse_yaml(text, f"output of template {name}", check=False)
 
 
 def _frames(exc: BaseException) -> list:
