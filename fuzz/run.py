@@ -22,30 +22,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fuzzing import CATALOG_TEXTS, CONFIGS, exec_plugin_target, krm_target, raw_text_target  # noqa: E402
 
 
+class _Clock:
+    """Per-input time limit. The flag catches an alarm that fired inside code swallowing exceptions."""
+
+    fired = False
+
+
 def _alarm(signum: int, frame: object) -> None:
+    _Clock.fired = True
     raise TimeoutError("an input took too long (a hang?)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", type=int, default=100_000, help="inputs in total (split over 3 targets)")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds one input may take")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds one input may take")
+    parser.add_argument("--progress", type=int, default=5000, help="print a line every N inputs")
     args = parser.parse_args()
     signal.signal(signal.SIGALRM, _alarm)
     per_target = max(1, args.examples // 3)
     run_settings = settings(max_examples=per_target, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     counts = {"plugin": 0, "krm": 0, "text": 0}
+    start = time.perf_counter()
     workdir = tempfile.TemporaryDirectory()  # one root per target, rewritten by each input: faster than a new dir
 
     def guarded(name: str, fn, *fn_args: object) -> None:
         counts[name] += 1
+        if sum(counts.values()) % args.progress == 0:
+            print(f"{sum(counts.values())} inputs after {time.perf_counter() - start:.0f} s", flush=True)
         root = Path(workdir.name) / name
         root.mkdir(exist_ok=True)
+        _Clock.fired = False
         signal.setitimer(signal.ITIMER_REAL, args.timeout)
         try:
             fn(root, *fn_args)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+        if _Clock.fired:
+            raise TimeoutError(f"an input took more than {args.timeout} s (a hang?)")
 
     @run_settings
     @given(CONFIGS, CATALOG_TEXTS)
@@ -62,7 +76,6 @@ def main() -> int:
     def text(value: str) -> None:
         guarded("text", raw_text_target, value)
 
-    start = time.perf_counter()
     failed = False
     for target in (plugin, krm, text):
         try:
