@@ -64,6 +64,7 @@ class BuilderProfile:
     build_args: bool
     dockerfile_path: bool = True  # takes a Dockerfile path (the dockerizer always reads <context>/Dockerfile)
     context_urls: bool = False  # passes `dir://` contexts through as URLs (kaniko); others get a plain path
+    native_buckets: frozenset[str] = frozenset()  # bucket connection kinds whose context tarball it fetches itself
     cluster_dns: bool = True  # pushes from the pod; False: from the node, which cannot resolve Service names
     env: tuple[tuple[str, str], ...] = ()
     host_mounts: tuple[HostMount, ...] = ()
@@ -129,6 +130,8 @@ PROFILES: dict[str, BuilderProfile] = {
         multiple_destinations=True,
         build_args=True,
         context_urls=True,
+        # s3:// and gs:// via the cloud SDKs, Azure blob https URLs with AZURE_STORAGE_ACCESS_KEY (README contexts)
+        native_buckets=frozenset({"s3", "gcs", "wasb"}),
         # ecr-login, acr-env and the google keychain are linked into the executor (kaniko >= 1.8.0)
         helpers=frozenset({"ecr", "acr", "gcr"}),
         ca_dir=CA_DIR,
@@ -205,4 +208,5 @@ PROFILES: dict[str, BuilderProfile] = {
     ),
 }
 
-GIT_IMAGE = "alpine/git:v2.47.2"
+GIT_IMAGE = "alpine/git:v2.47.2"  # git with openssh-client, for HTTPS and SSH clones
+GIT_SSH_DIR = "/etc/conngen/git-ssh"  # where the clone step finds the SSH key and known_hosts

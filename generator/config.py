@@ -185,13 +185,21 @@ _ARG_HINT = "no spaces, line breaks or control characters"
 def _check_context(value: Any, ctx: Ctx, path: tuple) -> Any:
     if isinstance(value, str):
         return Str(pattern=ARG_TEXT, hint=_ARG_HINT).check(value, ctx, path)
-    checked = GIT_CONTEXT.check(value, ctx, path)
-    return INVALID if checked is INVALID else GitContext(checked["connection"], checked["revision"], checked.origin)
+    checked = CONNECTION_CONTEXT.check(value, ctx, path)
+    return INVALID if checked is INVALID else GitContext(checked["connection"], checked["revision"], checked.origin,
+                                                         checked["path"], checked["ssh"])
 
 
-GIT_CONTEXT = rec("git context", Field("connection", Str("a git connection of the catalog"), required=True),
-                  Field("revision", Str("branch, tag or refs/... (default: the connection's revision)",
-                                        pattern=ARG_TEXT, hint=_ARG_HINT)))
+CONNECTION_CONTEXT = rec(
+    "connection context",
+    Field("connection", Str("a git, s3, gcs, wasb, volume_claim or host_path connection of the catalog"),
+          required=True),
+    Field("revision", Str("git: branch, tag or refs/... (default: the connection's revision)",
+                          pattern=ARG_TEXT, hint=_ARG_HINT)),
+    Field("path", Str("s3/gcs/wasb: the context tarball in the bucket (contexts/trainer.tar.gz); "
+                      "volume_claim/host_path: a directory under the mountPath", pattern=ARG_TEXT, hint=_ARG_HINT)),
+    Field("ssh", Str("git over SSH: an ssh connection whose secret holds ssh-privatekey (and known_hosts, "
+                     "or in its configMap)", min_len=1)))
 
 BUILD = rec(
     "build",
@@ -201,9 +209,10 @@ BUILD = rec(
     Field("builder", Str("builder", enum=sorted(PROFILES)), default="kaniko"),
     Field("image", Str("image name and tag, relative to the registry url", min_len=1), required=True),
     Field("tags", ListOf(Str(min_len=1), "extra tags pushed with the image")),
-    Field("context", Custom(_check_context, {"oneOf": [{"type": "string"}, GIT_CONTEXT.json_schema()]},
+    Field("context", Custom(_check_context, {"oneOf": [{"type": "string"}, CONNECTION_CONTEXT.json_schema()]},
                             "build context: a URL the builder understands (git://, s3://, gs://, dir://...) "
-                            "or {connection: <git connection>, revision}")),
+                            "or a catalog connection: {connection: <git>, revision, ssh}, {connection: <s3|gcs|wasb>, "
+                            "path: <tarball>}, {connection: <volume_claim|host_path>, path: <dir>}")),
     Field("contextSubPath", Str("sub-directory of the context", pattern=ARG_TEXT, hint=_ARG_HINT)),
     Field("dockerfile", Str("Dockerfile path inside the context", pattern=ARG_TEXT, hint=_ARG_HINT),
           default="Dockerfile"),

@@ -128,9 +128,13 @@ class PullSecrets:
 
 @dataclass(frozen=True)
 class GitContext:
+    """`context: {connection: ...}`: a git, bucket (s3/gcs/wasb) or volume (volume_claim/host_path) connection."""
+
     connection: str
     revision: str | None
     origin: Origin
+    path: str | None = None  # the tarball in a bucket, or a directory under a volume's mountPath
+    ssh: str | None = None  # an ssh connection holding the key for a git-over-SSH url
 
 
 @dataclass(frozen=True)

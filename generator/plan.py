@@ -6,12 +6,13 @@ Builder-specific facts come only from `builders.PROFILES`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
-from generator.builders import GIT_IMAGE, PROFILES, BuilderProfile
+from generator.builders import GIT_IMAGE, GIT_SSH_DIR, PROFILES, BuilderProfile
 from generator.errors import Issue, Origin, UserError, dotted
-from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
+from generator.model import Build, Connection, Credential, GeneratorConfig, GitContext, KeyToPath, Resource
 from generator.names import dns_label
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
 from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url, split_image
@@ -21,6 +22,17 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "conngen"}
 NEEDS_HASH = "kustomize.config.k8s.io/needs-hash"
 BEHAVIOR = "kustomize.config.k8s.io/behavior"
 GIT_ENV = {"username": "GIT_USERNAME", "password": "GIT_PASSWORD", "token": "GIT_TOKEN"}
+BUCKET_SCHEMES = {"s3": "s3", "gcs": "gs"}  # wasb becomes an Azure blob https URL (_bucket_url)
+VOLUME_KINDS = ("volume_claim", "host_path")
+# a bucket secret mounted is read through this variable (None: never a file), else these env keys
+# (None: only a file); the SDKs' documented names, see docs/reference.md "Builds"
+BUCKET_CREDENTIALS: dict[str, tuple[str | None, tuple[str, ...] | None]] = {
+    "s3": ("AWS_SHARED_CREDENTIALS_FILE", ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")),
+    "gcs": ("GOOGLE_APPLICATION_CREDENTIALS", None),
+    "wasb": (None, ("AZURE_STORAGE_ACCESS_KEY",)),
+}
+SSH_KEY = "ssh-privatekey"  # the key of a kubernetes.io/ssh-auth Secret
+KNOWN_HOSTS = "known_hosts"
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class GitClone:
     image: str
     env: tuple[dict, ...]
     volume: str  # the emptyDir the clone lands in, shared with the builder
+    mounts: tuple[dict, ...] = ()  # mounts of the clone step only (the SSH key)
 
 
 @dataclass(frozen=True)
@@ -161,22 +174,27 @@ class _Pod:
     _volume_of: dict[tuple, str] = field(default_factory=dict)
     _mounted_at: dict[str, str] = field(default_factory=dict)
 
-    def mount(self, base: str, source: dict, mount_path: str, read_only: bool, origin: Origin) -> str:
-        identity = (repr(sorted(source.items())), mount_path)
-        if identity in self._volume_of:
-            return self._volume_of[identity]
+    def volume(self, base: str, source: dict) -> str:
+        """Add a volume under a free name derived from `base`, mounted by no container yet."""
         taken = {v["name"] for v in self.volumes}
         name = dns_label(base)
         n = 2
         while name in taken:
             name = dns_label(f"{base}-{n}")
             n += 1
+        self.volumes.append({"name": name, **source})
+        return name
+
+    def mount(self, base: str, source: dict, mount_path: str, read_only: bool, origin: Origin) -> str:
+        identity = (repr(sorted(source.items())), mount_path)
+        if identity in self._volume_of:
+            return self._volume_of[identity]
+        name = self.volume(base, source)
         if mount_path in self._mounted_at:
             self.issues.append(Issue(origin, f"mount path {mount_path} is already used by volume {self._mounted_at[mount_path]}",
                                      "give each connection its own mountPath"))
         self._mounted_at[mount_path] = name
         self._volume_of[identity] = name
-        self.volumes.append({"name": name, **source})
         mount = {"name": name, "mountPath": mount_path}
         if read_only:
             mount["readOnly"] = True
@@ -244,6 +262,19 @@ def _use_connection(pod: _Pod, conn: Connection, mount_secret: bool = True) -> N
     for name, value in conn.env:
         pod.set_env({"name": name, "value": value}, conn.origin.at("env"))
     pod.annotate(conn.annotations, conn.origin.at("annotations"))
+
+
+def _ssh_url(url: str) -> bool:
+    """`ssh://...` or scp-like `user@host:path` (git's own rule: a colon before any slash)."""
+    if "://" in url:
+        return url.split("://", 1)[0] in ("ssh", "git+ssh")
+    head = url.split("/", 1)[0]
+    return ":" in head
+
+
+def _local_dir(profile: BuilderProfile, directory: str) -> str:
+    """A directory in the pod as the builder takes it: `dir://` for kaniko, a plain path for the others."""
+    return f"dir://{directory}" if profile.context_urls else directory
 
 
 class Planner:
@@ -606,39 +637,212 @@ class Planner:
             self.error(build.origin, f"build {build.name!r} has no context",
                        "add context: git://host/repo.git#refs/heads/main or {connection: <git connection>}")
             return "", None
-        git_env: list[dict] = []
         if isinstance(ctx, str):
-            scheme, sep, rest = ctx.partition("://")
-            if not sep:
-                scheme, rest = ("dir", ctx) if ctx.startswith("/") else ("", ctx)
-            if scheme in profile.native_contexts:
-                # builders other than kaniko take a local path, not a dir:// URL
-                return (rest if scheme == "dir" and not profile.context_urls else ctx), None
-            if scheme != "git":
-                self.error(origin, f"{profile.name} cannot fetch a {scheme or 'relative'} context {ctx!r}",
-                           f"use one of: {', '.join(sorted(s + '://' for s in profile.native_contexts))}"
-                           + (" or git://" if "git" not in profile.native_contexts else ""))
+            return self._url_context(pod, ctx, profile, origin)
+        conn = self.connections.get(ctx.connection)
+        usable = ("git", *BUCKET_SCHEMES, "wasb", *VOLUME_KINDS)
+        if conn is None or conn.kind not in usable:
+            names = sorted(c.name for c in self.connections.values() if c.kind in usable)
+            self.error(origin.at("connection"), f"context connection {ctx.connection!r} " + (
+                "is not in the catalog" if conn is None else f"is a {conn.kind} connection"),
+                       f"a context is a git, s3, gcs, wasb, volume_claim or host_path connection "
+                       f"(in the catalog: {', '.join(names) or 'none'})")
+            return "", None
+        if not self._context_fields(ctx, conn, origin):
+            return "", None
+        if conn.kind == "git":
+            return self._git_context(pod, ctx, conn, profile, origin)
+        if conn.kind in VOLUME_KINDS:
+            return self._volume_context(pod, ctx, conn, profile, origin)
+        return self._bucket_context(pod, build, ctx, conn, profile, origin), None
+
+    def _context_fields(self, ctx: GitContext, conn: Connection, origin: Origin) -> bool:
+        """Refuse fields that mean nothing for this kind of connection, rather than ignore them."""
+        before = len(self.issues)
+        if conn.kind != "git":
+            for name, value in (("revision", ctx.revision), ("ssh", ctx.ssh)):
+                if value is not None:
+                    self.error(origin.at(name), f"{name} applies to git contexts; {conn.name!r} is a {conn.kind} connection",
+                               f"remove {name}")
+        if conn.kind == "git" and ctx.path is not None:
+            self.error(origin.at("path"), "path applies to bucket and volume contexts, not git",
+                       "for a directory inside the repository use contextSubPath")
+        elif conn.kind not in ("git", *VOLUME_KINDS) and not ctx.path:
+            self.error(origin, f"a {conn.kind} context names the tarball in the bucket",
+                       "add path: <dir>/<name>.tar.gz (a gzipped tar of the context)")
+        if ctx.path is not None and (ctx.path.startswith("/") or ".." in ctx.path.split("/")):
+            self.error(origin.at("path"), f"path {ctx.path!r} must be relative and stay inside the "
+                       + ("bucket" if conn.kind not in VOLUME_KINDS else "volume"), "write it without a leading / or ..")
+        return len(self.issues) == before
+
+    def _url_context(self, pod: _Pod, ctx: str, profile: BuilderProfile, origin: Origin) -> tuple[str, GitClone | None]:
+        scheme, sep, rest = ctx.partition("://")
+        if not sep:
+            scheme, rest = ("dir", ctx) if ctx.startswith("/") else ("", ctx)
+        if scheme in profile.native_contexts:
+            # builders other than kaniko take a local path, not a dir:// URL
+            return (rest if scheme == "dir" and not profile.context_urls else ctx), None
+        if scheme != "git":
+            self.error(origin, f"{profile.name} cannot fetch a {scheme or 'relative'} context {ctx!r}",
+                       f"use one of: {', '.join(sorted(s + '://' for s in profile.native_contexts))}"
+                       + (" or git://" if "git" not in profile.native_contexts else ""))
+            return "", None
+        url, _, ref = rest.partition("#")
+        return self._clone(pod, profile, f"https://{url}", ref.split("#")[0] or None, [], (), origin)
+
+    def _git_context(self, pod: _Pod, ctx: GitContext, git: Connection, profile: BuilderProfile,
+                     origin: Origin) -> tuple[str, GitClone | None]:
+        if git.git is None or not git.git.url:
+            self.error(origin.at("connection"), f"context connection {git.name!r} has no schema.url",
+                       "add schema.url: https://host/org/repo.git or git@host:org/repo.git")
+            return "", None
+        url, revision = git.git.url, ctx.revision or git.git.revision
+        if git.git.flags:
+            self.issues.append(Issue(git.origin.at("schema", "flags"), "git flags are not passed to the build context",
+                                     severity="warning"))
+        if _ssh_url(url):
+            # no builder clones over SSH itself (kaniko's git context is HTTPS): always the clone step
+            mount = self._ssh_key(pod, ctx, git, origin)
+            if mount is None:
                 return "", None
-            url, _, ref = rest.partition("#")
-            clone_url, revision = f"https://{url}", ref.split("#")[0] or None
-        else:
-            git = self.connections.get(ctx.connection)
-            if git is None or git.kind != "git" or git.git is None or not git.git.url:
-                what = "is not in the catalog" if git is None else (
-                    f"is a {git.kind} connection" if git.kind != "git" else "has no schema.url")
-                self.error(origin.at("connection"), f"context connection {ctx.connection!r} {what}",
-                           "name a git connection with schema.url")
-                return "", None
-            clone_url = git.git.url
-            revision = ctx.revision or git.git.revision
-            git_env = self._git_credentials(git)
-            if git.git.flags:
-                self.issues.append(Issue(git.origin.at("schema", "flags"), "git flags are not passed to the build context",
-                                         severity="warning"))
-            if "git" in profile.native_contexts:
-                return self._kaniko_git_url(pod, clone_url, revision, git_env, origin), None
+            key, hosts = f"{GIT_SSH_DIR}/id", f"{GIT_SSH_DIR}/{KNOWN_HOSTS}"
+            command = f"ssh -i {key} -o IdentitiesOnly=yes -o UserKnownHostsFile={hosts} -o StrictHostKeyChecking=yes"
+            return self._clone(pod, profile, url, revision, [{"name": "GIT_SSH_COMMAND", "value": command}], (mount,),
+                               origin)
+        if ctx.ssh is not None:
+            self.error(origin.at("ssh"), f"ssh applies to an SSH git url; {git.name!r} has url {url!r}",
+                       "remove ssh, or set schema.url to git@host:org/repo.git or ssh://git@host/org/repo.git")
+            return "", None
+        env = self._git_credentials(git)
+        if "git" in profile.native_contexts:
+            return self._kaniko_git_url(pod, url, revision, env, origin), None
+        return self._clone(pod, profile, url, revision, env, (), origin)
+
+    def _clone(self, pod: _Pod, profile: BuilderProfile, url: str, revision: str | None, env: list[dict],
+               mounts: tuple[dict, ...], origin: Origin) -> tuple[str, GitClone]:
         volume = pod.mount("workspace", {"emptyDir": {}}, profile.workspace, False, origin)
-        return profile.workspace, GitClone(clone_url, revision, self.images.get("git", GIT_IMAGE), tuple(git_env), volume)
+        clone = GitClone(url, revision, self.images.get("git", GIT_IMAGE), tuple(env), volume, mounts)
+        return _local_dir(profile, profile.workspace), clone
+
+    def _ssh_key(self, pod: _Pod, ctx: GitContext, git: Connection, origin: Origin) -> dict | None:
+        """A read-only (0400) volume with the private key and known_hosts, for the clone step only."""
+        holder: Connection | None = git
+        if ctx.ssh is not None:
+            holder = self.connections.get(ctx.ssh)
+            if holder is None or holder.kind != "ssh":
+                self.error(origin.at("ssh"), f"ssh connection {ctx.ssh!r} " + (
+                    "is not in the catalog" if holder is None else f"is a {holder.kind} connection"),
+                           f"name a connection of kind ssh whose secret holds {SSH_KEY}")
+                return None
+        assert holder is not None and git.git is not None
+        hint = (f"give connection {holder.name!r} a secret with items [{SSH_KEY}, {KNOWN_HOSTS}] "
+                "(a kubernetes.io/ssh-auth Secret plus the host keys), or name an ssh connection: "
+                f"context: {{connection: {git.name}, ssh: <ssh connection>}}")
+        secret = holder.secret
+        if secret is None:
+            self.error(origin, f"git url {git.git.url!r} is SSH, but connection {holder.name!r} has no secret "
+                       "with a private key", hint)
+            return None
+        items = secret.items or (KeyToPath(SSH_KEY, SSH_KEY),)
+        keys = [i.key for i in items if i.key == SSH_KEY or i.key.startswith("id_")]
+        hosts = [i.key for i in items if i.key == KNOWN_HOSTS]
+        strange = [i.key for i in items if i.key not in keys and i.key not in hosts]
+        where = secret.origin.at("items") if secret.items else secret.origin
+        if strange or len(keys) != 1:
+            self.error(where, f"an SSH clone needs one private key ({SSH_KEY} or id_*) in secret {secret.name!r}"
+                       + (f"; {', '.join(strange)} is not an SSH key" if strange else f", found {len(keys)}"), hint)
+            return None
+        sources: list[dict] = [{"secret": {"name": secret.name, "items": [
+            {"key": keys[0], "path": "id"}, *({"key": KNOWN_HOSTS, "path": KNOWN_HOSTS} for _ in hosts)]}}]
+        if not hosts:
+            holder_map = holder.config_map
+            map_items = (holder_map.items or (KeyToPath(KNOWN_HOSTS, KNOWN_HOSTS),)) if holder_map else ()
+            if holder_map is None or len(map_items) != 1:
+                self.error(holder_map.origin.at("items") if holder_map else where,
+                           f"an SSH clone checks the host key, but connection {holder.name!r} gives no {KNOWN_HOSTS}",
+                           f"add {KNOWN_HOSTS} to the secret's items, or a configMap with the single key {KNOWN_HOSTS} "
+                           "(lines from ssh-keyscan, checked against the host's published fingerprints)")
+                return None
+            sources.append({"configMap": {"name": holder_map.name, "items": [{"key": map_items[0].key,
+                                                                              "path": KNOWN_HOSTS}]}})
+        volume = pod.volume("git-ssh", {"projected": {"defaultMode": 0o400, "sources": sources}})
+        return {"name": volume, "mountPath": GIT_SSH_DIR, "readOnly": True}
+
+    def _volume_context(self, pod: _Pod, ctx: GitContext, conn: Connection, profile: BuilderProfile,
+                        origin: Origin) -> tuple[str, GitClone | None]:
+        """A directory on a volume_claim/host_path connection, mounted where its schema says."""
+        if "dir" not in profile.native_contexts:
+            self.error(origin, f"{profile.name} cannot build from a local directory")
+            return "", None
+        assert isinstance(conn.schema, Mapping)
+        _use_connection(pod, conn)
+        base = conn.schema["mountPath"].rstrip("/")
+        directory = f"{base}/{ctx.path.strip('/')}" if ctx.path and ctx.path.strip("/") else base or "/"
+        return _local_dir(profile, directory), None
+
+    def _bucket_context(self, pod: _Pod, build: Build, ctx: GitContext, conn: Connection, profile: BuilderProfile,
+                        origin: Origin) -> str:
+        """The tarball's URL in the bucket; the connection's credentials go to the builder as Polyaxon exposes them."""
+        assert ctx.path is not None
+        url = self._bucket_url(conn, ctx.path)
+        if url is None:
+            return ""
+        if conn.kind not in profile.native_buckets:
+            able = sorted(n for n, p in PROFILES.items() if conn.kind in p.native_buckets)
+            self.error(build.origin.at("builder"), f"{profile.name} cannot fetch the {conn.kind} context {url}: only "
+                       f"{', '.join(able) or 'no builder'} downloads it itself with the connection's credentials",
+                       (f"use builder: {able[0]}, " if able else "") + "or put the unpacked context on a "
+                       "volume_claim connection and use context: {connection: <claim>, path: <dir>}")
+            return ""
+        self._bucket_credentials(conn)
+        _use_connection(pod, conn)
+        return url
+
+    def _bucket_url(self, conn: Connection, path: str) -> str | None:
+        assert isinstance(conn.schema, Mapping)
+        bucket = str(conn.schema["bucket"])
+        where = conn.origin.at("schema", "bucket")
+        if conn.kind == "wasb":
+            match = re.fullmatch(r"wasbs?://([^@/]+)@([a-z0-9]+)\.blob\.core\.windows\.net(/[^?#]*)?", bucket)
+            if match is None:
+                self.error(where, f"wasb bucket {bucket!r} is not wasbs://<container>@<account>.blob.core.windows.net",
+                           "write the bucket as Polyaxon does, e.g. wasbs://contexts@acme.blob.core.windows.net")
+                return None
+            container, account, prefix = match.groups()
+            base = f"https://{account}.blob.core.windows.net/{container}{(prefix or '').rstrip('/')}"
+        else:
+            scheme = BUCKET_SCHEMES[conn.kind]
+            found, sep, name = bucket.partition("://")
+            if not sep:
+                found, name = scheme, bucket
+            if found != scheme or not name.strip("/"):
+                self.error(where, f"{conn.kind} bucket {bucket!r} is not {scheme}://<bucket>[/prefix]",
+                           f"write it as {scheme}://<bucket>")
+                return None
+            base = f"{scheme}://{name.rstrip('/')}"
+        return f"{base}/{path.lstrip('/')}"
+
+    def _bucket_credentials(self, conn: Connection) -> None:
+        """Refuse a bucket secret exposed where the cloud SDK never reads it (BUCKET_CREDENTIALS)."""
+        secret = conn.secret
+        if secret is None:
+            return  # the pod's identity: IRSA, GKE workload identity, Azure workload identity
+        file_env, keys = BUCKET_CREDENTIALS[conn.kind]
+        env = dict(conn.env)
+        if secret.mount_path:
+            mount = secret.mount_path.rstrip("/") + "/"
+            if file_env is None:
+                self.error(secret.origin.at("mountPath"), f"a {conn.kind} context's key is read from the environment "
+                           f"({', '.join(keys)}); a mounted file is never read", "remove mountPath")
+            elif not env.get(file_env, "").startswith(mount):
+                self.error(conn.origin.at("env"), f"a mounted {conn.kind} secret is read only through {file_env}, "
+                           f"which must name a file under {mount}", f"add env {file_env}: {mount}<key file>")
+        elif keys is None:
+            self.error(secret.origin, f"a {conn.kind} secret is a key file: it must be mounted",
+                       f"add mountPath and env {file_env}: <mountPath>/<key file>")
+        elif secret.items and not set(keys) <= {i.key for i in secret.items}:
+            self.error(secret.origin.at("items"), f"a {conn.kind} context reads {', '.join(keys)} from the environment",
+                       "list those keys in items, or remove items to expose the whole Secret")
 
     def _kaniko_git_url(self, pod: _Pod, url: str, revision: str | None, env: list[dict], origin: Origin) -> str:
         scheme, sep, rest = url.partition("://")

@@ -1,0 +1,239 @@
+"""Build contexts from catalog connections: buckets, volumes and git over SSH.
+
+Each rendered Job is laid out with the pod simulator against fake Secrets/ConfigMaps, so a test
+opens the files and reads the environment the builder (or its init container) would really get.
+Builder facts used here come from the builders reference (kaniko README context table, each
+builder's CLI), not from conngen's profiles.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_valid_k8s, load_stream, run_conngen
+from support.podsim import simulate_pod
+
+FAKE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n"
+FAKE_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+
+
+def _secret(name: str, **data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+
+
+def _config_map(name: str, **data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+def _jobs(case: str) -> tuple[dict[str, dict], list[dict]]:
+    result = run_conngen("render", f"fixtures/{case}/generator.yaml")
+    assert result.returncode == 0, result.stderr
+    objects = load_stream(result.stdout)
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == "Job"}, objects
+
+
+def _pod(job: dict) -> dict:
+    return job["spec"]["template"]["spec"]
+
+
+def _builder(job: dict) -> dict:
+    return _pod(job)["containers"][0]
+
+
+def _arg(container: dict, prefix: str) -> str:
+    return next(a[len(prefix):] for a in container["args"] if a.startswith(prefix))
+
+
+def _volume(job: dict, name: str) -> dict:
+    return next(v for v in _pod(job)["volumes"] if v["name"] == name)
+
+
+# --- buckets -------------------------------------------------------------------------------------
+
+def test_bucket_contexts_are_the_urls_kaniko_fetches() -> None:
+    jobs, _ = _jobs("context-bucket")
+    assert _arg(_builder(jobs["trainer-s3"]), "--context=") == "s3://acme-contexts/contexts/trainer.tar.gz"
+    # the bucket's own prefix (gs://acme-contexts/ml) stays in front of the path
+    assert _arg(_builder(jobs["trainer-gcs"]), "--context=") == "gs://acme-contexts/ml/contexts/trainer.tar.gz"
+    assert _arg(_builder(jobs["trainer-gcs"]), "--context-sub-path=") == "services/trainer"
+    # wasbs://<container>@<account>.blob.core.windows.net -> https://<account>.blob.core.windows.net/<container>/...
+    assert _arg(_builder(jobs["trainer-wasb"]), "--context=") == \
+        "https://acmeml.blob.core.windows.net/contexts/contexts/trainer.tar.gz"
+    assert all("initContainers" not in _pod(j) for j in jobs.values())
+
+
+def test_bucket_credentials_reach_kaniko_where_the_cloud_sdks_read_them(tmp_path: Path) -> None:
+    jobs, objects = _jobs("context-bucket")
+    cluster = [*objects, _secret("aws-context-reader", AWS_ACCESS_KEY_ID="AKIAFAKE", AWS_SECRET_ACCESS_KEY="fake"),
+               _secret("gcs-context-reader", **{"key.json": '{"type": "service_account"}'}),
+               _secret("azure-context-reader", AZURE_STORAGE_ACCESS_KEY="fake-azure-key")]
+    s3 = simulate_pod(jobs["trainer-s3"], cluster, tmp_path / "s3")
+    assert s3.env["AWS_ACCESS_KEY_ID"] == "AKIAFAKE" and s3.env["AWS_SECRET_ACCESS_KEY"] == "fake"
+    assert s3.env["AWS_REGION"] == "eu-west-1"  # the connection's env
+    gcs = simulate_pod(jobs["trainer-gcs"], cluster, tmp_path / "gcs")
+    assert gcs.read_json(gcs.env["GOOGLE_APPLICATION_CREDENTIALS"]) == {"type": "service_account"}
+    wasb = simulate_pod(jobs["trainer-wasb"], cluster, tmp_path / "wasb")
+    assert wasb.env["AZURE_STORAGE_ACCESS_KEY"] == "fake-azure-key"
+
+
+# --- volumes -------------------------------------------------------------------------------------
+
+VOLUME_CONTEXTS = {  # job -> (how the builder is told the directory, the directory)
+    "trainer-kaniko": ("--context=", "dir:///mnt/sources/trainer"),
+    "trainer-dockerizer": ("-c", "/mnt/sources/trainer"),
+    "trainer-buildkit": ("--local=context=", "/mnt/sources/trainer"),
+    "trainer-buildah": (None, "/mnt/node-sources/trainer"),  # bud's last argument; contextSubPath: trainer
+}
+
+
+@pytest.mark.parametrize("name", sorted(VOLUME_CONTEXTS))
+def test_volume_context_is_the_mounted_directory(name: str, tmp_path: Path) -> None:
+    jobs, objects = _jobs("context-volume")
+    job, (flag, expected) = jobs[name], VOLUME_CONTEXTS[name]
+    args = _builder(job)["args"]
+    if flag is None:
+        given = args[-1]
+    elif flag == "-c":
+        given = args[args.index("-c") + 1]
+    else:
+        given = _arg(_builder(job), flag)
+    assert given == expected
+    assert "initContainers" not in _pod(job)
+    view = simulate_pod(job, objects, tmp_path)
+    mount = view.mount_for(expected.removeprefix("dir://"))
+    assert mount is not None
+    source = _volume(job, mount.volume)
+    assert source.get("persistentVolumeClaim") == {"claimName": "build-sources"} or \
+        source.get("hostPath") == {"path": "/srv/build-contexts"}
+
+
+# --- git over SSH --------------------------------------------------------------------------------
+
+SSH_CLUSTER = [_secret("github-deploy-key", **{"ssh-privatekey": FAKE_KEY, "known_hosts": FAKE_HOSTS}),
+               _secret("tools-deploy-key", **{"ssh-privatekey": FAKE_KEY}),
+               _config_map("gitlab-known-hosts", known_hosts=FAKE_HOSTS)]
+
+
+@pytest.mark.parametrize("name", ["trainer-kaniko", "trainer-buildkit", "tools-dockerizer"])
+def test_ssh_clone_gets_a_0400_key_and_strict_host_checking(name: str, tmp_path: Path) -> None:
+    jobs, objects = _jobs("context-ssh")
+    job = jobs[name]
+    init = simulate_pod(job, [*objects, *SSH_CLUSTER], tmp_path / "init", "git-clone")
+    assert re.fullmatch(r"(git@[^:/]+:|ssh://).+", init.env["GIT_URL"])
+    ssh = shlex.split(init.env["GIT_SSH_COMMAND"])
+    key = ssh[ssh.index("-i") + 1]
+    options = dict(ssh[i + 1].split("=", 1) for i, word in enumerate(ssh) if word == "-o")
+    assert options["StrictHostKeyChecking"] == "yes"
+    assert init.read_text(key) == FAKE_KEY and init.mode(key) == 0o400
+    assert init.read_text(options["UserKnownHostsFile"]) == FAKE_HOSTS
+    assert init.mount_for(key).read_only
+    # the key is the clone step's alone: the builder never sees it
+    builder = simulate_pod(job, [*objects, *SSH_CLUSTER], tmp_path / "builder", _builder(job)["name"])
+    assert not builder.exists(key)
+    assert "GIT_SSH_COMMAND" not in builder.env
+
+
+@pytest.mark.parametrize("name,flag", [("trainer-kaniko", "--context="), ("trainer-buildkit", "--local=context="),
+                                       ("tools-dockerizer", "-c")])
+def test_builder_reads_the_volume_the_clone_writes(name: str, flag: str, tmp_path: Path) -> None:
+    jobs, objects = _jobs("context-ssh")
+    job = jobs[name]
+    args = _builder(job)["args"]
+    context = args[args.index("-c") + 1] if flag == "-c" else _arg(_builder(job), flag)
+    directory = context.removeprefix("dir://")
+    init = simulate_pod(job, [*objects, *SSH_CLUSTER], tmp_path / "init", "git-clone")
+    builder = simulate_pod(job, [*objects, *SSH_CLUSTER], tmp_path / "builder", _builder(job)["name"])
+    assert init.env["WORKSPACE"] == directory
+    assert init.mount_for(directory).volume == builder.mount_for(directory).volume
+    assert "emptyDir" in _volume(job, builder.mount_for(directory).volume)
+
+
+def test_context_fixtures_are_valid_kubernetes() -> None:
+    for case in ("context-bucket", "context-volume", "context-ssh"):
+        _, objects = _jobs(case)
+        assert_valid_k8s(objects)
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+CATALOG = """connections:
+  - name: reg
+    kind: registry
+    schema: {url: "https://myregistry.com/org"}
+  - name: bucket
+    kind: s3
+    schema: {bucket: "s3://acme-contexts"}
+  - name: blob
+    kind: wasb
+    schema: {bucket: "https://acme.blob.core.windows.net/contexts"}
+  - name: gcs-bucket
+    kind: gcs
+    schema: {bucket: "gs://acme"}
+    secret: {name: gcs-key}
+  - name: claim
+    kind: volume_claim
+    schema: {volumeClaim: sources, mountPath: /mnt/sources}
+  - name: https-repo
+    kind: git
+    schema: {url: "https://github.com/acme/app.git"}
+  - name: ssh-repo
+    kind: git
+    schema: {url: "git@github.com:acme/app.git"}
+  - name: key-only
+    kind: ssh
+    secret: {name: deploy-key}
+  - name: token-repo
+    kind: git
+    schema: {url: "git@github.com:acme/app.git"}
+    secret: {name: gh-token, items: [token]}
+"""
+
+REFUSALS = [
+    ("bucket without path", "kaniko", "{connection: bucket}",
+     r"builds\[0\]\.context: a s3 context names the tarball in the bucket"),
+    ("registry as context", "kaniko", "{connection: reg}",
+     r"builds\[0\]\.context\.connection: context connection 'reg' is a registry connection"),
+    ("unknown context connection", "kaniko", "{connection: nowhere}",
+     r"builds\[0\]\.context\.connection: context connection 'nowhere' is not in the catalog"),
+    ("bucket on a builder without a fetcher", "buildah", "{connection: bucket, path: c.tar.gz}",
+     r"builds\[0\]\.builder: buildah cannot fetch the s3 context s3://acme-contexts/c\.tar\.gz: only kaniko"),
+    ("wasb bucket of another shape", "kaniko", "{connection: blob, path: c.tar.gz}",
+     r"connections\[2\]\.schema\.bucket: wasb bucket .* is not wasbs://<container>@<account>"),
+    ("gcs key not mounted", "kaniko", "{connection: gcs-bucket, path: c.tar.gz}",
+     r"connections\[3\]\.secret: a gcs secret is a key file: it must be mounted"),
+    ("path escaping the volume", "kaniko", "{connection: claim, path: ../etc}",
+     r"builds\[0\]\.context\.path: path '\.\./etc' must be relative and stay inside the volume"),
+    ("path on git", "kaniko", "{connection: https-repo, path: sub}",
+     r"builds\[0\]\.context\.path: path applies to bucket and volume contexts, not git"),
+    ("revision on a bucket", "kaniko", "{connection: bucket, path: c.tar.gz, revision: main}",
+     r"builds\[0\]\.context\.revision: revision applies to git contexts"),
+    ("ssh with an https url", "kaniko", "{connection: https-repo, ssh: key-only}",
+     r"builds\[0\]\.context\.ssh: ssh applies to an SSH git url"),
+    ("ssh url without a key", "dockerizer", "{connection: ssh-repo}",
+     r"builds\[0\]\.context: git url 'git@github\.com:acme/app\.git' is SSH, but connection 'ssh-repo' has no secret"),
+    ("ssh url with an https token", "kaniko", "{connection: token-repo}",
+     r"connections\[8\]\.secret\.items: an SSH clone needs one private key .*token is not an SSH key"),
+    ("ssh key without known_hosts", "kaniko", "{connection: ssh-repo, ssh: key-only}",
+     r"connections\[7\]\.secret: an SSH clone checks the host key, but connection 'key-only' gives no known_hosts"),
+    ("ssh naming a git connection", "kaniko", "{connection: ssh-repo, ssh: https-repo}",
+     r"builds\[0\]\.context\.ssh: ssh connection 'https-repo' is a git connection"),
+]
+
+
+@pytest.mark.parametrize("builder,context,expected", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_bad_contexts_are_refused_with_a_location(builder: str, context: str, expected: str, tmp_path: Path) -> None:
+    (tmp_path / "connections.yaml").write_text(CATALOG)
+    (tmp_path / "generator.yaml").write_text(
+        "apiVersion: conngen.dev/v1\nkind: ConnectionGenerator\nmetadata: {name: t}\ncatalog: [connections.yaml]\n"
+        f"builds:\n  - name: b\n    connection: reg\n    builder: {builder}\n    image: app:1\n    context: {context}\n")
+    result = run_conngen("render", str(tmp_path / "generator.yaml"))
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert re.search(r"\.yaml:\d+:\d+: error: " + expected, result.stderr), result.stderr
+    assert "hint:" in result.stderr
