@@ -668,8 +668,8 @@ class Planner:
             self.error(origin.at("path"), "path applies to bucket and volume contexts, not git",
                        "for a directory inside the repository use contextSubPath")
         elif conn.kind not in ("git", *VOLUME_KINDS) and not ctx.path:
-            self.error(origin, f"a {conn.kind} context names the tarball in the bucket",
-                       "add path: <dir>/<name>.tar.gz (a gzipped tar of the context)")
+            self.error(origin, f"context connection {conn.name!r} is a {conn.kind} bucket: say which tarball in it "
+                       "is the context", "add path: <dir>/<name>.tar.gz (a gzipped tar of the context)")
         if ctx.path is not None and (ctx.path.startswith("/") or ".." in ctx.path.split("/")):
             self.error(origin.at("path"), f"path {ctx.path!r} must be relative and stay inside the "
                        + ("bucket" if conn.kind not in VOLUME_KINDS else "volume"), "write it without a leading / or ..")

@@ -196,7 +196,7 @@ CATALOG = """connections:
 
 REFUSALS = [
     ("bucket without path", "kaniko", "{connection: bucket}",
-     r"builds\[0\]\.context: a s3 context names the tarball in the bucket"),
+     r"builds\[0\]\.context: context connection 'bucket' is a s3 bucket: say which tarball"),
     ("registry as context", "kaniko", "{connection: reg}",
      r"builds\[0\]\.context\.connection: context connection 'reg' is a registry connection"),
     ("unknown context connection", "kaniko", "{connection: nowhere}",
