@@ -195,7 +195,7 @@ class _Pod:
                                      "give each connection its own mountPath"))
         self._mounted_at[mount_path] = name
         self._volume_of[identity] = name
-        mount = {"name": name, "mountPath": mount_path}
+        mount: dict[str, Any] = {"name": name, "mountPath": mount_path}
         if read_only:
             mount["readOnly"] = True
         self.mounts.append(mount)
@@ -566,8 +566,8 @@ class Planner:
                 if len(items) > 1:
                     self.error(secret.origin.at("items"), f"{helper.name} reads one key file, but items project "
                                f"{len(items)} keys", "keep the one key that holds the key JSON")
-                file = items[0].path if items else helper.default_file
-                pod.set_env({"name": helper.file_env, "value": f"{mount_path.rstrip('/')}/{file}"},
+                key_file = items[0].path if items else helper.default_file
+                pod.set_env({"name": helper.file_env, "value": f"{mount_path.rstrip('/')}/{key_file}"},
                             secret.origin.at("mountPath"))
             source = f"Secret {secret.name} mounted at {mount_path}"
         reads = profile.reads({e["name"]: e.get("value", "") for e in pod.env})
@@ -833,9 +833,10 @@ class Planner:
             mount = secret.mount_path.rstrip("/") + "/"
             if file_env is None:
                 self.error(secret.origin.at("mountPath"), f"a {conn.kind} context's key is read from the environment "
-                           f"({', '.join(keys)}); a mounted file is never read", "remove mountPath")
+                           f"({', '.join(keys or ())}); a mounted file is never read", "remove mountPath")
             elif not env.get(file_env, "").startswith(mount):
-                self.error(conn.origin.at("env"), f"a mounted {conn.kind} secret is read only through {file_env}, "
+                self.error(conn.origin.at("env") if file_env in env else secret.origin.at("mountPath"),
+                           f"a mounted {conn.kind} secret is read only through {file_env}, "
                            f"which must name a file under {mount}", f"add env {file_env}: {mount}<key file>")
         elif keys is None:
             self.error(secret.origin, f"a {conn.kind} secret is a key file: it must be mounted",

@@ -192,6 +192,18 @@ CATALOG = """connections:
     kind: git
     schema: {url: "git@github.com:acme/app.git"}
     secret: {name: gh-token, items: [token]}
+  - name: s3-odd-keys
+    kind: s3
+    schema: {bucket: "s3://acme-contexts"}
+    secret: {name: aws, items: [access_key]}
+  - name: s3-mounted
+    kind: s3
+    schema: {bucket: "s3://acme-contexts"}
+    secret: {name: aws, mountPath: /etc/aws}
+  - name: blob-mounted
+    kind: wasb
+    schema: {bucket: "wasbs://contexts@acme.blob.core.windows.net"}
+    secret: {name: azure, mountPath: /etc/azure}
 """
 
 REFUSALS = [
@@ -221,6 +233,12 @@ REFUSALS = [
      r"connections\[8\]\.secret\.items: an SSH clone needs one private key .*token is not an SSH key"),
     ("ssh key without known_hosts", "kaniko", "{connection: ssh-repo, ssh: key-only}",
      r"connections\[7\]\.secret: an SSH clone checks the host key, but connection 'key-only' gives no known_hosts"),
+    ("s3 secret without the AWS keys", "kaniko", "{connection: s3-odd-keys, path: c.tar.gz}",
+     r"connections\[9\]\.secret\.items: a s3 context reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"),
+    ("s3 secret mounted with nothing pointing at it", "kaniko", "{connection: s3-mounted, path: c.tar.gz}",
+     r"connections\[10\]\.secret\.mountPath: a mounted s3 secret is read only through AWS_SHARED_CREDENTIALS_FILE"),
+    ("wasb key mounted as a file", "kaniko", "{connection: blob-mounted, path: c.tar.gz}",
+     r"connections\[11\]\.secret\.mountPath: a wasb context's key is read from the environment"),
     ("ssh naming a git connection", "kaniko", "{connection: ssh-repo, ssh: https-repo}",
      r"builds\[0\]\.context\.ssh: ssh connection 'https-repo' is a git connection"),
 ]
