@@ -144,7 +144,7 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
     except yaml.YAMLError as exc:
         raise UserError([Issue(Origin(file), f"invalid YAML: {type(exc).__name__}")]) from None
     except RecursionError:
-        raise UserError([Issue(Origin(file), f"the document nests too deep", "simplify the file")]) from None
+        raise UserError([Issue(Origin(file), "the document nests too deep", "simplify the file")]) from None
     if check:
         check_shape(data, file)
     return data

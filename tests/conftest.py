@@ -33,6 +33,18 @@ def run_conngen(*args: str, cwd: Path | None = None, env: dict | None = None,
                           input=stdin, capture_output=True, text=True, timeout=120)
 
 
+def render_case(case: str) -> dict[tuple[str, str], dict]:
+    """`conngen render` of fixtures/<case>, objects keyed by (kind, name)."""
+    result = run_conngen("render", f"fixtures/{case}/generator.yaml")
+    assert result.returncode == 0, result.stderr
+    return {(o["kind"], o["metadata"]["name"]): o for o in load_stream(result.stdout)}
+
+
+def first_container(job: dict) -> dict:
+    """The builder container of a rendered Job."""
+    return job["spec"]["template"]["spec"]["containers"][0]
+
+
 def load_stream(text: str) -> list[dict]:
     return [d for d in yaml.safe_load_all(text) if d is not None]
 

@@ -18,21 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, assert_valid_k8s, load_stream, run_conngen
+from conftest import FIXTURES, assert_valid_k8s, first_container, load_stream, render_case, run_conngen
 from support.podsim import simulate_pod
 
 BUILDKIT_IMAGE_ENV = {"HOME": "/home/user"}
 BUILDAH_IMAGE_ENV = {"HOME": "/root", "BUILDAH_ISOLATION": "chroot"}
-
-
-def _render(case: str) -> dict[tuple[str, str], dict]:
-    result = run_conngen("render", f"fixtures/{case}/generator.yaml")
-    assert result.returncode == 0, result.stderr
-    return {(o["kind"], o["metadata"]["name"]): o for o in load_stream(result.stdout)}
-
-
-def _container(job: dict) -> dict:
-    return job["spec"]["template"]["spec"]["containers"][0]
 
 
 def _buildkit_reads(env: dict) -> str:
@@ -56,7 +46,7 @@ def _buildah_reads(env: dict) -> str:
 ])
 def test_the_file_the_builder_opens_holds_the_registry_login(tmp_path: Path, case: str, job: str, host: str,
                                                               reads_fn, image_env: dict) -> None:
-    objs = _render(case)
+    objs = render_case(case)
     secrets = [o for o in objs.values() if o["kind"] == "Secret"]
     view = simulate_pod(objs[("Job", job)], secrets, tmp_path, image_env=image_env)
     config = view.read_json(reads_fn(view.env))
@@ -66,9 +56,9 @@ def test_the_file_the_builder_opens_holds_the_registry_login(tmp_path: Path, cas
 
 
 def test_buildkit_runs_rootless_as_its_example_does() -> None:
-    objs = _render("builder-buildkit")
+    objs = render_case("builder-buildkit")
     job = objs[("Job", "trainer")]
-    container, spec = _container(job), job["spec"]["template"]["spec"]
+    container, spec = first_container(job), job["spec"]["template"]["spec"]
     assert container["image"] == "moby/buildkit:v0.32.2-rootless"
     assert container["command"] == ["buildctl-daemonless.sh"]
     assert container["securityContext"] == {"runAsUser": 1000, "runAsGroup": 1000,
@@ -89,19 +79,19 @@ def test_buildkit_runs_rootless_as_its_example_does() -> None:
 
 
 def test_buildkit_custom_mount_sets_docker_config_and_insecure_pushes_over_http() -> None:
-    objs = _render("builder-buildkit")
-    tools = _container(objs[("Job", "tools")])
+    objs = render_case("builder-buildkit")
+    tools = first_container(objs[("Job", "tools")])
     assert {"name": "DOCKER_CONFIG", "value": "/buildkit/auth"} in tools["env"]
     assert "--local=context=/workspace/cli" in tools["args"]
-    lab = _container(objs[("Job", "lab")])
+    lab = first_container(objs[("Job", "lab")])
     assert lab["args"][-1] == ("--output=type=image,name=lab-registry.builds.svc.cluster.local:5000/notebook:dev,"
                                "push=true,registry.insecure=true")
     assert not any(m["mountPath"].endswith(".docker") for m in lab["volumeMounts"])  # anonymous push
 
 
 def test_buildah_builds_then_pushes_every_tag_with_the_auth_file() -> None:
-    objs = _render("builder-buildah")
-    api = _container(objs[("Job", "api")])
+    objs = render_case("builder-buildah")
+    api = first_container(objs[("Job", "api")])
     assert api["image"] == "quay.io/buildah/stable:v1.43.0"
     assert api["command"][:2] == ["/bin/sh", "-c"] and api["command"][3] == "buildah"
     script = api["command"][2]
@@ -117,7 +107,7 @@ def test_buildah_builds_then_pushes_every_tag_with_the_auth_file() -> None:
 
 
 def test_buildah_insecure_registry_and_local_context() -> None:
-    loader = _container(_render("builder-buildah")[("Job", "loader")])
+    loader = first_container(render_case("builder-buildah")[("Job", "loader")])
     env = {e["name"]: e["value"] for e in loader["env"]}
     assert env["TLS_VERIFY"] == "false"
     assert env["REGISTRY_AUTH_FILE"] == "/etc/containers/lab-auth/config.json"
@@ -186,7 +176,7 @@ def test_a_fifth_builder_is_a_profile_and_a_template(tmp_path: Path, monkeypatch
     result = generate(config, {}, warnings)
     job = next(o for o in result.objects if o["kind"] == "Job")
     assert_valid_k8s([job])
-    container = _container(job)
+    container = first_container(job)
     assert container["image"] == "example.org/img:1.0"
     assert {"name": "DOCKER_CONFIG", "value": "/root/.docker"} not in container["env"]
     assert any(m["mountPath"] == "/home/img/.docker" for m in container["volumeMounts"])
@@ -204,7 +194,7 @@ def test_a_builder_security_context_can_be_replaced(tmp_path: Path) -> None:
     result = run_conngen("render", "generator.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     jobs = [o for o in load_stream(result.stdout) if o["kind"] == "Job"]
-    assert [_container(j)["securityContext"] for j in jobs] == [{"privileged": True}] * 2
+    assert [first_container(j)["securityContext"] for j in jobs] == [{"privileged": True}] * 2
     assert_valid_k8s(jobs)
 
 
@@ -224,19 +214,19 @@ def _run_job_script(tmp_path: Path, container: dict, fake: str, extra_env: dict)
 
 
 def test_buildah_script_builds_once_and_pushes_each_tag_with_the_same_tls_settings(tmp_path: Path) -> None:
-    api = _container(_render("builder-buildah")[("Job", "api")])
+    api = first_container(render_case("builder-buildah")[("Job", "api")])
     calls = _run_job_script(tmp_path, api, "buildah", {})
     assert calls[0] == ["--storage-driver=vfs", "bud", "--isolation=chroot", "--tls-verify=true", *api["args"]]
     assert calls[1:] == [["--storage-driver=vfs", "push", "--tls-verify=true", "--digestfile=/dev/termination-log", ref]
                          for ref in ("quay.io/acme/api:1.2.0", "quay.io/acme/api:stable")]
-    ca_job = _container(_render("providers-private-ca")[("Job", "buildah-app")])
+    ca_job = first_container(render_case("providers-private-ca")[("Job", "buildah-app")])
     pushes = [c for c in _run_job_script(tmp_path / "ca", ca_job, "buildah", {}) if c[1] == "push"]
     assert pushes == [["--storage-driver=vfs", "push", "--tls-verify=true", "--cert-dir=/etc/conngen/registry-ca",
                        "--digestfile=/dev/termination-log", "harbor.corp.example:8443/ml/app:1.0"]]
 
 
 def test_buildkit_ca_script_writes_buildkitd_toml_then_runs_buildctl_unchanged(tmp_path: Path) -> None:
-    job = _container(_render("providers-private-ca")[("Job", "buildkit-app")])
+    job = first_container(render_case("providers-private-ca")[("Job", "buildkit-app")])
     home = tmp_path / "home"
     home.mkdir()
     calls = _run_job_script(tmp_path, job, "buildctl-daemonless.sh", {"HOME": str(home)})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_valid_k8s, golden_cases, load_stream, run_conngen
+from conftest import assert_valid_k8s, first_container, golden_cases, load_stream, render_case, run_conngen
 
 
 @pytest.mark.parametrize("case", golden_cases(), ids=lambda p: p.name)
@@ -25,46 +25,37 @@ def test_golden_objects_are_valid_kubernetes(case: Path) -> None:
     assert_valid_k8s(objects)
 
 
-def _objects(case: str) -> dict[tuple[str, str], dict]:
-    text = run_conngen("render", f"fixtures/{case}/generator.yaml").stdout
-    return {(o["kind"], o["metadata"]["name"]): o for o in load_stream(text)}
-
-
-def _container(job: dict) -> dict:
-    return job["spec"]["template"]["spec"]["containers"][0]
-
-
 def _docker_config(secret: dict) -> dict:
     return json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
 
 
 def test_seed_mounts_config_json_where_each_builder_reads_it() -> None:
-    objs = _objects("seed")
+    objs = render_case("seed")
     kaniko, dockerizer = objs[("Job", "trainer-kaniko")], objs[("Job", "trainer-dockerizer")]
     for job, path in ((kaniko, "/kaniko/.docker"), (dockerizer, "/root/.docker")):
         spec = job["spec"]["template"]["spec"]
-        mount = next(m for m in _container(job)["volumeMounts"] if m["mountPath"] == path)
+        mount = next(m for m in first_container(job)["volumeMounts"] if m["mountPath"] == path)
         volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
         assert volume["secret"] == {"secretName": "docker-conf",
                                     "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}
         assert mount["readOnly"] is True
         # both paths are where the image already looks, so DOCKER_CONFIG must not be overridden
-        assert "DOCKER_CONFIG" not in {e["name"] for e in _container(job).get("env", [])}
+        assert "DOCKER_CONFIG" not in {e["name"] for e in first_container(job).get("env", [])}
     assert ("Secret", "docker-conf") in objs
     assert objs[("Secret", "docker-conf")]["type"] == "kubernetes.io/dockerconfigjson"
 
 
 def test_destination_has_no_scheme_and_keeps_the_url_path() -> None:
-    args = _container(_objects("seed")[("Job", "trainer-kaniko")])["args"]
+    args = first_container(render_case("seed")[("Job", "trainer-kaniko")])["args"]
     assert "--destination=myregistry.com/org/repo/trainer:1.4.0" in args
     assert "--destination=myregistry.com/org/repo/trainer:latest" in args
     assert not any("://" in a for a in args if a.startswith("--destination"))
 
 
 def test_custom_mount_path_sets_docker_config_to_the_mount() -> None:
-    objs = _objects("custom-mount-path")
+    objs = render_case("custom-mount-path")
     for name, path in (("kaniko-custom", "/home/builder/.docker"), ("dockerizer-custom", "/home/polyaxon/.docker")):
-        container = _container(objs[("Job", name)])
+        container = first_container(objs[("Job", name)])
         assert {"name": "DOCKER_CONFIG", "value": path} in container["env"]
         assert any(m["mountPath"] == path for m in container["volumeMounts"])
     volume = objs[("Job", "kaniko-custom")]["spec"]["template"]["spec"]["volumes"][0]
@@ -72,7 +63,7 @@ def test_custom_mount_path_sets_docker_config_to_the_mount() -> None:
 
 
 def test_shared_secret_holds_every_registry_that_names_it() -> None:
-    objs = _objects("shared-secret")
+    objs = render_case("shared-secret")
     auths = _docker_config(objs[("Secret", "team-conf")])["auths"]
     assert sorted(auths) == ["ghcr.io", "registry.acme.example:5000"]
     for entry in auths.values():
@@ -81,14 +72,14 @@ def test_shared_secret_holds_every_registry_that_names_it() -> None:
 
 
 def test_docker_hub_is_keyed_with_the_v1_endpoint() -> None:
-    objs = _objects("dockerhub")
+    objs = render_case("dockerhub")
     assert list(_docker_config(objs[("Secret", "hub-conf")])["auths"]) == ["https://index.docker.io/v1/"]
-    assert "--destination=docker.io/acme/api:3.1.0" in _container(objs[("Job", "api")])["args"]
+    assert "--destination=docker.io/acme/api:3.1.0" in first_container(objs[("Job", "api")])["args"]
 
 
 def test_insecure_registry_gets_per_registry_flags_and_no_secret_when_uncredentialed() -> None:
-    objs = _objects("insecure-registry")
-    args = _container(objs[("Job", "notebook")])["args"]
+    objs = render_case("insecure-registry")
+    args = first_container(objs[("Job", "notebook")])["args"]
     host = "registry.kube-system.svc.cluster.local:5000"
     assert f"--insecure-registry={host}" in args and f"--skip-tls-verify-registry={host}" in args
     assert not [k for k in objs if k[0] == "Secret"]  # lab-conf exists in the cluster: mounted, not generated
@@ -97,8 +88,8 @@ def test_insecure_registry_gets_per_registry_flags_and_no_secret_when_uncredenti
 
 
 def test_git_connection_context_uses_its_secret_through_secret_key_refs() -> None:
-    objs = _objects("git-context")
-    kaniko = _container(objs[("Job", "trainer")])
+    objs = render_case("git-context")
+    kaniko = first_container(objs[("Job", "trainer")])
     assert "--context=git://github.com/acme/trainer.git#refs/heads/main" in kaniko["args"]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in kaniko["env"]}
     assert refs == {"GIT_USERNAME": {"name": "github-basic-auth", "key": "username"},
@@ -109,13 +100,13 @@ def test_git_connection_context_uses_its_secret_through_secret_key_refs() -> Non
     assert env["GIT_URL"]["value"] == "https://gitlab.example.com/ml/tools.git"
     assert env["GIT_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "gitlab-token", "key": "token"}
     # the clone lands in the volume the dockerizer builds from
-    assert clone["volumeMounts"][0]["mountPath"] == _container(objs[("Job", "tools")])["args"][2]
+    assert clone["volumeMounts"][0]["mountPath"] == first_container(objs[("Job", "tools")])["args"][2]
 
 
 def test_agent_config_connections_reach_the_pod_as_polyaxon_means_them() -> None:
-    job = _objects("agent-config")[("Job", "trainer")]
+    job = render_case("agent-config")[("Job", "trainer")]
     pod = job["spec"]["template"]
-    container = _container(job)
+    container = first_container(job)
     assert pod["metadata"]["annotations"] == {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
     assert {"configMapRef": {"name": "build-settings"}} in container["envFrom"]
     assert {"name": "HTTP_PROXY", "value": "http://proxy.acme.example:3128"} in container["env"]

@@ -13,25 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import load_stream, run_conngen
+from conftest import first_container, render_case, run_conngen
 from generator.providers import detect, in_cluster
 
 PROVIDER_CASES = ["providers-ghcr-quay", "providers-gcr", "providers-ecr", "providers-acr", "providers-private-ca",
                   "providers-in-cluster"]
 
 
-def _render(case: str) -> dict[tuple[str, str], dict]:
-    result = run_conngen("render", f"fixtures/{case}/generator.yaml")
-    assert result.returncode == 0, result.stderr
-    return {(o["kind"], o["metadata"]["name"]): o for o in load_stream(result.stdout)}
-
-
-def _container(job: dict) -> dict:
-    return job["spec"]["template"]["spec"]["containers"][0]
-
-
 def _env(job: dict) -> dict:
-    return {e["name"]: e.get("value", e.get("valueFrom")) for e in _container(job).get("env") or []}
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in first_container(job).get("env") or []}
 
 
 def _auths(secret: dict) -> dict:
@@ -63,16 +53,16 @@ def test_in_cluster_hosts() -> None:
 
 
 def test_ghcr_and_quay_are_logins_keyed_by_host() -> None:
-    objs = _render("providers-ghcr-quay")
+    objs = render_case("providers-ghcr-quay")
     assert _login(_auths(objs[("Secret", "ghcr-conf")])["ghcr.io"]) == ("acme-bot", "ghp_fakeFAKEfake0000000000000000000000")
     quay = _auths(objs[("Secret", "quay-conf")])
     assert list(quay) == ["quay.io"] and _login(quay["quay.io"])[0] == "acme+builder"
-    assert "--destination=ghcr.io/acme/web:1.0.0" in _container(objs[("Job", "web")])["args"]
-    assert "--tag=quay.io/acme/worker:1.0.0" in _container(objs[("Job", "worker")])["args"]
+    assert "--destination=ghcr.io/acme/web:1.0.0" in first_container(objs[("Job", "web")])["args"]
+    assert "--tag=quay.io/acme/worker:1.0.0" in first_container(objs[("Job", "worker")])["args"]
 
 
 def test_gcr_json_key_login_and_helper_and_workload_identity() -> None:
-    objs = _render("providers-gcr")
+    objs = render_case("providers-gcr")
     key = (Path("fixtures/providers-gcr/creds/sa-key.json")).read_text().rstrip("\n")
     auths = _auths(objs[("Secret", "gar-login")])
     assert list(auths) == ["europe-west4-docker.pkg.dev"]
@@ -87,50 +77,50 @@ def test_gcr_json_key_login_and_helper_and_workload_identity() -> None:
 
 
 def test_ecr_uses_the_built_in_helper_with_irsa_or_a_mounted_aws_credentials_file() -> None:
-    objs = _render("providers-ecr")
+    objs = render_case("providers-ecr")
     assert not [k for k in objs if k[0] == "Secret"]
     irsa = objs[("Job", "trainer")]
     assert _env(irsa) == {"AWS_SDK_LOAD_CONFIG": "true"}
     assert irsa["spec"]["template"]["spec"]["serviceAccountName"] == "ecr-pusher"
-    assert "volumeMounts" not in _container(irsa)  # no docker config: kaniko >= 1.8 finds ECR by host
+    assert "volumeMounts" not in first_container(irsa)  # no docker config: kaniko >= 1.8 finds ECR by host
     api = objs[("Job", "api")]
-    assert _container(api)["volumeMounts"] == [{"name": "aws-secret", "mountPath": "/root/.aws", "readOnly": True}]
+    assert first_container(api)["volumeMounts"] == [{"name": "aws-secret", "mountPath": "/root/.aws", "readOnly": True}]
     moved = _env(objs[("Job", "api-custom-mount")])
     assert moved["AWS_SHARED_CREDENTIALS_FILE"] == "/etc/aws/credentials" and moved["AWS_CONFIG_FILE"] == "/etc/aws/config"
-    assert "--destination=public.ecr.aws/acme/cli:1.0" in _container(objs[("Job", "cli")])["args"]
+    assert "--destination=public.ecr.aws/acme/cli:1.0" in first_container(objs[("Job", "cli")])["args"]
 
 
 def test_acr_service_principal_login_or_acr_env_helper() -> None:
-    objs = _render("providers-acr")
+    objs = render_case("providers-acr")
     auths = _auths(objs[("Secret", "acr-sp")])
     assert _login(auths["acmeml.azurecr.io"]) == ("00000000-0000-0000-0000-00000000fake", "fake~service~principal~password")
-    helper = _container(objs[("Job", "api-helper")])
+    helper = first_container(objs[("Job", "api-helper")])
     assert helper["envFrom"] == [{"secretRef": {"name": "acr-service-principal"}}]
     assert "volumeMounts" not in helper
 
 
 def test_private_ca_reaches_each_builder_where_it_reads_cas() -> None:
-    objs = _render("providers-private-ca")
+    objs = render_case("providers-private-ca")
     host, ca = "harbor.corp.example:8443", "/etc/conngen/registry-ca/ca.crt"
     for name in ("kaniko-app", "buildah-app", "buildkit-app"):
         spec = objs[("Job", name)]["spec"]["template"]["spec"]
-        mount = next(m for m in _container(objs[("Job", name)])["volumeMounts"] if m["name"] == "registry-ca")
+        mount = next(m for m in first_container(objs[("Job", name)])["volumeMounts"] if m["name"] == "registry-ca")
         assert mount["mountPath"] == "/etc/conngen/registry-ca"
         volume = next(v for v in spec["volumes"] if v["name"] == "registry-ca")
         assert volume["configMap"] == {"name": "corp-root-ca", "items": [{"key": "corp-root.pem", "path": "ca.crt"}]}
-    assert f"--registry-certificate={host}={ca}" in _container(objs[("Job", "kaniko-app")])["args"]
+    assert f"--registry-certificate={host}={ca}" in first_container(objs[("Job", "kaniko-app")])["args"]
     assert _env(objs[("Job", "buildah-app")])["CERT_DIR"] == "/etc/conngen/registry-ca"
     buildkit = objs[("Job", "buildkit-app")]
     assert _env(buildkit)["REGISTRY_HOST"] == host and _env(buildkit)["REGISTRY_CA_FILE"] == ca
-    assert 'ca = ["%s"]' in _container(buildkit)["command"][2]
+    assert 'ca = ["%s"]' in first_container(buildkit)["command"][2]
 
 
 def test_in_cluster_insecure_registry_for_each_builder() -> None:
-    objs = _render("providers-in-cluster")
+    objs = render_case("providers-in-cluster")
     host = "registry.registry.svc.cluster.local:5000"
-    assert f"--insecure-registry={host}" in _container(objs[("Job", "notebook")])["args"]
+    assert f"--insecure-registry={host}" in first_container(objs[("Job", "notebook")])["args"]
     assert _env(objs[("Job", "notebook-buildah")])["TLS_VERIFY"] == "false"
-    assert _container(objs[("Job", "notebook-buildkit")])["args"][-1].endswith(",push=true,registry.insecure=true")
+    assert first_container(objs[("Job", "notebook-buildkit")])["args"][-1].endswith(",push=true,registry.insecure=true")
 
 
 @pytest.mark.parametrize("case", PROVIDER_CASES)
