@@ -152,7 +152,7 @@ def _check_resources(value: Any, ctx: Ctx, path: tuple) -> Any:
         return ctx.error(path, f"resources must be a mapping with requests/limits, got {type_name(value)}")
     out: dict[str, dict] = {}
     before = len(ctx.issues)
-    for section in sorted(value):
+    for section in sorted(value, key=str):
         amounts = value[section]
         if section not in ("requests", "limits"):
             ctx.error(path + (section,), f"unknown key {section!r} in resources", "use requests and limits")

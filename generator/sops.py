@@ -73,7 +73,7 @@ class Decryptor:
                              "add key: <name> next to sops:")
         assert isinstance(doc, dict)
         if source.key not in doc:
-            keys = ", ".join(sorted(doc)) or "none"
+            keys = ", ".join(sorted(map(str, doc))) or "none"
             raise self._fail(source, f"{_shown(source.sops)} has no key {source.key!r}", f"keys present: {keys}")
         value = doc[source.key]
         if not isinstance(value, str):

@@ -269,3 +269,13 @@ def test_output_directory_gets_no_partial_files_when_generation_fails(tmp_path: 
     result = run_conngen("render", "-o", str(out), str(tmp_path / "generator.yaml"), env={"H_USER": "u", "H_PASS": "p"})
     assert result.returncode == 1
     assert not out.exists() or not list(out.iterdir())
+
+
+def test_mixed_key_types_in_resources_are_a_message_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzz/run.py: sorting {1: ..., "limits": ...} raised TypeError."""
+    config = json.loads(json.dumps(BASE))
+    config["builds"][0]["resources"] = {"limits": {"cpu": "1"}}
+    cfg = json.loads(json.dumps(config))
+    cfg["builds"][0]["resources"] = {1: {"cpu": "1"}, "limits": {"cpu": "1"}}
+    with pytest.raises(UserError, match="unknown key 1 in resources"):
+        load(cfg, "generator.yaml", tmp_path)
