@@ -38,7 +38,7 @@ class LazyGroup(click.Group):
         return command
 
 
-def _guard(fn: Callable[[], int | None]) -> None:
+def run_guarded(fn: Callable[[], int | None]) -> None:
     """Run a command: user errors print located messages (exit 1), bugs never a traceback."""
     from generator.report import print_issues
 
@@ -55,7 +55,7 @@ def _guard(fn: Callable[[], int | None]) -> None:
     sys.exit(code)
 
 
-def _load(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None) -> Any:
+def load_config_file(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None) -> Any:
     from generator.pipeline import load
     from generator.yamlio import load_yaml_file
 
@@ -65,7 +65,7 @@ def _load(config_file: str, root: str | None, restrictor: str | None, templates:
     return load(data, config_file, base, restrictor, str(Path(templates).resolve()) if templates else None)
 
 
-def _options(fn: Callable) -> Callable:
+def root_options(fn: Callable) -> Callable:
     fn = click.option("--root", type=click.Path(file_okay=False),
                       help="Directory relative paths start from (default: the config's directory).")(fn)
     fn = click.option("--load-restrictor", type=RESTRICTORS, default=None,
@@ -85,7 +85,7 @@ def cli() -> None:
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(file_okay=False), help="Write one file per object into this directory.")
 @click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
-@_options
+@root_options
 def render(config_file: str, output: str | None, templates: str | None, root: str | None,
            load_restrictor: str | None) -> None:
     """Render the Secrets and Jobs of CONFIG_FILE as a YAML stream."""
@@ -95,7 +95,7 @@ def render(config_file: str, output: str | None, templates: str | None, root: st
         from generator.pipeline import generate
         from generator.report import print_issues
 
-        config, warnings = _load(config_file, root, load_restrictor, templates)
+        config, warnings = load_config_file(config_file, root, load_restrictor, templates)
         result = generate(config, os.environ, warnings)
         print_issues(result.warnings)
         if output:
@@ -104,14 +104,14 @@ def render(config_file: str, output: str | None, templates: str | None, root: st
         else:
             sys.stdout.write(yaml_stream(result.objects))
 
-    _guard(go)
+    run_guarded(go)
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--skip-credentials", is_flag=True, help="Do not read credential values (env vars, files).")
 @click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
-@_options
+@root_options
 def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, root: str | None,
              load_restrictor: str | None) -> None:
     """Check generator configs and catalogs; list every problem (exit 1 if any)."""
@@ -123,7 +123,7 @@ def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, root: str
         _print_report(issues, fmt)
         return EXIT_USER if any(i.severity == "error" for i in issues) else 0
 
-    _guard(go)
+    run_guarded(go)
 
 
 def _print_report(issues: list[Issue], fmt: str) -> None:
@@ -149,19 +149,19 @@ def _print_report(issues: list[Issue], fmt: str) -> None:
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
 @click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
-@_options
+@root_options
 def explain(config_file: str, templates: str | None, fmt: str, root: str | None, load_restrictor: str | None) -> None:
     """Show, per build, how credentials travel: registry → Secret → mount → file read → destination."""
 
     def go() -> int:
         from generator.explain import explain_config
 
-        config, _ = _load(config_file, root, load_restrictor, templates)
+        config, _ = load_config_file(config_file, root, load_restrictor, templates)
         text, ok = explain_config(config, fmt)
         click.echo(text)
         return 0 if ok else EXIT_USER
 
-    _guard(go)
+    run_guarded(go)
 
 
 @cli.command()
@@ -189,7 +189,7 @@ def install() -> None:
         click.echo(f"build with: {env}kubectl kustomize --enable-alpha-plugins <dir>")
         click.echo(f"        or: {env}kustomize build --enable-alpha-plugins <dir>")
 
-    _guard(go)
+    run_guarded(go)
 
 
 def main() -> None:

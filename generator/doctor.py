@@ -239,7 +239,7 @@ def _text(checks: list[Check]) -> str:
 @click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
 def doctor(fmt: str) -> None:
     """Check that kustomize can run conngen here, and say how to fix what is missing (exit 1 if a build would fail)."""
-    from generator.cli import _guard
+    from generator.cli import run_guarded
 
     def go() -> int:
         checks = run_checks(os.environ)
@@ -251,4 +251,4 @@ def doctor(fmt: str) -> None:
             click.echo("ok: kustomize can build with conngen" if ok else "not ready: fix the FAIL lines above")
         return 0 if ok else 1
 
-    _guard(go)
+    run_guarded(go)

@@ -22,7 +22,7 @@ import click
 import yaml
 
 from generator.builders import PROFILES
-from generator.cli import _guard, _load, _options
+from generator.cli import load_config_file, root_options, run_guarded
 from generator.errors import Issue, UserError
 from generator.model import GeneratorConfig
 from generator.plan import BEHAVIOR, NEEDS_HASH, registry_mount
@@ -238,7 +238,7 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("--templates", type=click.Path(file_okay=False, exists=True),
               help="Directory of template overrides.")
-@_options
+@root_options
 def post_render_command(config_file: str, templates: str | None, root: str | None,
                         load_restrictor: str | None) -> None:
     """Helm post-renderer: the chart's manifests on stdin; they, plus CONFIG_FILE's Secrets and Jobs, on stdout.
@@ -259,7 +259,7 @@ def post_render_command(config_file: str, templates: str | None, root: str | Non
         if sys.stdin.isatty():
             raise click.UsageError("post-render reads the chart's rendered manifests on stdin "
                                    "(helm --post-renderer); pipe them in")
-        config, warnings = _load(config_file, root, load_restrictor, templates)
+        config, warnings = load_config_file(config_file, root, load_restrictor, templates)
         try:
             text = sys.stdin.buffer.read().decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -268,5 +268,5 @@ def post_render_command(config_file: str, templates: str | None, root: str | Non
         print_issues(issues)
         sys.stdout.write(out)
 
-    _guard(go)
+    run_guarded(go)
 

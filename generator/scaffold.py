@@ -193,7 +193,7 @@ def scaffold(directory: Path, registry_url: str, builder: str) -> list[Path]:
               help="Builder of the example build.")
 def init(directory: str, registry_url: str, builder: str) -> None:
     """Create a working example (catalog, generator config, kustomization) in DIRECTORY."""
-    from generator.cli import _guard
+    from generator.cli import run_guarded
 
     def go() -> None:
         target = Path(directory)
@@ -205,4 +205,4 @@ def init(directory: str, registry_url: str, builder: str) -> None:
                    "conngen install && kubectl kustomize --enable-alpha-plugins .\n"
                    "(README.md lists more)")
 
-    _guard(go)
+    run_guarded(go)
