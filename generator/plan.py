@@ -6,14 +6,15 @@ Builder-specific facts come only from `builders.PROFILES`.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
-from generator.builders import GIT_IMAGE, GIT_SSH_DIR, PROFILES, BuilderProfile
+from generator.builders import PROFILES, BuilderProfile
+from generator.contexts import ContextPlanner, GitClone
 from generator.errors import Issue, Origin, UserError, dotted
-from generator.model import Build, Connection, Credential, GeneratorConfig, GitContext, KeyToPath, Resource
+from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
 from generator.names import dns_label
+from generator.pod import Pod, expose, resource_volume, use_connection
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
 from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url, split_image
 
@@ -21,18 +22,6 @@ DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "conngen"}
 NEEDS_HASH = "kustomize.config.k8s.io/needs-hash"
 BEHAVIOR = "kustomize.config.k8s.io/behavior"
-GIT_ENV = {"username": "GIT_USERNAME", "password": "GIT_PASSWORD", "token": "GIT_TOKEN"}
-BUCKET_SCHEMES = {"s3": "s3", "gcs": "gs"}  # wasb becomes an Azure blob https URL (_bucket_url)
-VOLUME_KINDS = ("volume_claim", "host_path")
-# a bucket secret mounted is read through this variable (None: never a file), else these env keys
-# (None: only a file); the SDKs' documented names, see docs/reference.md "Builds"
-BUCKET_CREDENTIALS: dict[str, tuple[str | None, tuple[str, ...] | None]] = {
-    "s3": ("AWS_SHARED_CREDENTIALS_FILE", ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")),
-    "gcs": ("GOOGLE_APPLICATION_CREDENTIALS", None),
-    "wasb": (None, ("AZURE_STORAGE_ACCESS_KEY",)),
-}
-SSH_KEY = "ssh-privatekey"  # the key of a kubernetes.io/ssh-auth Secret
-KNOWN_HOSTS = "known_hosts"
 
 
 @dataclass(frozen=True)
@@ -70,16 +59,6 @@ class RegistryCA:
     host: str
     directory: str
     file: str
-
-
-@dataclass(frozen=True)
-class GitClone:
-    url: str
-    revision: str | None
-    image: str
-    env: tuple[dict, ...]
-    volume: str  # the emptyDir the clone lands in, shared with the builder
-    mounts: tuple[dict, ...] = ()  # mounts of the clone step only (the SSH key)
 
 
 @dataclass(frozen=True)
@@ -160,124 +139,7 @@ class Plan:
     service_accounts: tuple[ServiceAccountPlan, ...] = ()
 
 
-@dataclass
-class _Pod:
-    """Volumes, mounts and env of one builder pod, refusing clashes as they are added."""
-
-    origin: Origin
-    issues: list[Issue]
-    volumes: list[dict] = field(default_factory=list)
-    mounts: list[dict] = field(default_factory=list)
-    env: list[dict] = field(default_factory=list)
-    env_from: list[dict] = field(default_factory=list)
-    annotations: dict[str, str] = field(default_factory=dict)
-    _volume_of: dict[tuple, str] = field(default_factory=dict)
-    _mounted_at: dict[str, str] = field(default_factory=dict)
-
-    def volume(self, base: str, source: dict) -> str:
-        """Add a volume under a free name derived from `base`, mounted by no container yet."""
-        taken = {v["name"] for v in self.volumes}
-        name = dns_label(base)
-        n = 2
-        while name in taken:
-            name = dns_label(f"{base}-{n}")
-            n += 1
-        self.volumes.append({"name": name, **source})
-        return name
-
-    def mount(self, base: str, source: dict, mount_path: str, read_only: bool, origin: Origin) -> str:
-        identity = (repr(sorted(source.items())), mount_path)
-        if identity in self._volume_of:
-            return self._volume_of[identity]
-        name = self.volume(base, source)
-        if mount_path in self._mounted_at:
-            self.issues.append(Issue(origin, f"mount path {mount_path} is already used by volume {self._mounted_at[mount_path]}",
-                                     "give each connection its own mountPath"))
-        self._mounted_at[mount_path] = name
-        self._volume_of[identity] = name
-        mount: dict[str, Any] = {"name": name, "mountPath": mount_path}
-        if read_only:
-            mount["readOnly"] = True
-        self.mounts.append(mount)
-        return name
-
-    def set_env(self, entry: dict, origin: Origin) -> None:
-        for existing in self.env:
-            if existing["name"] == entry["name"]:
-                if existing != entry:
-                    self.issues.append(Issue(origin, f"environment variable {entry['name']} is set twice with different values",
-                                             "remove one of them"))
-                return
-        self.env.append(entry)
-
-    def annotate(self, pairs: Iterable[tuple[str, str]], origin: Origin) -> None:
-        for key, value in pairs:
-            if self.annotations.get(key, value) != value:
-                self.issues.append(Issue(origin, f"pod annotation {key} is set twice with different values"))
-            self.annotations[key] = value
-
-
-def _resource_volume(res: Resource, kind: str) -> dict:
-    """A Kubernetes secret/configMap volume source for a catalog resource."""
-    ref_key = "secretName" if kind == "secret" else "name"
-    body: dict[str, Any] = {ref_key: res.name}
-    if res.items:
-        body["items"] = [_key_to_path(i) for i in res.items]
-    if res.default_mode is not None:
-        body["defaultMode"] = res.default_mode
-    return {kind: body}
-
-
-def _key_to_path(item: KeyToPath) -> dict:
-    out: dict[str, Any] = {"key": item.key, "path": item.path}
-    if item.mode is not None:
-        out["mode"] = item.mode
-    return out
-
-
-def _expose(pod: _Pod, res: Resource, kind: str) -> None:
-    """Polyaxon's rules: mounted if mountPath, else one env var per item, else envFrom."""
-    if res.mount_path:
-        pod.mount(res.name, _resource_volume(res, kind), res.mount_path, kind == "secret", res.origin)
-    elif res.items:
-        ref = "secretKeyRef" if kind == "secret" else "configMapKeyRef"
-        for item in res.items:
-            pod.set_env({"name": item.key, "valueFrom": {ref: {"name": res.name, "key": item.key}}}, res.origin)
-    else:
-        ref = "secretRef" if kind == "secret" else "configMapRef"
-        entry = {ref: {"name": res.name}}
-        if entry not in pod.env_from:
-            pod.env_from.append(entry)
-
-
-def _use_connection(pod: _Pod, conn: Connection, mount_secret: bool = True) -> None:
-    if conn.secret is not None and mount_secret:
-        _expose(pod, conn.secret, "secret")
-    if conn.config_map is not None:
-        _expose(pod, conn.config_map, "configMap")
-    if conn.kind in ("volume_claim", "host_path") and isinstance(conn.schema, dict):
-        source = ({"persistentVolumeClaim": {"claimName": conn.schema["volumeClaim"]}} if conn.kind == "volume_claim"
-                  else {"hostPath": {"path": conn.schema["hostPath"]}})
-        pod.mount(conn.name, source, conn.schema["mountPath"], bool(conn.schema.get("readOnly")), conn.origin)
-    for name, value in conn.env:
-        pod.set_env({"name": name, "value": value}, conn.origin.at("env"))
-    pod.annotate(conn.annotations, conn.origin.at("annotations"))
-
-
-def _ssh_url(url: str) -> bool:
-    """`ssh://...` or scp-like `user@host:path` (git's own rule: a colon before any slash)."""
-    if "://" in url:
-        return url.split("://", 1)[0] in ("ssh", "git+ssh")
-    head = url.split("/", 1)[0]
-    return ":" in head
-
-
-def _local_dir(profile: BuilderProfile, directory: str) -> str:
-    """A directory in the pod as the builder takes it: `dir://` for kaniko, a plain path for the others."""
-    return f"dir://{directory}" if profile.context_urls else directory
-
-
-class Planner:
+class Planner(ContextPlanner):
     def __init__(self, config: GeneratorConfig):
         self.config = config
         self.issues: list[Issue] = []
@@ -418,7 +280,7 @@ class Planner:
         provider = self.providers[conn.name]
         self._check_provider(build, conn, address, provider, profile)
 
-        pod = _Pod(build.origin, self.issues)
+        pod = Pod(build.origin, self.issues)
         for name, value in profile.env:
             pod.set_env({"name": name, "value": value}, build.origin)
         if self.auth[conn.name] == "helper" and provider.helper is not None:
@@ -426,14 +288,14 @@ class Planner:
         else:
             credential = replace(self._mount_credentials(pod, conn, address, profile), provider=provider.name)
         registry_ca = self._registry_ca(pod, build, conn, address, profile)
-        _use_connection(pod, conn, mount_secret=False)
+        use_connection(pod, conn, mount_secret=False)
         context, git_clone = self._context(pod, build, profile)
         for name in build.extra_connections:
             extra = self.connections.get(name)
             if extra is None:
                 self.error(build.origin.at("connections"), f"connection {name!r} is not in the catalog")
                 continue
-            _use_connection(pod, extra)
+            use_connection(pod, extra)
         for host in profile.host_mounts:
             pod.mount(host.name, {"hostPath": {"path": host.path, "type": host.type}}, host.path, False, build.origin)
         for scratch in profile.scratch:
@@ -529,7 +391,7 @@ class Planner:
                 if warning not in self.issues:  # once per connection, however many builds use it
                     self.issues.append(warning)
 
-    def _helper_credentials(self, pod: _Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
+    def _helper_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
                             provider: Provider) -> CredentialPath:
         """Wire a credential helper's cloud credentials: a mounted Secret, env vars, or the pod's identity."""
         helper = provider.helper
@@ -549,14 +411,14 @@ class Planner:
                 self.error(secret.origin.at("mountPath"), f"{helper.name} reads {helper.secret_holds} from environment "
                            "variables; a mounted file is never read", "remove mountPath: the secret's keys become "
                            "environment variables")
-            _expose(pod, secret, "secret")
+            expose(pod, secret, "secret")
             source = f"environment variables from Secret {secret.name}"
         else:
             assert helper.mount_path is not None
             default = profile.home.rstrip("/") + helper.mount_path[1:] if helper.mount_path.startswith("~") \
                 else helper.mount_path
             mount_path = secret.mount_path or default
-            source_volume = _resource_volume(Resource(secret.name, mount_path, secret.items, secret.default_mode,
+            source_volume = resource_volume(Resource(secret.name, mount_path, secret.items, secret.default_mode,
                                                       secret.origin), "secret")
             pod.mount(secret.name, source_volume, mount_path, True, secret.origin.at("mountPath"))
             for name, file in helper.relocate if mount_path != default else ():
@@ -574,7 +436,7 @@ class Planner:
         return CredentialPath(address.auth_key, None, False, None, None, None, None, reads, None,
                               provider.name, helper.name, source)
 
-    def _registry_ca(self, pod: _Pod, build: Build, conn: Connection, address: RegistryAddress,
+    def _registry_ca(self, pod: Pod, build: Build, conn: Connection, address: RegistryAddress,
                      profile: BuilderProfile) -> RegistryCA | None:
         """Mount the CA that `schema.ca` names where the builder is told to read it."""
         name = conn.registry.ca if conn.registry else None
@@ -599,12 +461,12 @@ class Planner:
             self.error(resource.origin.at("items"), f"a CA connection projects one key (the PEM bundle), not {len(items)}")
             return None
         key = items[0].key if items else CA_KEY
-        source = _resource_volume(Resource(resource.name, profile.ca_dir, (KeyToPath(key, CA_KEY),), None,
+        source = resource_volume(Resource(resource.name, profile.ca_dir, (KeyToPath(key, CA_KEY),), None,
                                            resource.origin), kind)
         pod.mount("registry-ca", source, profile.ca_dir, True, origin)
         return RegistryCA(address.host, profile.ca_dir, f"{profile.ca_dir}/{CA_KEY}")
 
-    def _mount_credentials(self, pod: _Pod, conn: Connection, address: RegistryAddress,
+    def _mount_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress,
                            profile: BuilderProfile) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
         secret = conn.secret
@@ -618,7 +480,7 @@ class Planner:
             self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
                        f"{', '.join(i.path for i in items)}",
                        f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}}")
-        source = _resource_volume(Resource(secret.name, mount_path, items, secret.default_mode, secret.origin), "secret")
+        source = resource_volume(Resource(secret.name, mount_path, items, secret.default_mode, secret.origin), "secret")
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
         docker_config = None
@@ -628,251 +490,6 @@ class Planner:
         return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
                               mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
                               docker_config)
-
-    def _context(self, pod: _Pod, build: Build, profile: BuilderProfile) -> tuple[str, GitClone | None]:
-        """The context argument the builder gets, and a clone step when it cannot fetch it."""
-        origin = build.origin.at("context")
-        ctx = build.context
-        if ctx is None:
-            self.error(build.origin, f"build {build.name!r} has no context",
-                       "add context: git://host/repo.git#refs/heads/main or {connection: <git connection>}")
-            return "", None
-        if isinstance(ctx, str):
-            return self._url_context(pod, ctx, profile, origin)
-        conn = self.connections.get(ctx.connection)
-        usable = ("git", *BUCKET_SCHEMES, "wasb", *VOLUME_KINDS)
-        if conn is None or conn.kind not in usable:
-            names = sorted(c.name for c in self.connections.values() if c.kind in usable)
-            self.error(origin.at("connection"), f"context connection {ctx.connection!r} " + (
-                "is not in the catalog" if conn is None else f"is a {conn.kind} connection"),
-                       f"a context is a git, s3, gcs, wasb, volume_claim or host_path connection "
-                       f"(in the catalog: {', '.join(names) or 'none'})")
-            return "", None
-        if not self._context_fields(ctx, conn, origin):
-            return "", None
-        if conn.kind == "git":
-            return self._git_context(pod, ctx, conn, profile, origin)
-        if conn.kind in VOLUME_KINDS:
-            return self._volume_context(pod, ctx, conn, profile, origin)
-        return self._bucket_context(pod, build, ctx, conn, profile, origin), None
-
-    def _context_fields(self, ctx: GitContext, conn: Connection, origin: Origin) -> bool:
-        """Refuse fields that mean nothing for this kind of connection, rather than ignore them."""
-        before = len(self.issues)
-        if conn.kind != "git":
-            for name, value in (("revision", ctx.revision), ("ssh", ctx.ssh)):
-                if value is not None:
-                    self.error(origin.at(name), f"{name} applies to git contexts; {conn.name!r} is a {conn.kind} connection",
-                               f"remove {name}")
-        if conn.kind == "git" and ctx.path is not None:
-            self.error(origin.at("path"), "path applies to bucket and volume contexts, not git",
-                       "for a directory inside the repository use contextSubPath")
-        elif conn.kind not in ("git", *VOLUME_KINDS) and not ctx.path:
-            self.error(origin, f"context connection {conn.name!r} is a {conn.kind} bucket: say which tarball in it "
-                       "is the context", "add path: <dir>/<name>.tar.gz (a gzipped tar of the context)")
-        if ctx.path is not None and (ctx.path.startswith("/") or ".." in ctx.path.split("/")):
-            self.error(origin.at("path"), f"path {ctx.path!r} must be relative and stay inside the "
-                       + ("bucket" if conn.kind not in VOLUME_KINDS else "volume"), "write it without a leading / or ..")
-        return len(self.issues) == before
-
-    def _url_context(self, pod: _Pod, ctx: str, profile: BuilderProfile, origin: Origin) -> tuple[str, GitClone | None]:
-        scheme, sep, rest = ctx.partition("://")
-        if not sep:
-            scheme, rest = ("dir", ctx) if ctx.startswith("/") else ("", ctx)
-        if scheme in profile.native_contexts:
-            # builders other than kaniko take a local path, not a dir:// URL
-            return (rest if scheme == "dir" and not profile.context_urls else ctx), None
-        if scheme != "git":
-            self.error(origin, f"{profile.name} cannot fetch a {scheme or 'relative'} context {ctx!r}",
-                       f"use one of: {', '.join(sorted(s + '://' for s in profile.native_contexts))}"
-                       + (" or git://" if "git" not in profile.native_contexts else ""))
-            return "", None
-        url, _, ref = rest.partition("#")
-        return self._clone(pod, profile, f"https://{url}", ref.split("#")[0] or None, [], (), origin)
-
-    def _git_context(self, pod: _Pod, ctx: GitContext, git: Connection, profile: BuilderProfile,
-                     origin: Origin) -> tuple[str, GitClone | None]:
-        if git.git is None or not git.git.url:
-            self.error(origin.at("connection"), f"context connection {git.name!r} has no schema.url",
-                       "add schema.url: https://host/org/repo.git or git@host:org/repo.git")
-            return "", None
-        url, revision = git.git.url, ctx.revision or git.git.revision
-        if git.git.flags:
-            self.issues.append(Issue(git.origin.at("schema", "flags"), "git flags are not passed to the build context",
-                                     severity="warning"))
-        if _ssh_url(url):
-            # no builder clones over SSH itself (kaniko's git context is HTTPS): always the clone step
-            mount = self._ssh_key(pod, ctx, git, origin)
-            if mount is None:
-                return "", None
-            key, hosts = f"{GIT_SSH_DIR}/id", f"{GIT_SSH_DIR}/{KNOWN_HOSTS}"
-            command = f"ssh -i {key} -o IdentitiesOnly=yes -o UserKnownHostsFile={hosts} -o StrictHostKeyChecking=yes"
-            return self._clone(pod, profile, url, revision, [{"name": "GIT_SSH_COMMAND", "value": command}], (mount,),
-                               origin)
-        if ctx.ssh is not None:
-            self.error(origin.at("ssh"), f"ssh applies to an SSH git url; {git.name!r} has url {url!r}",
-                       "remove ssh, or set schema.url to git@host:org/repo.git or ssh://git@host/org/repo.git")
-            return "", None
-        env = self._git_credentials(git)
-        if "git" in profile.native_contexts:
-            return self._kaniko_git_url(pod, url, revision, env, origin), None
-        return self._clone(pod, profile, url, revision, env, (), origin)
-
-    def _clone(self, pod: _Pod, profile: BuilderProfile, url: str, revision: str | None, env: list[dict],
-               mounts: tuple[dict, ...], origin: Origin) -> tuple[str, GitClone]:
-        volume = pod.mount("workspace", {"emptyDir": {}}, profile.workspace, False, origin)
-        clone = GitClone(url, revision, self.images.get("git", GIT_IMAGE), tuple(env), volume, mounts)
-        return _local_dir(profile, profile.workspace), clone
-
-    def _ssh_key(self, pod: _Pod, ctx: GitContext, git: Connection, origin: Origin) -> dict | None:
-        """A read-only (0400) volume with the private key and known_hosts, for the clone step only."""
-        holder: Connection | None = git
-        if ctx.ssh is not None:
-            holder = self.connections.get(ctx.ssh)
-            if holder is None or holder.kind != "ssh":
-                self.error(origin.at("ssh"), f"ssh connection {ctx.ssh!r} " + (
-                    "is not in the catalog" if holder is None else f"is a {holder.kind} connection"),
-                           f"name a connection of kind ssh whose secret holds {SSH_KEY}")
-                return None
-        assert holder is not None and git.git is not None
-        hint = (f"give connection {holder.name!r} a secret with items [{SSH_KEY}, {KNOWN_HOSTS}] "
-                "(a kubernetes.io/ssh-auth Secret plus the host keys), or name an ssh connection: "
-                f"context: {{connection: {git.name}, ssh: <ssh connection>}}")
-        secret = holder.secret
-        if secret is None:
-            self.error(origin, f"git url {git.git.url!r} is SSH, but connection {holder.name!r} has no secret "
-                       "with a private key", hint)
-            return None
-        items = secret.items or (KeyToPath(SSH_KEY, SSH_KEY),)
-        keys = [i.key for i in items if i.key == SSH_KEY or i.key.startswith("id_")]
-        hosts = [i.key for i in items if i.key == KNOWN_HOSTS]
-        strange = [i.key for i in items if i.key not in keys and i.key not in hosts]
-        where = secret.origin.at("items") if secret.items else secret.origin
-        if strange or len(keys) != 1:
-            self.error(where, f"an SSH clone needs one private key ({SSH_KEY} or id_*) in secret {secret.name!r}"
-                       + (f"; {', '.join(strange)} is not an SSH key" if strange else f", found {len(keys)}"), hint)
-            return None
-        sources: list[dict] = [{"secret": {"name": secret.name, "items": [
-            {"key": keys[0], "path": "id"}, *({"key": KNOWN_HOSTS, "path": KNOWN_HOSTS} for _ in hosts)]}}]
-        if not hosts:
-            holder_map = holder.config_map
-            map_items = (holder_map.items or (KeyToPath(KNOWN_HOSTS, KNOWN_HOSTS),)) if holder_map else ()
-            if holder_map is None or len(map_items) != 1:
-                self.error(holder_map.origin.at("items") if holder_map else where,
-                           f"an SSH clone checks the host key, but connection {holder.name!r} gives no {KNOWN_HOSTS}",
-                           f"add {KNOWN_HOSTS} to the secret's items, or a configMap with the single key {KNOWN_HOSTS} "
-                           "(lines from ssh-keyscan, checked against the host's published fingerprints)")
-                return None
-            sources.append({"configMap": {"name": holder_map.name, "items": [{"key": map_items[0].key,
-                                                                              "path": KNOWN_HOSTS}]}})
-        volume = pod.volume("git-ssh", {"projected": {"defaultMode": 0o400, "sources": sources}})
-        return {"name": volume, "mountPath": GIT_SSH_DIR, "readOnly": True}
-
-    def _volume_context(self, pod: _Pod, ctx: GitContext, conn: Connection, profile: BuilderProfile,
-                        origin: Origin) -> tuple[str, GitClone | None]:
-        """A directory on a volume_claim/host_path connection, mounted where its schema says."""
-        if "dir" not in profile.native_contexts:
-            self.error(origin, f"{profile.name} cannot build from a local directory")
-            return "", None
-        assert isinstance(conn.schema, Mapping)
-        _use_connection(pod, conn)
-        base = conn.schema["mountPath"].rstrip("/")
-        directory = f"{base}/{ctx.path.strip('/')}" if ctx.path and ctx.path.strip("/") else base or "/"
-        return _local_dir(profile, directory), None
-
-    def _bucket_context(self, pod: _Pod, build: Build, ctx: GitContext, conn: Connection, profile: BuilderProfile,
-                        origin: Origin) -> str:
-        """The tarball's URL in the bucket; the connection's credentials go to the builder as Polyaxon exposes them."""
-        assert ctx.path is not None
-        url = self._bucket_url(conn, ctx.path)
-        if url is None:
-            return ""
-        if conn.kind not in profile.native_buckets:
-            able = sorted(n for n, p in PROFILES.items() if conn.kind in p.native_buckets)
-            self.error(build.origin.at("builder"), f"{profile.name} cannot fetch the {conn.kind} context {url}: only "
-                       f"{', '.join(able) or 'no builder'} downloads it itself with the connection's credentials",
-                       (f"use builder: {able[0]}, " if able else "") + "or put the unpacked context on a "
-                       "volume_claim connection and use context: {connection: <claim>, path: <dir>}")
-            return ""
-        self._bucket_credentials(conn)
-        _use_connection(pod, conn)
-        return url
-
-    def _bucket_url(self, conn: Connection, path: str) -> str | None:
-        assert isinstance(conn.schema, Mapping)
-        bucket = str(conn.schema["bucket"])
-        where = conn.origin.at("schema", "bucket")
-        if conn.kind == "wasb":
-            match = re.fullmatch(r"wasbs?://([^@/]+)@([a-z0-9]+)\.blob\.core\.windows\.net(/[^?#]*)?", bucket)
-            if match is None:
-                self.error(where, f"wasb bucket {bucket!r} is not wasbs://<container>@<account>.blob.core.windows.net",
-                           "write the bucket as Polyaxon does, e.g. wasbs://contexts@acme.blob.core.windows.net")
-                return None
-            container, account, prefix = match.groups()
-            base = f"https://{account}.blob.core.windows.net/{container}{(prefix or '').rstrip('/')}"
-        else:
-            scheme = BUCKET_SCHEMES[conn.kind]
-            found, sep, name = bucket.partition("://")
-            if not sep:
-                found, name = scheme, bucket
-            if found != scheme or not name.strip("/"):
-                self.error(where, f"{conn.kind} bucket {bucket!r} is not {scheme}://<bucket>[/prefix]",
-                           f"write it as {scheme}://<bucket>")
-                return None
-            base = f"{scheme}://{name.rstrip('/')}"
-        return f"{base}/{path.lstrip('/')}"
-
-    def _bucket_credentials(self, conn: Connection) -> None:
-        """Refuse a bucket secret exposed where the cloud SDK never reads it (BUCKET_CREDENTIALS)."""
-        secret = conn.secret
-        if secret is None:
-            return  # the pod's identity: IRSA, GKE workload identity, Azure workload identity
-        file_env, keys = BUCKET_CREDENTIALS[conn.kind]
-        env = dict(conn.env)
-        if secret.mount_path:
-            mount = secret.mount_path.rstrip("/") + "/"
-            if file_env is None:
-                self.error(secret.origin.at("mountPath"), f"a {conn.kind} context's key is read from the environment "
-                           f"({', '.join(keys or ())}); a mounted file is never read", "remove mountPath")
-            elif not env.get(file_env, "").startswith(mount):
-                self.error(conn.origin.at("env") if file_env in env else secret.origin.at("mountPath"),
-                           f"a mounted {conn.kind} secret is read only through {file_env}, "
-                           f"which must name a file under {mount}", f"add env {file_env}: {mount}<key file>")
-        elif keys is None:
-            self.error(secret.origin, f"a {conn.kind} secret is a key file: it must be mounted",
-                       f"add mountPath and env {file_env}: <mountPath>/<key file>")
-        elif secret.items and not set(keys) <= {i.key for i in secret.items}:
-            self.error(secret.origin.at("items"), f"a {conn.kind} context reads {', '.join(keys)} from the environment",
-                       "list those keys in items, or remove items to expose the whole Secret")
-
-    def _kaniko_git_url(self, pod: _Pod, url: str, revision: str | None, env: list[dict], origin: Origin) -> str:
-        scheme, sep, rest = url.partition("://")
-        if not sep or scheme not in ("https", "http"):
-            self.error(origin, f"git url {url!r} is not an http(s) URL; kaniko clones git contexts over HTTPS",
-                       "use https://host/repo.git")
-            return ""
-        if scheme == "http":
-            pod.set_env({"name": "GIT_PULL_METHOD", "value": "http"}, origin)
-        for entry in env:
-            pod.set_env(entry, origin)
-        ref = "" if not revision else "#" + (revision if revision.startswith("refs/") else f"refs/heads/{revision}")
-        return f"git://{rest}{ref}"
-
-    def _git_credentials(self, git: Connection) -> list[dict]:
-        """GIT_USERNAME/GIT_PASSWORD or GIT_TOKEN from the git connection's Secret keys."""
-        if git.secret is None:
-            return []
-        items = git.secret.items or (KeyToPath("username", "username"), KeyToPath("password", "password"))
-        env = []
-        for i, item in enumerate(items):
-            name = GIT_ENV.get(item.key.lower(), item.key if item.key in GIT_ENV.values() else None)
-            if name is None:
-                self.error(git.secret.origin.at("items", i), f"git secret key {item.key!r} is not a git credential",
-                           "use keys username/password (kubernetes.io/basic-auth) or token")
-                continue
-            env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": git.secret.name, "key": item.key}}})
-        return env
-
 
 def make_plan(config: GeneratorConfig) -> Plan:
     return Planner(config).run()
@@ -889,7 +506,7 @@ def registry_mount(config: GeneratorConfig, connection: str, builder: str
     planner._index_connections()
     conn = planner.connections.get(connection)
     address = planner.addresses.get(connection)
-    pod = _Pod(config.origin, planner.issues)
+    pod = Pod(config.origin, planner.issues)
     profile = PROFILES[builder]
     credential = None
     if conn and address and planner.auth.get(connection) == "helper":

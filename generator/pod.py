@@ -1,0 +1,117 @@
+"""One builder pod being assembled: volumes, mounts, env and annotations, refusing clashes.
+
+Also Polyaxon's rules for how a connection's secret, configMap, env and annotations reach a pod.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from generator.errors import Issue, Origin
+from generator.model import Connection, KeyToPath, Resource
+from generator.names import dns_label
+
+
+@dataclass
+class Pod:
+    """Volumes, mounts and env of one builder pod, refusing clashes as they are added."""
+
+    origin: Origin
+    issues: list[Issue]
+    volumes: list[dict] = field(default_factory=list)
+    mounts: list[dict] = field(default_factory=list)
+    env: list[dict] = field(default_factory=list)
+    env_from: list[dict] = field(default_factory=list)
+    annotations: dict[str, str] = field(default_factory=dict)
+    _volume_of: dict[tuple, str] = field(default_factory=dict)
+    _mounted_at: dict[str, str] = field(default_factory=dict)
+
+    def volume(self, base: str, source: dict) -> str:
+        """Add a volume under a free name derived from `base`, mounted by no container yet."""
+        taken = {v["name"] for v in self.volumes}
+        name = dns_label(base)
+        n = 2
+        while name in taken:
+            name = dns_label(f"{base}-{n}")
+            n += 1
+        self.volumes.append({"name": name, **source})
+        return name
+
+    def mount(self, base: str, source: dict, mount_path: str, read_only: bool, origin: Origin) -> str:
+        identity = (repr(sorted(source.items())), mount_path)
+        if identity in self._volume_of:
+            return self._volume_of[identity]
+        name = self.volume(base, source)
+        if mount_path in self._mounted_at:
+            self.issues.append(Issue(origin, f"mount path {mount_path} is already used by volume {self._mounted_at[mount_path]}",
+                                     "give each connection its own mountPath"))
+        self._mounted_at[mount_path] = name
+        self._volume_of[identity] = name
+        mount: dict[str, Any] = {"name": name, "mountPath": mount_path}
+        if read_only:
+            mount["readOnly"] = True
+        self.mounts.append(mount)
+        return name
+
+    def set_env(self, entry: dict, origin: Origin) -> None:
+        for existing in self.env:
+            if existing["name"] == entry["name"]:
+                if existing != entry:
+                    self.issues.append(Issue(origin, f"environment variable {entry['name']} is set twice with different values",
+                                             "remove one of them"))
+                return
+        self.env.append(entry)
+
+    def annotate(self, pairs: Iterable[tuple[str, str]], origin: Origin) -> None:
+        for key, value in pairs:
+            if self.annotations.get(key, value) != value:
+                self.issues.append(Issue(origin, f"pod annotation {key} is set twice with different values"))
+            self.annotations[key] = value
+
+
+def resource_volume(res: Resource, kind: str) -> dict:
+    """A Kubernetes secret/configMap volume source for a catalog resource."""
+    ref_key = "secretName" if kind == "secret" else "name"
+    body: dict[str, Any] = {ref_key: res.name}
+    if res.items:
+        body["items"] = [key_to_path(i) for i in res.items]
+    if res.default_mode is not None:
+        body["defaultMode"] = res.default_mode
+    return {kind: body}
+
+
+def key_to_path(item: KeyToPath) -> dict:
+    out: dict[str, Any] = {"key": item.key, "path": item.path}
+    if item.mode is not None:
+        out["mode"] = item.mode
+    return out
+
+
+def expose(pod: Pod, res: Resource, kind: str) -> None:
+    """Polyaxon's rules: mounted if mountPath, else one env var per item, else envFrom."""
+    if res.mount_path:
+        pod.mount(res.name, resource_volume(res, kind), res.mount_path, kind == "secret", res.origin)
+    elif res.items:
+        ref = "secretKeyRef" if kind == "secret" else "configMapKeyRef"
+        for item in res.items:
+            pod.set_env({"name": item.key, "valueFrom": {ref: {"name": res.name, "key": item.key}}}, res.origin)
+    else:
+        ref = "secretRef" if kind == "secret" else "configMapRef"
+        entry = {ref: {"name": res.name}}
+        if entry not in pod.env_from:
+            pod.env_from.append(entry)
+
+
+def use_connection(pod: Pod, conn: Connection, mount_secret: bool = True) -> None:
+    if conn.secret is not None and mount_secret:
+        expose(pod, conn.secret, "secret")
+    if conn.config_map is not None:
+        expose(pod, conn.config_map, "configMap")
+    if conn.kind in ("volume_claim", "host_path") and isinstance(conn.schema, dict):
+        source = ({"persistentVolumeClaim": {"claimName": conn.schema["volumeClaim"]}} if conn.kind == "volume_claim"
+                  else {"hostPath": {"path": conn.schema["hostPath"]}})
+        pod.mount(conn.name, source, conn.schema["mountPath"], bool(conn.schema.get("readOnly")), conn.origin)
+    for name, value in conn.env:
+        pod.set_env({"name": name, "value": value}, conn.origin.at("env"))
+    pod.annotate(conn.annotations, conn.origin.at("annotations"))
