@@ -173,13 +173,12 @@ def _check_plugin_version(state: PluginState, environ: Mapping[str, str]) -> Che
     if not state.python:
         return Check("plugin version", FAIL, "the plugin has no '#!' line, so it cannot run", fix)
     # the kernel runs `#!interpreter [arg]`, e.g. `#!/usr/bin/env python3`, found on kustomize's PATH
-    code, out = _run([*state.python.split(maxsplit=1), "-c", "import generator; print(generator.__version__)"],
-                     environ)
+    code, out = _run([*state.python.split(maxsplit=1), str(state.path), "--version"], environ)
     if code != 0 or out != __version__:
         found = f"conngen {out}" if code == 0 else "no importable conngen"
         return Check("plugin version", FAIL, f"the plugin's Python {state.python} has {found}; "
                                              f"this CLI is {__version__}", fix)
-    if Path(state.python).resolve() != Path(sys.executable).resolve():
+    if Path(state.python.split(maxsplit=1)[0]).resolve() != Path(sys.executable).resolve():
         return Check("plugin version", WARN, f"conngen {__version__}, but the plugin runs {state.python} "
                                              f"while this CLI runs {sys.executable}", fix)
     return Check("plugin version", OK, f"conngen {__version__} on {state.python}, same as this CLI")

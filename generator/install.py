@@ -34,14 +34,20 @@ def chosen_root(environ: Mapping[str, str]) -> tuple[Path, bool]:
 
 
 def plugin_script(python: str) -> str:
+    """The plugin executable. For this very interpreter it starts with `-S`: site's start-up work
+    (.pth files, about 50 ms here) would be paid on every kustomize build, so the paths site
+    added for this install are written into the script instead."""
     from generator import __version__
 
-    return (f"#!{python}\n"
-            "# conngen exec plugin for kustomize (written by `conngen install`)\n"
-            f"# conngen {__version__}\n"
-            "import sys\n"
-            "from generator.plugin import main\n"
-            "sys.exit(main())\n")
+    lines = [f"#!{python}", "# conngen exec plugin for kustomize (written by `conngen install`)",
+             f"# conngen {__version__}", "import sys"]
+    if Path(python).resolve() == Path(sys.executable).resolve():
+        package_root = str(Path(__file__).resolve().parent.parent)
+        paths = list(dict.fromkeys([package_root] + [p for p in sys.path[1:] if p and os.path.exists(p)]))
+        lines[0] += " -S"
+        lines.append(f"sys.path[:0] = {paths!r}")
+    lines += ["from generator.plugin import main", "sys.exit(main())", ""]
+    return "\n".join(lines)
 
 
 def install(environ: Mapping[str, str], python: str | None = None) -> Path:

@@ -117,6 +117,11 @@ def run_function(err: TextIO, environ: dict[str, str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv if argv is None else argv)
     try:
+        if args[1:] == ["--version"]:  # `conngen doctor` asks the installed plugin itself
+            from generator import __version__
+
+            print(__version__)
+            return EXIT_OK
         if len(args) >= 2:
             return run(args[1], sys.stdout, sys.stderr, dict(os.environ))
         if sys.stdin is None or sys.stdin.isatty():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -82,6 +83,10 @@ def test_install_writes_an_executable_plugin_where_kustomize_looks(tmp_path: Pat
     assert plugin.is_file() and plugin.stat().st_mode & stat.S_IXUSR
     assert f"installed {plugin}" in result.stdout
     assert "kubectl kustomize --enable-alpha-plugins" in result.stdout
+    # started with -S (no site start-up on every build), it still finds conngen and its dependencies
+    assert plugin.read_text().splitlines()[0].endswith(" -S")
+    version = subprocess.run([str(plugin), "--version"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert version.returncode == 0 and version.stdout.strip() == __version__
 
 
 def test_version_and_module_entry_point() -> None:
