@@ -43,6 +43,11 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
     return "\n\n".join(_block(r) for r in rows) or "no builds", ok
 
 
+#: every row label, so all blocks share one column (the longest is buildah's REGISTRY_AUTH_FILE)
+ROW_LABELS = ("registry", "secret", "volume", "mount path", "builder reads", "helper", "cloud creds", "registry CA",
+              "destination", "status", "problem", *{p.dir_env for p in PROFILES.values()})
+
+
 def _block(r: dict) -> str:
     image_default = PROFILES[r["builder"]].image_env.get(r["authEnv"])
     docker_config = r["dockerConfig"] or (f"(image default {image_default})" if image_default else "(unset)")
@@ -62,7 +67,8 @@ def _block(r: dict) -> str:
     lines += [("destination", d) for d in r["destinations"]]
     lines.append(("status", r["status"]))
     lines += [("problem", p) for p in r["problems"]]
-    return "\n".join(line if isinstance(line, str) else f"  {line[0]:<14} {line[1]}" for line in lines)
+    width = max(len(label) for label in ROW_LABELS)
+    return "\n".join(line if isinstance(line, str) else f"  {line[0]:<{width}} {line[1]}" for line in lines)
 
 
 def _source(secret: str | None, generated: bool, external: set[str]) -> str | None:

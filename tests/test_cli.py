@@ -17,12 +17,12 @@ def test_explain_follows_each_build_from_registry_to_destination() -> None:
     result = run_conngen("explain", "fixtures/seed/generator.yaml")
     assert result.returncode == 0, result.stderr
     kaniko, dockerizer = result.stdout.split("\n\n")
-    assert "builder reads  /kaniko/.docker/config.json" in kaniko
-    assert "DOCKER_CONFIG  (image default /kaniko/.docker/)" in kaniko
-    assert "destination    myregistry.com/org/repo/trainer:1.4.0" in kaniko
-    assert "builder reads  /root/.docker/config.json" in dockerizer
-    assert "volume         docker-conf (key .dockerconfigjson → config.json)" in dockerizer
-    assert kaniko.rstrip().endswith("status         ok") and "example-password" not in result.stdout
+    assert "builder reads      /kaniko/.docker/config.json" in kaniko
+    assert "DOCKER_CONFIG      (image default /kaniko/.docker/)" in kaniko
+    assert "destination        myregistry.com/org/repo/trainer:1.4.0" in kaniko
+    assert "builder reads      /root/.docker/config.json" in dockerizer
+    assert "volume             docker-conf (key .dockerconfigjson → config.json)" in dockerizer
+    assert kaniko.rstrip().endswith("status             ok") and "example-password" not in result.stdout
 
 
 def test_explain_flags_a_template_override_that_breaks_the_route(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_explain_flags_a_template_override_that_breaks_the_route(tmp_path: Path)
         'volumeMounts: [{"name": "docker-conf", "mountPath": "/root/.docker", "readOnly": true}]'))
     explain = run_conngen("explain", "--templates", str(templates), "fixtures/seed/generator.yaml")
     assert explain.returncode == 1
-    assert "status         MISMATCH" in explain.stdout
+    assert "status             MISMATCH" in explain.stdout
     assert "nothing is mounted where kaniko reads /kaniko/.docker/config.json" in explain.stdout
     render = run_conngen("render", "--templates", str(templates), "fixtures/seed/generator.yaml")
     assert render.returncode == 1 and render.stdout == ""

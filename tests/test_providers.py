@@ -137,8 +137,8 @@ def test_explain_is_sound_for_every_provider(case: str) -> None:
 def test_explain_names_the_helper_and_where_its_cloud_credentials_come_from() -> None:
     text = run_conngen("explain", "fixtures/providers-ecr/generator.yaml").stdout
     block = text.split("\n\n")[1]
-    assert "helper         ecr-login" in block and "cloud creds    Secret aws-secret mounted at /root/.aws" in block
-    assert "secret         none (credential helper)" in block
+    assert "helper             ecr-login" in block and "cloud creds        Secret aws-secret mounted at /root/.aws" in block
+    assert "secret             none (credential helper)" in block
 
 
 BASE = """\
