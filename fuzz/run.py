@@ -40,7 +40,7 @@ def main() -> int:
     parser.add_argument("--progress", type=int, default=5000, help="print a line every N inputs")
     args = parser.parse_args()
     signal.signal(signal.SIGALRM, _alarm)
-    per_target = max(1, args.examples // 3)
+    per_target = max(1, -(-args.examples // 3))  # rounded up: at least --examples inputs in all
     run_settings = settings(max_examples=per_target, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     counts = {"plugin": 0, "krm": 0, "text": 0}
     start = time.perf_counter()
