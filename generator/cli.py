@@ -49,6 +49,9 @@ def run_guarded(fn: Callable[[], int | None]) -> None:
         sys.exit(EXIT_USER)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise
+    except BrokenPipeError:  # `conngen render ... | head`: the reader left; not a bug, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_USER)
     except Exception as exc:  # noqa: BLE001
         click.echo(f"conngen: internal error ({type(exc).__name__}); please report it", err=True)
         sys.exit(EXIT_BUG)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -97,3 +99,11 @@ def test_version_and_module_entry_point() -> None:
 def test_usage_errors_exit_2() -> None:
     assert run_conngen("render").returncode == 2
     assert run_conngen("no-such-command").returncode == 2
+
+
+def test_a_reader_that_leaves_early_is_not_reported_as_a_bug(tmp_path: Path) -> None:
+    """`conngen install | true`: the pipe closes before conngen writes; no 'internal error'."""
+    env = {**os.environ, "KUSTOMIZE_PLUGIN_HOME": str(tmp_path)}
+    result = subprocess.run(f"{sys.executable} -m generator install | true", shell=True, env=env,
+                            capture_output=True, text=True, cwd=REPO)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
