@@ -209,4 +209,6 @@ PROFILES: dict[str, BuilderProfile] = {
 }
 
 GIT_IMAGE = "alpine/git:v2.47.2"  # git with openssh-client, for HTTPS and SSH clones
+# fetches bucket contexts for builders that cannot (one image for s3, gcs and Azure blob; sh and tar inside)
+FETCH_IMAGE = "rclone/rclone:1.68.2"
 GIT_SSH_DIR = "/etc/conngen/git-ssh"  # where the clone step finds the SSH key and known_hosts

@@ -248,7 +248,7 @@ CONFIG = rec(
     Field("builders", MapOf(rec("builder options", Field("image", Str("pinned builder image", min_len=1)),
                                 Field("securityContext", AnyValue("container securityContext replacing the "
                                                                   "builder's default (docs/builders.md)"))),
-                            "per-builder options", key=Str(enum=sorted(PROFILES) + ["git"]))),
+                            "per-builder options", key=Str(enum=sorted(PROFILES) + ["fetch", "git"]))),
     Field("generatorOptions", rec(
         "generatorOptions",
         Field("disableNameSuffixHash", Bool("do not ask kustomize to hash Secret names"), default=False),

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from generator.builders import GIT_IMAGE, GIT_SSH_DIR, PROFILES, BuilderProfile
+from generator.builders import FETCH_IMAGE, GIT_IMAGE, GIT_SSH_DIR, BuilderProfile
 from generator.errors import Issue, Origin
 from generator.model import Build, Connection, GitContext, KeyToPath
 from generator.pod import Pod, use_connection
@@ -39,6 +39,20 @@ class GitClone:
     mounts: tuple[dict, ...] = ()  # mounts of the clone step only (the SSH key)
 
 
+@dataclass(frozen=True)
+class ContextFetch:
+    """Downloads a bucket's context tarball into the workspace, for builders that cannot (rclone)."""
+
+    kind: str  # s3 | gcs | wasb
+    source: str  # rclone path: <bucket or container>/<object>
+    account: str | None  # the Azure storage account (wasb)
+    image: str
+    env: tuple[dict, ...]
+    env_from: tuple[dict, ...]
+    volume: str
+    mounts: tuple[dict, ...]
+
+
 def _ssh_url(url: str) -> bool:
     """`ssh://...` or scp-like `user@host:path` (git's own rule: a colon before any slash)."""
     if "://" in url:
@@ -62,8 +76,9 @@ class ContextPlanner:
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
         raise NotImplementedError
 
-    def _context(self, pod: Pod, build: Build, profile: BuilderProfile) -> tuple[str, GitClone | None]:
-        """The context argument the builder gets, and a clone step when it cannot fetch it."""
+    def _context(self, pod: Pod, build: Build, profile: BuilderProfile
+                 ) -> tuple[str, GitClone | ContextFetch | None]:
+        """The context argument the builder gets, and a clone or fetch step when it cannot fetch it."""
         origin = build.origin.at("context")
         ctx = build.context
         if ctx is None:
@@ -87,7 +102,7 @@ class ContextPlanner:
             return self._git_context(pod, ctx, conn, profile, origin)
         if conn.kind in VOLUME_KINDS:
             return self._volume_context(pod, ctx, conn, profile, origin)
-        return self._bucket_context(pod, build, ctx, conn, profile, origin), None
+        return self._bucket_context(pod, build, ctx, conn, profile, origin)
 
     def _context_fields(self, ctx: GitContext, conn: Connection, origin: Origin) -> bool:
         """Refuse fields that mean nothing for this kind of connection, rather than ignore them."""
@@ -214,22 +229,29 @@ class ContextPlanner:
         return _local_dir(profile, directory), None
 
     def _bucket_context(self, pod: Pod, build: Build, ctx: GitContext, conn: Connection, profile: BuilderProfile,
-                        origin: Origin) -> str:
-        """The tarball's URL in the bucket; the connection's credentials go to the builder as Polyaxon exposes them."""
+                        origin: Origin) -> tuple[str, ContextFetch | None]:
+        """kaniko fetches the tarball itself with the connection's credentials as Polyaxon exposes them;
+        other builders get an rclone step, holding those credentials, that unpacks it into the workspace."""
         assert ctx.path is not None
         url = self._bucket_url(conn, ctx.path)
         if url is None:
-            return ""
-        if conn.kind not in profile.native_buckets:
-            able = sorted(n for n, p in PROFILES.items() if conn.kind in p.native_buckets)
-            self.error(build.origin.at("builder"), f"{profile.name} cannot fetch the {conn.kind} context {url}: only "
-                       f"{', '.join(able) or 'no builder'} downloads it itself with the connection's credentials",
-                       (f"use builder: {able[0]}, " if able else "") + "or put the unpacked context on a "
-                       "volume_claim connection and use context: {connection: <claim>, path: <dir>}")
-            return ""
+            return "", None
         self._bucket_credentials(conn)
-        use_connection(pod, conn)
-        return url
+        if conn.kind in profile.native_buckets:
+            use_connection(pod, conn)
+            return url, None
+        volume = pod.mount("workspace", {"emptyDir": {}}, profile.workspace, False, origin)
+        step = pod.sibling()
+        use_connection(step, conn)
+        pod.annotate(step.annotations.items(), conn.origin.at("annotations"))
+        if conn.kind == "wasb":  # https://<account>.blob.core.windows.net/<container>/<object>
+            host, _, source = url.removeprefix("https://").partition("/")
+            account: str | None = host.split(".", 1)[0]
+        else:
+            source, account = url.split("://", 1)[1], None
+        fetch = ContextFetch(conn.kind, source, account, self.images.get("fetch", FETCH_IMAGE), tuple(step.env),
+                             tuple(step.env_from), volume, tuple(step.mounts))
+        return _local_dir(profile, profile.workspace), fetch
 
     def _bucket_url(self, conn: Connection, path: str) -> str | None:
         assert isinstance(conn.schema, Mapping)

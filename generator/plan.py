@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from generator.builders import PROFILES, BuilderProfile
-from generator.contexts import ContextPlanner, GitClone
+from generator.contexts import ContextFetch, ContextPlanner, GitClone
 from generator.errors import Issue, Origin, UserError, dotted
 from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
 from generator.names import dns_label
@@ -85,6 +85,7 @@ class JobPlan:
     volumes: tuple[dict, ...]
     workspace: str
     git_clone: GitClone | None
+    context_fetch: ContextFetch | None
     resources: Any
     backoff_limit: int
     ttl_seconds_after_finished: int | None
@@ -289,7 +290,7 @@ class Planner(ContextPlanner):
             credential = replace(self._mount_credentials(pod, conn, address, profile), provider=provider.name)
         registry_ca = self._registry_ca(pod, build, conn, address, profile)
         use_connection(pod, conn, mount_secret=False)
-        context, git_clone = self._context(pod, build, profile)
+        context, step = self._context(pod, build, profile)
         for name in build.extra_connections:
             extra = self.connections.get(name)
             if extra is None:
@@ -324,7 +325,8 @@ class Planner(ContextPlanner):
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
             insecure_registries=insecure, env=tuple(pod.env), env_from=tuple(pod.env_from),
             volume_mounts=tuple(pod.mounts), volumes=tuple(pod.volumes), workspace=profile.workspace,
-            git_clone=git_clone, resources=build.resources if build.resources is not None else defaults.resources,
+            git_clone=step if isinstance(step, GitClone) else None,
+            context_fetch=step if isinstance(step, ContextFetch) else None, resources=build.resources if build.resources is not None else defaults.resources,
             backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
             active_deadline_seconds=defaults.active_deadline_seconds,
             service_account_name=defaults.service_account_name, credential=credential,

@@ -27,6 +27,10 @@ class Pod:
     _volume_of: dict[tuple, str] = field(default_factory=dict)
     _mounted_at: dict[str, str] = field(default_factory=dict)
 
+    def sibling(self) -> "Pod":
+        """Another container of the same pod (an init step): shares the volumes, has its own mounts and env."""
+        return Pod(self.origin, self.issues, volumes=self.volumes, _volume_of=self._volume_of)
+
     def volume(self, base: str, source: dict) -> str:
         """Add a volume under a free name derived from `base`, mounted by no container yet."""
         taken = {v["name"] for v in self.volumes}

@@ -65,7 +65,7 @@ def test_bucket_contexts_are_the_urls_kaniko_fetches() -> None:
     # wasbs://<container>@<account>.blob.core.windows.net -> https://<account>.blob.core.windows.net/<container>/...
     assert _arg(_builder(jobs["trainer-wasb"]), "--context=") == \
         "https://acmeml.blob.core.windows.net/contexts/contexts/trainer.tar.gz"
-    assert all("initContainers" not in _pod(j) for j in jobs.values())
+    assert all("initContainers" not in _pod(j) for n, j in jobs.items() if n.startswith("trainer-"))
 
 
 def test_bucket_credentials_reach_kaniko_where_the_cloud_sdks_read_them(tmp_path: Path) -> None:
@@ -80,6 +80,73 @@ def test_bucket_credentials_reach_kaniko_where_the_cloud_sdks_read_them(tmp_path
     assert gcs.read_json(gcs.env["GOOGLE_APPLICATION_CREDENTIALS"]) == {"type": "service_account"}
     wasb = simulate_pod(jobs["trainer-wasb"], cluster, tmp_path / "wasb")
     assert wasb.env["AZURE_STORAGE_ACCESS_KEY"] == "fake-azure-key"
+
+
+FETCHED = {  # job -> (CONTEXT_KIND, CONTEXT_OBJECT as rclone reads it)
+    "tools-s3-buildah": ("s3", "acme-contexts/contexts/tools.tar.gz"),
+    "tools-gcs-dockerizer": ("gcs", "acme-contexts/ml/contexts/tools.tar.gz"),
+    "tools-wasb-buildkit": ("wasb", "contexts/contexts/tools.tar.gz"),
+}
+BUCKET_SECRETS = [_secret("aws-context-reader", AWS_ACCESS_KEY_ID="AKIAFAKE", AWS_SECRET_ACCESS_KEY="fake"),
+                  _secret("gcs-context-reader", **{"key.json": '{"type": "service_account"}'}),
+                  _secret("azure-context-reader", AZURE_STORAGE_ACCESS_KEY="fake-azure-key")]
+
+
+@pytest.mark.parametrize("name", sorted(FETCHED))
+def test_builders_without_bucket_support_get_a_fetch_step_holding_the_credentials(name: str, tmp_path: Path) -> None:
+    jobs, objects = _jobs("context-bucket")
+    job = jobs[name]
+    fetch = _pod(job)["initContainers"][0]
+    assert fetch["name"] == "fetch-context" and fetch["image"].startswith("rclone/rclone:")
+    step = simulate_pod(job, [*objects, *BUCKET_SECRETS], tmp_path / "step", container="fetch-context")
+    builder = simulate_pod(job, [*objects, *BUCKET_SECRETS], tmp_path / "builder")
+    assert (step.env["CONTEXT_KIND"], step.env["CONTEXT_OBJECT"]) == FETCHED[name]
+    # the unpacked context lands in the very volume the builder builds from
+    workspace = step.env["WORKSPACE"]
+    assert step.mount_for(workspace).volume == builder.mount_for(workspace).volume
+    assert workspace in " ".join(builder.args) or workspace in builder.env.values()
+    # the bucket's credentials reach the fetch step only
+    secret_names = {"AWS_ACCESS_KEY_ID", "AZURE_STORAGE_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS"}
+    assert secret_names & set(step.env) and not secret_names & set(builder.env)
+    if FETCHED[name][0] == "gcs":
+        assert step.read_json(step.env["GOOGLE_APPLICATION_CREDENTIALS"]) == {"type": "service_account"}
+        assert not builder.exists(step.env["GOOGLE_APPLICATION_CREDENTIALS"])
+
+
+@pytest.mark.parametrize("name", ["tools-s3-buildah", "tools-wasb-buildkit"])
+def test_the_fetch_script_downloads_and_unpacks_into_the_workspace(name: str, tmp_path: Path) -> None:
+    """Run the step's own script with a stand-in rclone that records its config and serves a local tarball."""
+    import subprocess
+    import tarfile
+
+    jobs, objects = _jobs("context-bucket")
+    step = simulate_pod(jobs[name], [*objects, *BUCKET_SECRETS], tmp_path / "root", container="fetch-context")
+    context = tmp_path / "src"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    with tarfile.open(tmp_path / "served.tar.gz", "w:gz") as tar:
+        tar.add(context / "Dockerfile", arcname="Dockerfile")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "rclone").write_text(
+        "#!/bin/sh\nenv | grep '^RCLONE_CONFIG_SRC_' | sort > \"$RECORD\"\necho \"$@\" >> \"$RECORD\"\n"
+        f"cp {tmp_path / 'served.tar.gz'} \"$3\"\n")
+    (bin_dir / "rclone").chmod(0o755)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    env = {**step.env, "WORKSPACE": str(workspace), "PATH": f"{bin_dir}:/usr/bin:/bin", "RECORD": str(tmp_path / "rec")}
+    script = _pod(jobs[name])["initContainers"][0]["args"][0]
+    subprocess.run(["/bin/sh", "-c", script], env=env, check=True)
+    assert (workspace / "Dockerfile").read_text() == "FROM scratch\n"
+    assert not (workspace / ".context.tar.gz").exists()
+    record = (tmp_path / "rec").read_text()
+    assert f"copyto src:{FETCHED[name][1]} {workspace}/.context.tar.gz" in record
+    if name == "tools-s3-buildah":
+        assert "RCLONE_CONFIG_SRC_TYPE=s3" in record and "RCLONE_CONFIG_SRC_ENV_AUTH=true" in record
+        assert "RCLONE_CONFIG_SRC_REGION=eu-west-1" in record
+    else:
+        assert "RCLONE_CONFIG_SRC_TYPE=azureblob" in record and "RCLONE_CONFIG_SRC_ACCOUNT=acmeml" in record
+        assert "RCLONE_CONFIG_SRC_KEY=fake-azure-key" in record
 
 
 # --- volumes -------------------------------------------------------------------------------------
@@ -213,8 +280,6 @@ REFUSALS = [
      r"builds\[0\]\.context\.connection: context connection 'reg' is a registry connection"),
     ("unknown context connection", "kaniko", "{connection: nowhere}",
      r"builds\[0\]\.context\.connection: context connection 'nowhere' is not in the catalog"),
-    ("bucket on a builder without a fetcher", "buildah", "{connection: bucket, path: c.tar.gz}",
-     r"builds\[0\]\.builder: buildah cannot fetch the s3 context s3://acme-contexts/c\.tar\.gz: only kaniko"),
     ("wasb bucket of another shape", "kaniko", "{connection: blob, path: c.tar.gz}",
      r"connections\[2\]\.schema\.bucket: wasb bucket .* is not wasbs://<container>@<account>"),
     ("gcs key not mounted", "kaniko", "{connection: gcs-bucket, path: c.tar.gz}",
