@@ -21,6 +21,15 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 K8S_VERSION = "1.31"
 
+#: one registry whose Secret `regcred` is mounted for kaniko: the catalog the credential-source tests share
+REGCRED_CATALOG = """\
+connections:
+  - name: reg
+    kind: registry
+    schema: {url: https://registry.acme.example/ml}
+    secret: {name: regcred, mountPath: /kaniko/.docker}
+"""
+
 
 def golden_cases() -> list[Path]:
     return sorted(p.parent for p in FIXTURES.glob("*/expected.yaml"))

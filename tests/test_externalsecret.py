@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import FIXTURES, assert_valid_k8s, load_stream, require_tool, run_conngen
+from conftest import FIXTURES, REGCRED_CATALOG, assert_valid_k8s, load_stream, require_tool, run_conngen
 
 CASE = FIXTURES / "eso-credentials"
 _NAME = {"type": "string", "minLength": 1, "maxLength": 253,
@@ -154,13 +154,7 @@ def test_kustomize_keeps_the_plain_secret_name(tmp_path: Path, plugin_home: dict
     assert account["imagePullSecrets"] == [{"name": "regcred"}]
 
 
-CATALOG = """\
-connections:
-  - name: reg
-    kind: registry
-    schema: {url: https://registry.acme.example/ml}
-    secret: {name: regcred, mountPath: /kaniko/.docker}
-"""
+CATALOG = REGCRED_CATALOG
 GHCR = """\
   - name: ghcr
     kind: registry

@@ -16,17 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, assert_valid_k8s, load_stream, require_tool, run_conngen
+from conftest import FIXTURES, REGCRED_CATALOG, assert_valid_k8s, load_stream, require_tool, run_conngen
 
 from generator.sops import sops_binary
 
-CATALOG = """\
-connections:
-  - name: reg
-    kind: registry
-    schema: {url: https://registry.acme.example/ml}
-    secret: {name: regcred, mountPath: /kaniko/.docker}
-"""
+CATALOG = REGCRED_CATALOG
 BUILD = """\
 builds:
   - name: app

@@ -493,26 +493,19 @@ def _downward_items(items: list, ctx: _PodContext, mode: int, where: str) -> Pay
 def _volume_payload(volume: dict, ctx: _PodContext) -> tuple[Payload | None, str]:
     """Files of a volume (None for a plain directory volume) and a short description of its source."""
     name = volume.get("name")
-    if "secret" in volume:
-        src = volume["secret"] or {}
-        secret = src.get("secretName", "")
+    for kind, ref_field, label, lookup in (("secret", "secretName", "secret", ctx.objects.secret_data),
+                                           ("configMap", "name", "configmap", ctx.objects.configmap_data)):
+        if kind not in volume:
+            continue
+        src = volume[kind] or {}
+        ref = src.get(ref_field, "")
         mode = _check_mode(src.get("defaultMode", DEFAULT_MODE), f"volume {name!r} defaultMode")
-        data = ctx.objects.secret_data(secret)
+        data = lookup(ref)
         if data is None:
             if src.get("optional"):
-                return {}, f"secret:{secret} (optional, missing)"
-            raise MissingReferenceError(f'secret "{secret}" not found (volume {name!r})')
-        return _project(data, src.get("items"), mode, bool(src.get("optional")), f'secret "{secret}"'), f"secret:{secret}"
-    if "configMap" in volume:
-        src = volume["configMap"] or {}
-        cm = src.get("name", "")
-        mode = _check_mode(src.get("defaultMode", DEFAULT_MODE), f"volume {name!r} defaultMode")
-        data = ctx.objects.configmap_data(cm)
-        if data is None:
-            if src.get("optional"):
-                return {}, f"configMap:{cm} (optional, missing)"
-            raise MissingReferenceError(f'configmap "{cm}" not found (volume {name!r})')
-        return _project(data, src.get("items"), mode, bool(src.get("optional")), f'configmap "{cm}"'), f"configMap:{cm}"
+                return {}, f"{kind}:{ref} (optional, missing)"
+            raise MissingReferenceError(f'{label} "{ref}" not found (volume {name!r})')
+        return _project(data, src.get("items"), mode, bool(src.get("optional")), f'{label} "{ref}"'), f"{kind}:{ref}"
     if "projected" in volume:
         src = volume["projected"] or {}
         mode = _check_mode(src.get("defaultMode", DEFAULT_MODE), f"volume {name!r} defaultMode")
