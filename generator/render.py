@@ -5,12 +5,23 @@ StrictUndefined, and every `{{ }}` must end in the `json` filter: `finalize` ref
 other value. JSON text is valid YAML, so a value can never break out of its place, whatever
 characters it holds. Each rendered document is parsed back and must be the one object the
 plan asked for.
+
+Parsing that YAML back was most of a render's cost, so built-in templates take a faster road
+to the same result: while rendering, the `json` filter prints a token in place of each value
+and keeps the value's JSON aside. The token text (the template's *shape*: which branches ran,
+which loops ran how often) is parsed once, checked, and turned into a JSON skeleton; each later
+object of that shape is its skeleton with the values put back, read by `json.loads`. A JSON
+value in a token's place parses to the same data as in the YAML text, so the result is the one
+the full parse gives, which a property test checks. Shapes the check refuses (a token as a key,
+inside a longer string, behind a tag or anchor, aliased) and user templates, which may inspect
+what `json` returns, go through the full parse.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from importlib.util import find_spec
 from pathlib import Path
@@ -21,8 +32,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import Issue, Origin, UserError
 from generator.plan import JobPlan, SecretPlan, ServiceAccountPlan
+from generator.shapes import MAX_SHAPES, Skeleton, skeleton
 from generator.yamlio import parse_yaml
 
+_LONE_SURROGATE = re.compile(r"\\ud[89a-f][0-9a-f]{2}")
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
 
 
@@ -30,15 +43,22 @@ class JsonText(str):
     """Text produced by the `json` filter: the only thing a template may print."""
 
 
+_dumps = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "), allow_nan=False).encode
+
+
+def _astral(m: re.Match) -> str:
+    high, low = int("d" + m.group(1), 16), int("d" + m.group(2), 16)
+    return "\\U%08x" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+
+def yaml_safe(json_text: str) -> str:
+    """JSON text YAML reads the same way: astral characters as \\U escapes, not surrogate pairs."""
+    return _SURROGATE_PAIR.sub(_astral, json_text)
+
+
 def to_json(value: Any) -> JsonText:
     """JSON that is also safe YAML: ASCII only, astral characters as \\U escapes."""
-    text = json.dumps(value, ensure_ascii=True, separators=(", ", ": "), allow_nan=False)
-
-    def astral(m: re.Match) -> str:
-        high, low = int("d" + m.group(1), 16), int("d" + m.group(2), 16)
-        return "\\U%08x" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
-
-    return JsonText(_SURROGATE_PAIR.sub(astral, text))
+    return JsonText(yaml_safe(_dumps(value)))
 
 
 def _only_json(value: Any) -> Any:
@@ -54,17 +74,48 @@ def builtin_templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with a short way to the fields of conngen's own plan dataclasses.
+
+    Templates read dozens of plan fields per object; the sandbox's general check of each read
+    was a third of a render. A declared field of a generator dataclass is plain data, so it is
+    returned directly; everything else takes the sandbox's full check.
+    """
+
+    _fields: dict[type, frozenset[str]] = {}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        kind = type(obj)
+        fields = self._fields.get(kind)
+        if fields is None:
+            fields = self._fields[kind] = _plan_fields(kind)
+        if attribute in fields:
+            return getattr(obj, attribute)
+        return super().getattr(obj, attribute)
+
+
+def _plan_fields(kind: type) -> frozenset[str]:
+    if not kind.__module__.startswith("generator.") or "__dataclass_fields__" not in kind.__dict__:
+        return frozenset()
+    return frozenset(name for name in kind.__dataclass_fields__ if not name.startswith("_"))
+
+
 class Renderer:
     """One environment per run: templates are compiled once and reused for every object."""
 
     def __init__(self, override_dir: str | None = None):
         search = [override_dir] if override_dir else []
         search.append(str(builtin_templates_dir()))
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = _Sandbox(
             loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined, autoescape=False,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_only_json,
         )
-        self.env.filters["json"] = to_json
+        # Built-in templates print tokens (see the module docstring); a user's template may look
+        # at what `json` returns, so with an override directory every value is printed as JSON.
+        self._shapes: dict[str, Skeleton | None] | None = None if override_dir else {}
+        self._prefix = f"cgslot{os.urandom(8).hex()}x"  # no template text can hold it by chance
+        self._values: list[str] = []
+        self.env.filters["json"] = to_json if override_dir else self._token
 
     def secret(self, plan: SecretPlan, dockerconfigjson: bytes) -> dict:
         data = base64.b64encode(dockerconfigjson).decode("ascii")
@@ -89,6 +140,7 @@ class Renderer:
     def _render(self, name: str, context: dict) -> Any:
         try:
             template = self.env.get_template(name)
+            self._values = []
             text = template.render(context)
         except jinja2.TemplateNotFound as exc:
             raise UserError([Issue(Origin(name), f"template {exc.name} not found",
@@ -102,7 +154,32 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
             raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {type(exc).__name__}",
                                    line=_template_line(exc))]) from None
-        return parse_yaml(text, f"output of template {name}", check=False)
+        if self._shapes is None:
+            return parse_yaml(text, f"output of template {name}", check=False)
+        return self._from_shape(text, name)
+
+    def _token(self, value: Any) -> JsonText:
+        """The `json` filter of built-in templates: keep the value's JSON, print its token."""
+        self._values.append(_dumps(value))
+        return JsonText(f"{self._prefix}{len(self._values) - 1}")
+
+    def _from_shape(self, text: str, name: str) -> Any:
+        values, self._values = self._values, []
+        shapes = self._shapes
+        assert shapes is not None
+        if text in shapes:
+            found = shapes[text]
+        else:
+            try:
+                found = skeleton(text, parse_yaml(text, name, check=False), self._prefix, len(values))
+            except UserError:
+                found = None  # the full text below gives the error its real values
+            if len(shapes) < MAX_SHAPES:
+                shapes[text] = found
+        if found is not None and not any("\\ud" in v and _LONE_SURROGATE.search(yaml_safe(v)) for v in values):
+            return found.fill(values)  # (json.loads would take a lone surrogate that YAML refuses)
+        full = re.sub(re.escape(self._prefix) + r"(\d+)", lambda m: yaml_safe(values[int(m.group(1))]), text)
+        return parse_yaml(full, f"output of template {name}", check=False)
 
 
 def _frames(exc: BaseException) -> list:
