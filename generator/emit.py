@@ -1,10 +1,19 @@
-"""Writing objects out: one deterministic YAML stream (PyYAML's C dumper when present)."""
+"""Writing objects out: one deterministic YAML stream, byte for byte what PyYAML writes.
+
+PyYAML's representer walks every value in Python and was a third of a large render. Most
+of what conngen writes is mappings, lists, numbers and short strings of name-like characters,
+whose YAML form is fixed: this module writes those directly, in PyYAML's layout (two-space
+indent, lists level with their key). Any object holding something else (text with spaces or
+newlines, floats, long keys, a list or mapping used twice) is handed to PyYAML whole. A
+property test checks the two writers against each other.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import yaml
 
@@ -14,18 +23,104 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
     """Multi-line strings (scripts, certificates) as literal blocks, so they stay readable."""
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value and not value[:1].isspace() and all(
         c == "\n" or c.isprintable() for c in value) and " \n" not in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _str)
+_Dumper.add_representer(str, _represent_str)
+
+
+def _pyyaml(objects: list) -> str:
+    return yaml.dump_all(objects, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                         allow_unicode=True, width=4096, explicit_start=True)
 
 
 def yaml_stream(objects: Iterable[dict]) -> str:
-    return yaml.dump_all(list(objects), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         allow_unicode=True, width=4096, explicit_start=True)
+    out: list[str] = []
+    for obj in objects:
+        lines = ["---\n"]
+        try:
+            if type(obj) is not dict or not obj:
+                raise _Hard
+            _block(obj, "", "", lines, set())
+        except _Hard:
+            lines = [_pyyaml([obj])]
+        if out and out[-1].endswith("\n...\n"):
+            out[-1] = out[-1][:-4]  # "..." only ends the stream: between documents `---` suffices
+        out.append("".join(lines))
+    return "".join(out)
+
+
+class _Hard(Exception):
+    """A value whose YAML form depends on more than this module decides: PyYAML writes it."""
+
+
+# Strings PyYAML writes plain (or, if they would read back as another type, in single quotes):
+# printable ASCII without spaces, not starting with an indicator or `---`/`...`, not ending in
+# `:` (in block context `,?[]{}` and `#` after a non-space are ordinary characters).
+_NAMELIKE = re.compile(r"(?:[A-Za-z0-9_./+=~<()$^]|-(?=.))[!-~]*(?<!:)")
+_MAX_KEY = 100  # PyYAML writes keys over 128 characters as `? key`
+_resolve = yaml.resolver.Resolver().resolve
+_STR_TAG = "tag:yaml.org,2002:str"
+_scalars: dict[str, str] = {}  # keys and values repeat across objects
+
+
+def _str(value: str) -> str:
+    text = _scalars.get(value)
+    if text is None:
+        if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
+            raise _Hard
+        text = value if _resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG else "'" + value.replace("'", "''") + "'"
+        if len(_scalars) < 4096:
+            _scalars[value] = text
+    return text
+
+
+def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "null"
+    if kind is dict or kind is list:  # only empty ones come here
+        return "{}" if kind is dict else "[]"
+    raise _Hard
+
+
+def _block(node: dict | list, indent: str, lead: str, out: list[str], seen: set[int]) -> None:
+    """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`."""
+    if id(node) in seen:
+        raise _Hard  # PyYAML would write an anchor and an alias
+    seen.add(id(node))
+    if type(node) is dict:
+        for key, value in node.items():
+            if type(key) is not str or len(key) > _MAX_KEY:
+                raise _Hard
+            head = lead + _str(key)
+            lead = indent
+            kind = type(value)
+            if kind is dict and value:
+                out.append(head + ":\n")
+                _block(value, indent + "  ", indent + "  ", out, seen)
+            elif kind is list and value:
+                out.append(head + ":\n")
+                _block(value, indent, indent, out, seen)
+            else:
+                out.append(head + ": " + _scalar(value) + "\n")
+    else:
+        for item in node:
+            kind = type(item)
+            if (kind is dict or kind is list) and item:
+                _block(item, indent + "  ", lead + "- ", out, seen)
+            else:
+                out.append(lead + "- " + _scalar(item) + "\n")
+            lead = indent
 
 
 def write_dir(objects: list[dict], directory: Path) -> list[Path]:
