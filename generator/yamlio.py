@@ -78,6 +78,96 @@ for _tag, _regexp, _first in (
     _Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
 
 
+class _Fallback(Exception):
+    """Something the event reader leaves to the full loader: tags, merge keys, errors."""
+
+
+_NO_KEY = object()
+_MERGE = object()
+_PLAIN_RESOLVERS = _Yaml12Loader.yaml_implicit_resolvers
+_loader_for_scalars = _Yaml12Loader("")
+
+
+def _plain(value: str) -> Any:
+    """A plain scalar's YAML 1.2 value, as the loader's resolvers and constructors give it."""
+    for tag, regexp in _PLAIN_RESOLVERS.get(value[:1], ()):
+        if regexp.match(value):
+            if tag == "tag:yaml.org,2002:int":
+                return _loader_for_scalars.construct_yaml_int(yaml.ScalarNode(tag, value))
+            if tag == "tag:yaml.org,2002:float":
+                return _loader_for_scalars.construct_yaml_float(yaml.ScalarNode(tag, value))
+            if tag == "tag:yaml.org,2002:bool":
+                return value in ("true", "True", "TRUE")
+            if tag == "tag:yaml.org,2002:null":
+                return None
+            raise _Fallback  # `<<`: merge keys are rare; the full loader handles them
+    return value
+
+
+def _read_events(text: str) -> Any:
+    """Build the document straight from the C parser's events, skipping PyYAML's node graph.
+
+    Composing nodes and constructing them in Python cost about ten times the parse itself.
+    Only untagged plain and quoted scalars, mappings, sequences, anchors and aliases are read
+    here; anything else, and every error, raises `_Fallback` so the full loader decides.
+    """
+    events = _Base(text)
+    get = events.get_event
+    get()  # stream start
+    if type(get()) is yaml.StreamEndEvent:
+        return None
+    anchors: dict[str, Any] = {}
+    stack: list[list[Any]] = []  # [container, pending key] of each open collection
+    root: Any = None
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            if event.tag is None and event.implicit[0]:
+                value = _plain(event.value)
+            elif event.tag is None or event.tag == "!":
+                value = event.value
+            else:
+                raise _Fallback
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if event.tag is not None:
+                raise _Fallback
+            value = {} if kind is yaml.MappingStartEvent else []
+        elif kind is yaml.AliasEvent:
+            value = anchors[event.anchor]
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+            continue
+        elif kind is yaml.DocumentEndEvent:
+            break
+        else:
+            raise _Fallback
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and kind is not yaml.AliasEvent:
+            if anchor in anchors:
+                raise _Fallback
+            anchors[anchor] = value
+        if not stack:
+            root = value
+        else:
+            frame = stack[-1]
+            container = frame[0]
+            if type(container) is list:
+                container.append(value)
+            elif frame[1] is _NO_KEY:
+                if type(value) is dict or type(value) is list or value in container:
+                    raise _Fallback  # a collection as a key, or a duplicate key
+                frame[1] = value
+            else:
+                container[frame[1]] = value
+                frame[1] = _NO_KEY
+        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            stack.append([value, _NO_KEY])
+    if type(get()) is not yaml.StreamEndEvent:
+        raise _Fallback  # more than one document
+    return root
+
+
 def check_shape(data: Any, file: str) -> None:
     """Refuse documents that expand (alias bombs), recurse, nest too deep, or hold unencodable text.
 
@@ -133,7 +223,12 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
     `check=False` skips the shape limits, for text conngen rendered itself from checked data.
     """
     try:
-        data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+        data = _read_events(text)
+    except Exception:  # noqa: BLE001 - the full loader below gives every problem its message
+        data = _Fallback
+    try:
+        if data is _Fallback:
+            data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

@@ -124,3 +124,54 @@ def test_locate_points_at_keys_and_items() -> None:
     assert locate(text, ("connections", 0, "secret", "mountPath")) == (4, 7)
     assert locate(text, ("connections", 0)) == (2, 5)
     assert locate(text, ("connections", 0, "missing")) == (2, 5)
+
+
+def _full_loader(text: str) -> str:
+    import yaml
+
+    from generator.yamlio import _Yaml12Loader
+
+    try:
+        return repr(yaml.load(text, Loader=_Yaml12Loader))  # noqa: S506 - a SafeLoader subclass
+    except Exception as exc:  # noqa: BLE001 - compared by type only
+        return f"error {type(exc).__name__}"
+
+
+EVENT_TEXTS = st.one_of(
+    st.builds(lambda doc: _plain_scalar_yaml(doc).lstrip("\n") + "\n", st.dictionaries(KEYS, DOCS, min_size=1, max_size=4)),
+    st.builds(lambda doc, flow, style: __import__("yaml").dump(doc, default_flow_style=flow, default_style=style),
+              DOCS, st.booleans(), st.sampled_from([None, '"', "'"])),
+    st.sampled_from(["a: &x [1, 2]\nb: *x\n", "a: &x {k: v}\nb: *x\nc: *x\n", "&a [*a]\n", "a: *nope\n",
+                     "a: 1\na: 2\n", "? [1]\n: x\n", "<<: {a: 1}\nb: 2\n", "a: !!str 1\n", "a: !!binary aGk=\n",
+                     "--- 1\n--- 2\n", "a: &x 1\nb: &x 2\n", "1: a\ntrue: b\n", "- !!set {a}\n", "a: !local x\n",
+                     "", "# only a comment\n", "---\n", "a: [1, {b: c}, ~, 0o17, 0644, 0x1F, .5, -.inf, 1e3]\n"]),
+    st.text(alphabet="ab:-[]{},&*!|>'\"#? \n0123456789.", max_size=30),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(EVENT_TEXTS)
+def test_event_reader_agrees_with_the_full_loader(text: str) -> None:
+    """Whatever the event reader builds, the full loader builds too; it hands everything else over."""
+    from generator.yamlio import _read_events
+
+    try:
+        fast = repr(_read_events(text))
+    except Exception:  # noqa: BLE001 - handed to the full loader, which decides
+        return
+    assert fast == _full_loader(text)
+
+
+def test_event_reader_takes_catalogs_and_configs() -> None:
+    """The files conngen reads every build must not fall back to the slow loader."""
+    from pathlib import Path
+
+    from generator.yamlio import _read_events
+
+    for path in sorted(Path(__file__).parent.parent.glob("fixtures/*/*.yaml")):
+        if path.name.startswith(("expected", "golden")):  # multi-document outputs, not inputs
+            continue
+        text = path.read_text()
+        if "!!" in text or "<<:" in text:
+            continue
+        assert repr(_read_events(text)) == _full_loader(text), path
