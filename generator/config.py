@@ -289,17 +289,32 @@ class Paths:
     def __init__(self, root: Path, restrictor: str):
         self.root = root.resolve()
         self.restrictor = restrictor
+        self._inside = str(self.root).rstrip(os.sep) + os.sep
+        self._real_dirs: dict[str, str] = {}  # thousands of credential files share a few directories
 
     def resolve(self, relative: str, origin: Origin) -> Path:
         try:
-            path = (self.root / relative).resolve()
-        except (ValueError, OSError) as exc:  # a NUL byte, a loop of symlinks
+            if "\0" in relative:
+                raise ValueError("embedded null byte")
+            path = self._realpath(os.path.join(self.root, relative))
+        except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a loop of symlinks
             raise UserError([Issue(origin, f"{relative!r} is not a usable path ({exc})", "fix the path")]) from None
-        if self.restrictor != RESTRICT_NONE and not path.is_relative_to(self.root):
+        if self.restrictor != RESTRICT_NONE and not (path + os.sep).startswith(self._inside):
             raise UserError([Issue(origin, f"{relative!r} is outside the root {str(self.root)!r}",
                                    f"move the file under the root, or set loadRestrictor: {RESTRICT_NONE} "
                                    f"(CLI: --load-restrictor {RESTRICT_NONE})")])
-        return path
+        return Path(path)
+
+    def _realpath(self, joined: str) -> str:
+        """os.path.realpath, with each directory's real path looked up once."""
+        head, tail = os.path.split(joined)
+        if tail in ("", ".", ".."):
+            return os.path.realpath(joined)
+        real_head = self._real_dirs.get(head)
+        if real_head is None:
+            real_head = self._real_dirs[head] = os.path.realpath(head)
+        path = os.path.join(real_head, tail)
+        return os.path.realpath(path) if os.path.islink(path) else path
 
     def display(self, path: Path) -> str:
         try:

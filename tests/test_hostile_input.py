@@ -189,17 +189,25 @@ def test_malformed_docker_config_error_does_not_quote_it(tmp_path: Path) -> None
 
 # 4. Paths ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink"])
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "dirlink", "sibling"])
 def test_paths_outside_the_root_are_refused_unless_allowed(tmp_path: Path, kind: str) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "pass.txt").write_text(CANARY)
     root = tmp_path / "root"
     root.mkdir()
-    ref = {"dotdot": "../outside/pass.txt", "absolute": str(outside / "pass.txt"), "symlink": "link.txt"}[kind]
+    ref = {"dotdot": "../outside/pass.txt", "absolute": str(outside / "pass.txt"), "symlink": "link.txt",
+           "dirlink": "d/pass.txt", "sibling": "creds/link.txt"}[kind]
     if kind == "symlink":
         os.symlink(outside / "pass.txt", root / "link.txt")
+    if kind == "dirlink":
+        os.symlink(outside, root / "d")
     config = json.loads(json.dumps(BASE))
+    if kind == "sibling":  # directories are resolved once: the second file's own link still counts
+        (root / "creds").mkdir()
+        (root / "creds" / "user.txt").write_text("u")
+        os.symlink(outside / "pass.txt", root / "creds" / "link.txt")
+        config["credentials"]["docker-conf"]["username"] = {"file": "creds/user.txt"}
     config["credentials"]["docker-conf"]["password"] = {"file": ref}
     (root / "generator.yaml").write_text(json.dumps(config))
     env = {"H_USER": "u"}
