@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
+import os
 from typing import Mapping
 
 from generator.dockerauth import login_config
@@ -34,11 +34,12 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
                                    f"export {source.env} before running, or use {{file: path}}")])
         return value
     assert source.file is not None
-    path = Path(source.file)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise UserError([Issue(source.origin, f"{what}: file {source.file} is too large")])
-        text = path.read_text(encoding="utf-8")
+        text = _read_small_file(source.file).decode("utf-8")
+        if "\r" in text:  # as a text-mode read gives it: \r\n and \r are line ends
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+    except _TooLarge:
+        raise UserError([Issue(source.origin, f"{what}: file {source.file} is too large")]) from None
     except FileNotFoundError:
         raise UserError([Issue(source.origin, f"{what}: file {source.file} does not exist",
                                "create it, or fix the path (relative to the kustomization directory)")]) from None
@@ -46,6 +47,27 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
         raise UserError([Issue(source.origin, f"{what}: cannot read {source.file} ({type(exc).__name__})")]) from None
     # `echo secret > file` leaves a newline that is not part of the secret
     return text[:-1] if text.endswith("\n") else text
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_small_file(name: str) -> bytes:
+    """The file's bytes, refusing one over the limit; plain os calls, as thousands are read per render."""
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if os.fstat(fd).st_size > MAX_FILE_BYTES:
+            raise _TooLarge
+        chunks, total = [], 0
+        while chunk := os.read(fd, 65536):  # st_size is 0 for a pipe or /proc file: read to the end
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:
+                raise _TooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapping[str, str]) -> bytes:

@@ -219,6 +219,37 @@ def test_paths_outside_the_root_are_refused_unless_allowed(tmp_path: Path, kind:
     assert allowed.returncode == 0, allowed.stderr
 
 
+@pytest.mark.parametrize(("content", "expected"), [(b"pw\r\n", "pw"), (b"pw\n", "pw"), (b"p\rw", "p\nw"),
+                                                  ("pässword\n".encode(), "pässword")])
+def test_credential_files_read_as_text(tmp_path: Path, content: bytes, expected: str) -> None:
+    """A password file saved on Windows gives the same secret as one saved on Linux."""
+    (tmp_path / "pass.txt").write_bytes(content)
+    config = json.loads(json.dumps(BASE))
+    config["credentials"]["docker-conf"]["password"] = {"file": "pass.txt"}
+    secret = next(o for o in _render(config, tmp_path) if o["kind"] == "Secret")
+    auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
+    assert next(iter(auths.values()))["password"] == expected
+
+
+@pytest.mark.parametrize("kind", ["directory", "huge", "binary"])
+def test_unreadable_credential_files_are_named_not_shown(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "pass.txt"
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "huge":
+        with open(target, "wb") as fh:
+            fh.truncate(9 * 1024 * 1024)  # sparse: refused by its size before a byte is read
+    else:
+        target.write_bytes(CANARY.encode() + b"\xff")
+    config = json.loads(json.dumps(BASE))
+    config["credentials"]["docker-conf"]["password"] = {"file": "pass.txt"}
+    with pytest.raises(UserError) as err:
+        _render(config, tmp_path)
+    message = str(err.value.issues[0].message)
+    assert "pass.txt" in message and CANARY not in message
+    assert {"directory": "IsADirectoryError", "huge": "too large", "binary": "UnicodeDecodeError"}[kind] in message
+
+
 # 6. Kubernetes limits ---------------------------------------------------------------------------
 
 @given(st.lists(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FFF), min_size=1, max_size=300),
