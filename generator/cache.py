@@ -50,7 +50,7 @@ def cache_dir(environ: dict) -> str | None:
     return os.path.join(base, "conngen")
 
 
-def _private_dir(path: str, create: bool) -> bool:
+def private_dir(path: str, create: bool) -> bool:
     """The directory exists (or is made), is ours and is closed to everyone else."""
     try:
         if create:
@@ -142,7 +142,7 @@ class Probe:
         return True
 
     def _filled(self, environ: dict) -> tuple[str | None, str]:
-        if not _private_dir(self.directory, create=False):
+        if not private_dir(self.directory, create=False):
             return None, ""
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -179,7 +179,7 @@ class Probe:
             entry = self._entry(data, display, config, plan, objects, stream, warnings, dump, builtin_templates)
         except Exception:  # noqa: BLE001 - the build already succeeded; a cache that cannot keep it just misses
             return False
-        if entry is None or not _private_dir(self.directory, create=True):
+        if entry is None or not private_dir(self.directory, create=True):
             return False
         tmp = os.path.join(self.directory, f".{self.key}.{os.getpid()}.tmp")
         try:

@@ -38,7 +38,7 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
 
 def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None) -> Result:
     plan = make_plan(config)
-    renderer = Renderer(config.templates_dir)
+    renderer = Renderer(config.templates_dir, environ)
     objects: list[dict] = []
     problems: list[Issue] = []
     for secret in plan.secrets:

@@ -25,7 +25,7 @@ import os
 import re
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -100,15 +100,64 @@ def _plan_fields(kind: type) -> frozenset[str]:
     return frozenset(name for name in kind.__dataclass_fields__ if not name.startswith("_"))
 
 
-class Renderer:
-    """One environment per run: templates are compiled once and reused for every object."""
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in conngen's private cache directory, so a build does not recompile them.
 
-    def __init__(self, override_dir: str | None = None):
+    Jinja keys each entry by template name and file and checks the source's checksum and the
+    Jinja/Python versions; the directory name adds conngen's version, which fixes the
+    environment's options. A missing, unreadable or corrupt entry is a miss; a failed write is
+    ignored. Templates hold no credentials, and the directory is the render cache's (0700).
+    """
+
+    def __init__(self, directory: str):
+        self.directory = directory
+
+    def _path(self, bucket: jinja2.bccache.Bucket) -> str:
+        return os.path.join(self.directory, bucket.key + ".code")
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            with open(self._path(bucket), "rb") as fh:
+                bucket.load_bytecode(fh)
+        except Exception:  # noqa: BLE001 - whatever is wrong with an entry, compiling afresh is right
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        path = self._path(bucket)
+        partial = f"{path}.{os.getpid()}.part"
+        try:
+            with open(partial, "wb") as fh:
+                bucket.write_bytecode(fh)
+            os.replace(partial, path)  # readers see a whole entry or none
+        except OSError:
+            try:
+                os.unlink(partial)
+            except OSError:
+                pass
+
+
+def compiled_templates(environ: Mapping[str, str] | None) -> CompiledTemplates | None:
+    """The compiled-template store under the render cache directory, unless caching is off."""
+    from generator import __version__
+    from generator.cache import cache_dir, private_dir
+
+    base = cache_dir(environ) if environ is not None else None
+    if base is None:
+        return None
+    directory = os.path.join(base, f"templates-{__version__}")
+    return CompiledTemplates(directory) if private_dir(base, True) and private_dir(directory, True) else None
+
+
+class Renderer:
+    """One environment per run: templates are compiled once (and kept compiled between runs)."""
+
+    def __init__(self, override_dir: str | None = None, environ: Mapping[str, str] | None = None):
         search = [override_dir] if override_dir else []
         search.append(str(builtin_templates_dir()))
         self.env = _Sandbox(
             loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined, autoescape=False,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_only_json,
+            bytecode_cache=compiled_templates(environ),
         )
         # Built-in templates print tokens (see the module docstring); a user's template may look
         # at what `json` returns, so with an override directory every value is printed as JSON.

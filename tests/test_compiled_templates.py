@@ -1,0 +1,71 @@
+"""Compiled templates are kept between runs, in the private cache directory, and never trusted blindly."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from conftest import FIXTURES
+from generator.cli import load_config_file
+from generator.pipeline import generate
+
+SEED = str(FIXTURES / "seed" / "generator.yaml")
+
+
+def _render(environ: dict, templates: str | None = None) -> list[dict]:
+    config, warnings = load_config_file(SEED, None, None, templates)
+    return generate(config, {**os.environ, "H_USER": "u", "H_PASS": "p", **environ}, warnings).objects
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("conngen/templates-*/*.code"))
+
+
+def test_a_second_run_loads_compiled_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _render({"XDG_CACHE_HOME": str(tmp_path)})
+    stored = _entries(tmp_path)
+    assert stored, "the first run stores its compiled templates"
+    folder = stored[0].parent
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled although stored")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", refuse)
+    assert _render({"XDG_CACHE_HOME": str(tmp_path)}) == first
+
+
+def test_corrupt_entries_are_compiled_afresh(tmp_path: Path) -> None:
+    first = _render({"XDG_CACHE_HOME": str(tmp_path)})
+    for entry in _entries(tmp_path):
+        entry.write_bytes(b"not marshal data")
+    assert _render({"XDG_CACHE_HOME": str(tmp_path)}) == first
+    assert all(entry.read_bytes() != b"not marshal data" for entry in _entries(tmp_path))
+
+
+def test_an_edited_template_is_compiled_again(tmp_path: Path) -> None:
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    secret = (Path(__file__).parent.parent / "templates" / "secret.yaml.j2").read_text()
+    kind = "type: kubernetes.io/dockerconfigjson"
+    (overrides / "secret.yaml.j2").write_text(secret.replace(kind, "immutable: false\n" + kind))
+    environ = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    first = [o for o in _render(environ, str(overrides)) if o["kind"] == "Secret"]
+    assert first and all(o["immutable"] is False for o in first)
+    (overrides / "secret.yaml.j2").write_text(secret.replace(kind, "immutable: true\n" + kind))
+    again = [o for o in _render(environ, str(overrides)) if o["kind"] == "Secret"]
+    assert again and all(o["immutable"] is True for o in again)
+
+
+def test_cache_off_keeps_nothing(tmp_path: Path) -> None:
+    _render({"XDG_CACHE_HOME": str(tmp_path), "CONNGEN_CACHE": "off"})
+    assert not (tmp_path / "conngen").exists()
+
+
+def test_unwritable_cache_still_renders(tmp_path: Path) -> None:
+    (tmp_path / "conngen").write_text("a file where the directory would be")
+    assert _render({"XDG_CACHE_HOME": str(tmp_path)})
