@@ -33,6 +33,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / ".cache"
 POLYAXON_VERSION = "2.18.0"
 POLYAXON_VENV = CACHE_DIR / f"polyaxon-{POLYAXON_VERSION}"
+CONNGEN_VENV = CACHE_DIR / "conngen"
+REPO = BENCH_DIR.parent
 # shared/ sits beside the repository, on developer machines and in CI alike.
 KANIKO_COMPONENT = BENCH_DIR.parent.parent / "shared" / "reference" / "polyaxon-hub" / "kaniko.yaml"
 NOT_INSTALLED = "conngen not installed"
@@ -47,6 +49,24 @@ def conngen_executable() -> str | None:
     """The real conngen script: the one beside this interpreter skips pyenv's shim (~0.1 s a call)."""
     beside = Path(sys.executable).parent / CONNGEN
     return str(beside) if beside.is_file() else shutil.which(CONNGEN)
+
+
+def conngen_in_clean_venv() -> str:
+    """conngen as a user's `pip install .` gives it: this checkout, installed into its own venv.
+
+    The Polyaxon peer runs from a clean venv too. A developer's interpreter can carry `.pth`
+    files (editable installs, setuptools' distutils hack...) that cost tens of milliseconds per
+    start, which would be timed as conngen's. The checkout is reinstalled on every run.
+    """
+    python = CONNGEN_VENV / "bin" / "python"
+    if not (CONNGEN_VENV / ".installed").exists():
+        print(f"  creating {CONNGEN_VENV} for conngen", file=sys.stderr, flush=True)
+        run_setup([sys.executable, "-m", "venv", "--clear", str(CONNGEN_VENV)])
+        run_setup([str(python), "-m", "pip", "install", "--quiet", str(REPO)])
+        (CONNGEN_VENV / ".installed").write_text("")
+    else:
+        run_setup([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(REPO)])
+    return str(CONNGEN_VENV / "bin" / CONNGEN)
 
 
 def conngen_unusable(exe: str) -> str | None:
@@ -376,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 warm-up + 5 runs instead of 3 + 15")
     parser.add_argument("--case", action="append", choices=list(CASES), help="run only this case (repeatable)")
+    parser.add_argument("--conngen", choices=["venv", "path"], default="venv",
+                        help="venv: install this checkout into benchmarks/.cache/conngen (default); "
+                             "path: the conngen beside this interpreter or on PATH")
     args = parser.parse_args(argv)
     warmups, runs = (1, 5) if args.quick else (3, 15)
     kubectl = shutil.which("kubectl")
@@ -388,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             tmp = Path(scratch)
             env = dict(os.environ, KUSTOMIZE_PLUGIN_HOME=str(tmp / "plugins"))
             (tmp / "plugins").mkdir()
-            exe = conngen_executable()
+            exe = conngen_in_clean_venv() if args.conngen == "venv" else conngen_executable()
             problem = conngen_unusable(exe) if exe else "not on PATH"
             conngen = None if problem else exe
             failures: list[str] = []
