@@ -94,7 +94,7 @@ def render(config_file: str, output: str | None, templates: str | None, root: st
     """Render the Secrets and Jobs of CONFIG_FILE as a YAML stream."""
 
     def go() -> None:
-        from generator.emit import write_dir, yaml_stream
+        from generator.emit import write_dir, yaml_documents
         from generator.pipeline import generate
         from generator.report import print_issues
 
@@ -105,7 +105,7 @@ def render(config_file: str, output: str | None, templates: str | None, root: st
             for path in write_dir(result.objects, Path(output)):
                 click.echo(str(path), err=True)
         else:
-            sys.stdout.write(yaml_stream(result.objects))
+            sys.stdout.writelines(yaml_documents(result.objects))
 
     run_guarded(go)
 

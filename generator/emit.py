@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -38,7 +38,12 @@ def _pyyaml(objects: list) -> str:
 
 
 def yaml_stream(objects: Iterable[dict]) -> str:
-    out: list[str] = []
+    return "".join(yaml_documents(objects))
+
+
+def yaml_documents(objects: Iterable[dict]) -> Iterator[str]:
+    """The stream one document at a time, so a large render is written without a second copy."""
+    held: str | None = None
     for obj in objects:
         lines = ["---\n"]
         try:
@@ -47,10 +52,11 @@ def yaml_stream(objects: Iterable[dict]) -> str:
             _block(obj, "", "", lines, set())
         except _Hard:
             lines = [_pyyaml([obj])]
-        if out and out[-1].endswith("\n...\n"):
-            out[-1] = out[-1][:-4]  # "..." only ends the stream: between documents `---` suffices
-        out.append("".join(lines))
-    return "".join(out)
+        if held is not None:
+            yield held[:-4] if held.endswith("\n...\n") else held  # "..." only ends the stream
+        held = "".join(lines)
+    if held is not None:
+        yield held
 
 
 class _Hard(Exception):

@@ -126,7 +126,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
         path = self._path(bucket)
         partial = f"{path}.{os.getpid()}.part"
         try:
-            with open(partial, "wb") as fh:
+            with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
                 bucket.write_bytecode(fh)
             os.replace(partial, path)  # readers see a whole entry or none
         except OSError:
