@@ -43,18 +43,28 @@ def yaml_stream(objects: Iterable[dict]) -> str:
 
 def yaml_documents(objects: Iterable[dict]) -> Iterator[str]:
     """The stream one document at a time, so a large render is written without a second copy."""
+    return stream_of(map(yaml_document, objects))
+
+
+def yaml_document(obj: dict) -> str:
+    """One object as a document of the stream (`---` first; it may end in `...`, see stream_of)."""
+    lines = ["---\n"]
+    try:
+        if type(obj) is not dict or not obj:
+            raise _Hard
+        _block(obj, "", "", lines, set())
+    except _Hard:
+        return _pyyaml([obj])
+    return "".join(lines)
+
+
+def stream_of(documents: Iterable[str]) -> Iterator[str]:
+    """Documents joined as PyYAML's dump_all joins them: `...` only ends the stream."""
     held: str | None = None
-    for obj in objects:
-        lines = ["---\n"]
-        try:
-            if type(obj) is not dict or not obj:
-                raise _Hard
-            _block(obj, "", "", lines, set())
-        except _Hard:
-            lines = [_pyyaml([obj])]
+    for document in documents:
         if held is not None:
-            yield held[:-4] if held.endswith("\n...\n") else held  # "..." only ends the stream
-        held = "".join(lines)
+            yield held[:-4] if held.endswith("\n...\n") else held
+        held = document
     if held is not None:
         yield held
 

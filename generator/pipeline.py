@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from generator.builders import PROFILES
 from generator.config import load_config
@@ -18,7 +18,7 @@ from generator.routes import credential_route
 
 @dataclass
 class Result:
-    objects: list[dict]
+    objects: list[Any]  # the rendered objects, or what `keep` made of each
     warnings: list[Issue]
     plan: Plan
 
@@ -36,22 +36,30 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     return config, issues
 
 
-def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None) -> Result:
+def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None,
+             keep: Callable[[dict], Any] | None = None) -> Result:
+    """Render every object of the config's plan; raise with every problem found.
+
+    `keep` turns each checked object into what the caller holds on to (`conngen render` keeps
+    its YAML text, a third of the memory of the object itself on large catalogs).
+    """
     plan = make_plan(config)
     renderer = Renderer(config.templates_dir, environ)
-    objects: list[dict] = []
+    objects: list[Any] = []
+    add = objects.append if keep is None else (lambda obj: objects.append(keep(obj)))
     problems: list[Issue] = []
     for secret in plan.secrets:
         try:
             if secret.credential.external is not None:
-                objects.append(renderer.external_secret(secret, *external_secret_parts(secret.credential, secret.servers)))
+                add(renderer.external_secret(secret, *external_secret_parts(secret.credential, secret.servers)))
                 continue
             data = docker_config_json(secret.credential, secret.servers, environ)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
-        objects.append(renderer.secret(secret, data))
-    objects.extend(renderer.service_account(account) for account in plan.service_accounts)
+        add(renderer.secret(secret, data))
+    for account in plan.service_accounts:
+        add(renderer.service_account(account))
     for job in plan.jobs:
         obj = renderer.job(job)
         route = credential_route(obj, PROFILES[job.builder])
@@ -62,7 +70,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
                                   "; ".join(route.problems) or "keep the volume and mount the plan gives"))
         elif route.problems and expected.secret is not None:
             problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))
-        objects.append(obj)
+        add(obj)
     if problems:
         raise UserError(problems)
     return Result(objects, list(warnings or []) + list(plan.warnings), plan)
