@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from generator.builders import PROFILES
 from generator.config import load_config
@@ -16,6 +18,29 @@ from generator.render import Renderer
 from generator.routes import credential_route
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _cycle_collector_paused(fn: F) -> F:
+    """Run `fn` with Python's cycle collector paused.
+
+    Loading and rendering allocate hundreds of thousands of small objects and almost no
+    reference cycles, so the collector's repeated passes over the growing heap found nothing
+    and cost a tenth of a large render. Memory is still freed by reference counting.
+    """
+    @functools.wraps(fn)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return paused  # type: ignore[return-value]
+
+
 @dataclass
 class Result:
     objects: list[Any]  # the rendered objects, or what `keep` made of each
@@ -23,6 +48,7 @@ class Result:
     plan: Plan
 
 
+@_cycle_collector_paused
 def load(data: Any, display: str, root: Path, restrictor: str | None = None,
          templates_dir: str | None = None) -> tuple[GeneratorConfig, list[Issue]]:
     """Check a generator config and its catalogs; raise with every error found."""
@@ -36,6 +62,7 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     return config, issues
 
 
+@_cycle_collector_paused
 def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None,
              keep: Callable[[dict], Any] | None = None) -> Result:
     """Render every object of the config's plan; raise with every problem found.

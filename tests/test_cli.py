@@ -107,3 +107,22 @@ def test_a_reader_that_leaves_early_is_not_reported_as_a_bug(tmp_path: Path) -> 
     result = subprocess.run(f"{sys.executable} -m generator install | true", shell=True, env=env,
                             capture_output=True, text=True, cwd=REPO)
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rendering_leaves_the_cycle_collector_as_it_found_it() -> None:
+    """generate() pauses the collector for speed; a library caller must get it back running."""
+    import gc
+
+    from generator.cli import load_config_file
+    from generator.pipeline import generate
+
+    config, warnings = load_config_file(str(FIXTURES / "seed" / "generator.yaml"), None, None)
+    assert gc.isenabled()
+    assert generate(config, {"H_USER": "u", "H_PASS": "p"}, warnings).objects
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        generate(config, {"H_USER": "u", "H_PASS": "p"}, warnings)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
