@@ -104,29 +104,35 @@ def _plain(value: str) -> Any:
     return value
 
 
-def _read_events(text: str) -> Any:
+def _read_events(text: str) -> tuple[Any, bool]:
     """Build the document straight from the C parser's events, skipping PyYAML's node graph.
 
     Composing nodes and constructing them in Python cost about ten times the parse itself.
     Only untagged plain and quoted scalars, mappings, sequences, anchors and aliases are read
     here; anything else, and every error, raises `_Fallback` so the full loader decides.
+    Also says whether the document is a plain tree well inside check_shape's limits (no alias,
+    shallow, small, no escaped surrogate), which then need not walk it again.
     """
     events = _Base(text)
     get = events.get_event
     get()  # stream start
     if type(get()) is yaml.StreamEndEvent:
-        return None
+        return None, True
     anchors: dict[str, Any] = {}
     stack: list[list[Any]] = []  # [container, pending key] of each open collection
     root: Any = None
+    count, deepest, plain_tree = 0, 0, True
     while True:
         event = get()
         kind = type(event)
+        count += 1
         if kind is yaml.ScalarEvent:
             if event.tag is None and event.implicit[0]:
                 value = _plain(event.value)
             elif event.tag is None or event.tag == "!":
                 value = event.value
+                if event.style == '"' and plain_tree and _SURROGATE.search(value):
+                    plain_tree = False  # only a double-quoted escape can make a surrogate
             else:
                 raise _Fallback
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
@@ -135,6 +141,7 @@ def _read_events(text: str) -> Any:
             value = {} if kind is yaml.MappingStartEvent else []
         elif kind is yaml.AliasEvent:
             value = anchors[event.anchor]
+            plain_tree = False
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             stack.pop()
             continue
@@ -163,9 +170,10 @@ def _read_events(text: str) -> Any:
                 frame[1] = _NO_KEY
         if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             stack.append([value, _NO_KEY])
+            deepest = max(deepest, len(stack))
     if type(get()) is not yaml.StreamEndEvent:
         raise _Fallback  # more than one document
-    return root
+    return root, plain_tree and deepest < MAX_DEPTH // 2 and count < MAX_VALUES // 2
 
 
 def check_shape(data: Any, file: str) -> None:
@@ -223,9 +231,9 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
     `check=False` skips the shape limits, for text conngen rendered itself from checked data.
     """
     try:
-        data = _read_events(text)
+        data, plain_tree = _read_events(text)
     except Exception:  # noqa: BLE001 - the full loader below gives every problem its message
-        data = _Fallback
+        data, plain_tree = _Fallback, False
     try:
         if data is _Fallback:
             data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
@@ -240,7 +248,7 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
         raise UserError([Issue(Origin(file), f"invalid YAML: {type(exc).__name__}")]) from None
     except RecursionError:
         raise UserError([Issue(Origin(file), "the document nests too deep", "simplify the file")]) from None
-    if check:
+    if check and not plain_tree:
         check_shape(data, file)
     return data
 
