@@ -19,7 +19,7 @@ EXIT_BUG = 3
 KeyPath = tuple  # a path into a YAML document: ("connections", 3, "secret", "mountPath")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a large catalog holds one per checked mapping
 class Origin:
     """The file and the key path a value came from; line/column are looked up lazily."""
 

@@ -231,6 +231,7 @@ class MapOf(Spec):
 class Rec(dict):
     """A checked mapping that remembers where it was and which spelling each key had."""
 
+    __slots__ = ("origin", "spelled")  # no per-instance __dict__: a large catalog makes tens of thousands
     origin: Origin
     spelled: dict[str, str]
 
