@@ -158,6 +158,7 @@ class Renderer:
             loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined, autoescape=False,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_only_json,
             bytecode_cache=compiled_templates(environ),
+            auto_reload=False,  # one run renders thousands of objects; a template file does not change meanwhile
         )
         # Built-in templates print tokens (see the module docstring); a user's template may look
         # at what `json` returns, so with an override directory every value is printed as JSON.
