@@ -117,7 +117,10 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
-            with open(self._path(bucket), "rb") as fh:
+            with open(os.open(self._path(bucket), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fh:
+                info = os.fstat(fh.fileno())
+                if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+                    raise PermissionError("an entry someone else could have written is never run")
                 bucket.load_bytecode(fh)
         except Exception:  # noqa: BLE001 - whatever is wrong with an entry, compiling afresh is right
             bucket.reset()

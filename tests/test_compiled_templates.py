@@ -69,3 +69,20 @@ def test_cache_off_keeps_nothing(tmp_path: Path) -> None:
 def test_unwritable_cache_still_renders(tmp_path: Path) -> None:
     (tmp_path / "conngen").write_text("a file where the directory would be")
     assert _render({"XDG_CACHE_HOME": str(tmp_path)})
+
+
+def test_entries_others_could_write_are_not_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled code is code: an entry writable by group or others is compiled afresh, not loaded."""
+    first = _render({"XDG_CACHE_HOME": str(tmp_path)})
+    for entry in _entries(tmp_path):
+        entry.chmod(0o666)
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, *args: object, **kwargs: object) -> object:
+        compiled.append(str(args[1] if len(args) > 1 else kwargs.get("name")))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    assert _render({"XDG_CACHE_HOME": str(tmp_path)}) == first
+    assert compiled, "world-writable entries must not be loaded"
