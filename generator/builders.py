@@ -51,6 +51,8 @@ class Scratch:
 
 @dataclass(frozen=True)
 class BuilderProfile:
+    """How one builder finds its credentials (lookup order, default path, file name) and what it can do itself."""
+
     name: str
     image: str
     default_mount_path: str

@@ -31,6 +31,8 @@ KNOWN_HOSTS = "known_hosts"
 
 @dataclass(frozen=True)
 class GitClone:
+    """The init step that clones a build context from a git connection (HTTPS token or SSH key)."""
+
     url: str
     revision: str | None
     image: str

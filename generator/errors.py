@@ -32,6 +32,8 @@ class Origin:
 
 @dataclass(frozen=True)
 class Issue:
+    """One problem (or warning) to show the user, located when its origin can be found."""
+
     origin: Origin | None
     message: str
     hint: str = ""

@@ -14,6 +14,8 @@ from generator.errors import Origin
 
 @dataclass(frozen=True)
 class KeyToPath:
+    """One Secret/ConfigMap key and the file name it is projected as (Kubernetes `items`)."""
+
     key: str
     path: str
     mode: int | None = None
@@ -32,6 +34,8 @@ class Resource:
 
 @dataclass(frozen=True)
 class RegistrySchema:
+    """A registry connection's `schema`: where images go and how to authenticate."""
+
     url: str
     insecure: bool
     provider: str | None = None  # None: detected from the url
@@ -41,6 +45,8 @@ class RegistrySchema:
 
 @dataclass(frozen=True)
 class GitSchema:
+    """A git connection's `schema`: the repository and revision a build context comes from."""
+
     url: str | None
     revision: str | None
     flags: tuple[str, ...]
@@ -48,6 +54,8 @@ class GitSchema:
 
 @dataclass(frozen=True)
 class Connection:
+    """One catalog entry, checked and with Polyaxon's defaults applied."""
+
     name: str
     kind: str
     description: str | None
@@ -139,6 +147,8 @@ class GitContext:
 
 @dataclass(frozen=True)
 class Build:
+    """One image build from the config's `builds`: what to build, with which builder, pushed where."""
+
     name: str
     connection: str
     builder: str
@@ -156,6 +166,8 @@ class Build:
 
 @dataclass(frozen=True)
 class JobDefaults:
+    """Settings every generated Job gets unless a build says otherwise."""
+
     backoff_limit: int
     ttl_seconds_after_finished: int | None
     active_deadline_seconds: int | None
@@ -165,6 +177,8 @@ class JobDefaults:
 
 @dataclass(frozen=True)
 class GeneratorOptions:
+    """`generatorOptions`: how Secrets are named, labelled and produced (kustomize's own options plus secretMode)."""
+
     disable_name_suffix_hash: bool
     behavior: str | None
     labels: tuple[tuple[str, str], ...]
@@ -174,6 +188,8 @@ class GeneratorOptions:
 
 @dataclass(frozen=True)
 class GeneratorConfig:
+    """A whole ConnectionGenerator config with its catalogs loaded: the planner's only input."""
+
     name: str
     namespace: str | None
     root: str

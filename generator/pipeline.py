@@ -43,6 +43,8 @@ def _cycle_collector_paused(fn: F) -> F:
 
 @dataclass
 class Result:
+    """What a render produced: the objects (or what `keep` made of them), warnings and the plan."""
+
     objects: list[Any]  # the rendered objects, or what `keep` made of each
     warnings: list[Issue]
     plan: Plan

@@ -26,6 +26,8 @@ BEHAVIOR = "kustomize.config.k8s.io/behavior"
 
 @dataclass(frozen=True)
 class SecretPlan:
+    """One registry Secret to render: its name, the registries it holds, and where its credentials come from."""
+
     name: str
     namespace: str | None
     labels: dict[str, str]
@@ -63,6 +65,8 @@ class RegistryCA:
 
 @dataclass(frozen=True)
 class JobPlan:
+    """One builder Job to render: every value its template prints, decided here so templates only lay them out."""
+
     name: str
     build: str
     namespace: str | None
@@ -134,6 +138,8 @@ class ServiceAccountPlan:
 
 @dataclass(frozen=True)
 class Plan:
+    """Everything one config produces, in output order, plus the warnings found while planning."""
+
     secrets: tuple[SecretPlan, ...]
     jobs: tuple[JobPlan, ...]
     warnings: tuple[Issue, ...]

@@ -44,6 +44,8 @@ class Helper:
 
 @dataclass(frozen=True)
 class Provider:
+    """What a registry provider (Docker Hub, ECR, GCR...) asks of a push: repository depth, auth, credential helper."""
+
     name: str
     title: str
     namespace_depth: int  # repository path components a push needs before the image name

@@ -29,6 +29,8 @@ class AddressError(ValueError):
 
 @dataclass(frozen=True)
 class RegistryAddress:
+    """A registry URL taken apart: the host that keys `auths`, and the repository prefix for images."""
+
     host: str  # lowercase host[:port]
     path: str  # repository prefix under the host, without surrounding slashes
     plain_http_scheme: bool  # the url said http://

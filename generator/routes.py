@@ -16,6 +16,8 @@ from generator.builders import BuilderProfile
 
 @dataclass(frozen=True)
 class Route:
+    """Which file a builder in a rendered Job would read its docker config from, and what is mounted there."""
+
     reads: str
     docker_config: str | None
     mount_path: str | None

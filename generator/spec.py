@@ -34,6 +34,8 @@ class Budget(Exception):
 
 @dataclass
 class Ctx:
+    """State of one schema check: the file, the problems found so far, and how many values were visited."""
+
     file: str
     issues: list[Issue] = field(default_factory=list)
     visited: int = 0
@@ -241,6 +243,8 @@ class Rec(dict):
 
 @dataclass
 class Field:
+    """One key of a Record: its spec, whether it is required, and its default."""
+
     name: str
     spec: Spec
     required: bool = False
