@@ -83,7 +83,6 @@ class _Fallback(Exception):
 
 
 _NO_KEY = object()
-_MERGE = object()
 _PLAIN_RESOLVERS = _Yaml12Loader.yaml_implicit_resolvers
 _loader_for_scalars = _Yaml12Loader("")
 
@@ -107,7 +106,7 @@ def _plain(value: str) -> Any:
 def _read_events(text: str) -> tuple[Any, bool]:
     """Build the document straight from the C parser's events, skipping PyYAML's node graph.
 
-    Composing nodes and constructing them in Python cost about ten times the parse itself.
+    Composing nodes and constructing them in Python cost several times the parse itself.
     Only untagged plain and quoted scalars, mappings, sequences, anchors and aliases are read
     here; anything else, and every error, raises `_Fallback` so the full loader decides.
     Also says whether the document is a plain tree well inside check_shape's limits (no alias,
@@ -232,10 +231,11 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
     """
     try:
         data, plain_tree = _read_events(text)
+        full_load = False
     except Exception:  # noqa: BLE001 - the full loader below gives every problem its message
-        data, plain_tree = _Fallback, False
+        full_load, plain_tree = True, False
     try:
-        if data is _Fallback:
+        if full_load:
             data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
