@@ -475,6 +475,18 @@ def test_projected_conflicting_paths_rejected(tmp_path):
         simulate_pod(_job([container], volumes), [_secret("a", {"k": "1"}), _configmap("b", {"k": "2"})], tmp_path)
 
 
+@pytest.mark.parametrize("kind", ["secret", "configMap"])
+def test_projected_missing_sources_fail_unless_optional(tmp_path, kind):
+    container = {"name": "c", "volumeMounts": [{"name": "p", "mountPath": "/p"}]}
+    required = [{"name": "p", "projected": {"sources": [{kind: {"name": "gone"}}]}}]
+    with pytest.raises(MissingReferenceError, match=f'{kind.lower()} "gone" not found'):
+        simulate_pod(_job([container], required), [], tmp_path / "a")
+    optional = [{"name": "p", "projected": {"sources": [{kind: {"name": "gone", "optional": True}},
+                                                        {"secret": {"name": "s"}}]}}]
+    view = simulate_pod(_job([container], optional), [_secret("s", {"k": "1"})], tmp_path / "b")
+    assert view.read_bytes("/p/k") == b"1"
+
+
 @pytest.mark.parametrize(
     ("mount", "message"),
     [

@@ -490,6 +490,11 @@ def _downward_items(items: list, ctx: _PodContext, mode: int, where: str) -> Pay
     return out
 
 
+# projected sources that name a Secret or ConfigMap: how messages call it, and where its data comes from
+_RESOURCE_SOURCES = {"secret": ("secret", lambda objects, name: objects.secret_data(name)),
+                     "configMap": ("configmap", lambda objects, name: objects.configmap_data(name))}
+
+
 def _volume_payload(volume: dict, ctx: _PodContext) -> tuple[Payload | None, str]:
     """Files of a volume (None for a plain directory volume) and a short description of its source."""
     name = volume.get("name")
@@ -512,22 +517,16 @@ def _volume_payload(volume: dict, ctx: _PodContext) -> tuple[Payload | None, str
         payload: Payload = {}
         for k, source in enumerate(src.get("sources") or []):
             where = f"volume {name!r} sources[{k}]"
-            if "secret" in source:
-                ref = source["secret"] or {}
-                data = ctx.objects.secret_data(ref.get("name", ""))
+            kind = next((kind for kind in _RESOURCE_SOURCES if kind in source), None)
+            if kind is not None:
+                label, lookup = _RESOURCE_SOURCES[kind]
+                ref = source[kind] or {}
+                data = lookup(ctx.objects, ref.get("name", ""))
                 if data is None:
                     if ref.get("optional"):
                         continue
-                    raise MissingReferenceError(f'secret "{ref.get("name")}" not found ({where})')
-                part = _project(data, ref.get("items"), mode, bool(ref.get("optional")), f'secret "{ref.get("name")}"')
-            elif "configMap" in source:
-                ref = source["configMap"] or {}
-                data = ctx.objects.configmap_data(ref.get("name", ""))
-                if data is None:
-                    if ref.get("optional"):
-                        continue
-                    raise MissingReferenceError(f'configmap "{ref.get("name")}" not found ({where})')
-                part = _project(data, ref.get("items"), mode, bool(ref.get("optional")), f'configmap "{ref.get("name")}"')
+                    raise MissingReferenceError(f'{label} "{ref.get("name")}" not found ({where})')
+                part = _project(data, ref.get("items"), mode, bool(ref.get("optional")), f'{label} "{ref.get("name")}"')
             elif "downwardAPI" in source:
                 part = _downward_items((source["downwardAPI"] or {}).get("items") or [], ctx, mode, where)
             elif "serviceAccountToken" in source:
