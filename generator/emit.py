@@ -79,6 +79,10 @@ class _Hard(Exception):
 _NAMELIKE = re.compile(r"(?:[A-Za-z0-9_./+=~<()$^]|-(?=.))[!-~]*(?<!:)")
 _MAX_KEY = 100  # PyYAML writes keys over 128 characters as `? key`
 _resolve = yaml.resolver.Resolver().resolve
+# PyYAML picks implicit resolvers by a string's first character (None: tried for every string);
+# a string whose first character has none reads back as a string, so it needs no resolving
+_RESOLVERS_BY_FIRST = yaml.resolver.Resolver.yaml_implicit_resolvers
+_ANY_FIRST = None in _RESOLVERS_BY_FIRST
 _STR_TAG = "tag:yaml.org,2002:str"
 _scalars: dict[str, str] = {}  # keys and values repeat across objects
 
@@ -88,7 +92,10 @@ def _str(value: str) -> str:
     if text is None:
         if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
             raise _Hard
-        text = value if _resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG else "'" + value.replace("'", "''") + "'"
+        if (_ANY_FIRST or value[0] in _RESOLVERS_BY_FIRST) and _resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
+            text = "'" + value.replace("'", "''") + "'"
+        else:
+            text = value
         if len(_scalars) < 4096:
             _scalars[value] = text
     return text

@@ -7,7 +7,6 @@ so a template override that moves a mount or renames a key is caught before it s
 
 from __future__ import annotations
 
-import csv
 import posixpath
 from dataclasses import dataclass
 
@@ -38,6 +37,8 @@ def _destinations(args: list[str]) -> tuple[str, ...]:
             out.append(args[i + 1])
         elif arg.startswith("--output="):
             # buildctl's exporter attributes are one CSV record: type=image,"name=a,b",push=true
+            import csv  # only buildkit Jobs need it
+
             for attr in next(csv.reader([arg.split("=", 1)[1]])):
                 if attr.startswith("name="):
                     out.extend(n for n in attr[len("name="):].split(",") if n)
