@@ -6,12 +6,12 @@ only these fields, so adding a builder adds a profile and a template, nothing el
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from msgspec import Struct, field
 
-@dataclass(frozen=True)
-class AuthLookup:
+
+class AuthLookup(Struct, frozen=True):
     """One place a builder looks for registry credentials, in the order it looks.
 
     `env_file`: an env var naming the file itself (REGISTRY_AUTH_FILE);
@@ -32,8 +32,7 @@ class AuthLookup:
         return self.env_file or self.env_dir
 
 
-@dataclass(frozen=True)
-class HostMount:
+class HostMount(Struct, frozen=True):
     """A node path the builder needs (the dockerizer talks to the node's docker daemon)."""
 
     name: str
@@ -41,16 +40,14 @@ class HostMount:
     type: str
 
 
-@dataclass(frozen=True)
-class Scratch:
+class Scratch(Struct, frozen=True):
     """An emptyDir the builder writes to (layer storage, daemon state)."""
 
     name: str
     path: str
 
 
-@dataclass(frozen=True)
-class BuilderProfile:
+class BuilderProfile(Struct, frozen=True):
     """How one builder finds its credentials (lookup order, default path, file name) and what it can do itself."""
 
     name: str

@@ -7,8 +7,9 @@ HTTPS and bucket tarballs), as a mounted directory, or through the git clone ini
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Mapping
+
+from msgspec import Struct
 
 from generator.builders import FETCH_IMAGE, GIT_IMAGE, GIT_SSH_DIR, BuilderProfile
 from generator.errors import Issue, Origin
@@ -29,8 +30,7 @@ SSH_KEY = "ssh-privatekey"  # the key of a kubernetes.io/ssh-auth Secret
 KNOWN_HOSTS = "known_hosts"
 
 
-@dataclass(frozen=True)
-class GitClone:
+class GitClone(Struct, frozen=True):
     """The init step that clones a build context from a git connection (HTTPS token or SSH key)."""
 
     url: str
@@ -41,8 +41,7 @@ class GitClone:
     mounts: tuple[dict, ...] = ()  # mounts of the clone step only (the SSH key)
 
 
-@dataclass(frozen=True)
-class ContextFetch:
+class ContextFetch(Struct, frozen=True):
     """Downloads a bucket's context tarball into the workspace, for builders that cannot (rclone)."""
 
     kind: str  # s3 | gcs | wasb

@@ -14,11 +14,11 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
 import click
+from msgspec import Struct, structs
 
 from generator import __version__
 from generator.install import PLUGIN_PATH, chosen_root, plugin_roots
@@ -28,16 +28,14 @@ _MARKER = re.compile(r"# conngen (\d\S*)$")
 _TIMEOUT = 20
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Struct, frozen=True):
     name: str
     status: str
     detail: str
     fix: str = ""
 
 
-@dataclass(frozen=True)
-class PluginState:
+class PluginState(Struct, frozen=True):
     """The installed exec plugin, as read from its file (cheap: no process is started)."""
 
     path: Path
@@ -244,7 +242,7 @@ def doctor(fmt: str) -> None:
         checks = run_checks(os.environ)
         ok = all(c.status != FAIL for c in checks)
         if fmt == "json":
-            click.echo(json.dumps({"ok": ok, "version": __version__, "checks": [asdict(c) for c in checks]}, indent=2))
+            click.echo(json.dumps({"ok": ok, "version": __version__, "checks": [structs.asdict(c) for c in checks]}, indent=2))
         else:
             click.echo(_text(checks))
             click.echo("ok: kustomize can build with conngen" if ok else "not ready: fix the FAIL lines above")

@@ -7,8 +7,9 @@ are written by us, never built from credential values, so printing them is safe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Iterable, Sequence
+
+from msgspec import Struct
 
 #: Exit codes, documented in docs/reference.md.
 EXIT_OK = 0
@@ -19,8 +20,7 @@ EXIT_BUG = 3
 KeyPath = tuple  # a path into a YAML document: ("connections", 3, "secret", "mountPath")
 
 
-@dataclass(frozen=True, slots=True)  # slots: a large catalog holds one per checked mapping
-class Origin:
+class Origin(Struct, frozen=True):  # a Struct has no per-instance dict: a large catalog holds one per checked mapping
     """The file and the key path a value came from; line/column are looked up lazily."""
 
     file: str
@@ -30,16 +30,24 @@ class Origin:
         return Origin(self.file, self.path + tuple(more))
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(Struct, frozen=True):
     """One problem (or warning) to show the user, located when its origin can be found."""
 
     origin: Origin | None
     message: str
     hint: str = ""
     severity: str = "error"
-    line: int | None = field(default=None, compare=False)
-    column: int | None = field(default=None, compare=False)
+    line: int | None = None  # where the origin was found; not part of what the issue is
+    column: int | None = None
+
+    def _identity(self) -> tuple:
+        return self.origin, self.message, self.hint, self.severity
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Issue and self._identity() == other._identity()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
 
 def dotted(path: Sequence[object]) -> str:

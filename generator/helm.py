@@ -15,11 +15,11 @@ import difflib
 import os
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import click
 import yaml
+from msgspec import Struct
 
 from generator.builders import PROFILES
 from generator.cli import load_config_file, root_options, run_guarded
@@ -53,8 +53,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-@dataclass
-class _Document:
+class _Document(Struct):
     """One chunk of helm's stream: its exact text, and its nodes once parsed."""
 
     text: str

@@ -6,14 +6,14 @@ Each object keeps its `Origin` so later stages can point at the exact line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Mapping
+
+from msgspec import Struct
 
 from generator.errors import Origin
 
 
-@dataclass(frozen=True)
-class KeyToPath:
+class KeyToPath(Struct, frozen=True):
     """One Secret/ConfigMap key and the file name it is projected as (Kubernetes `items`)."""
 
     key: str
@@ -21,8 +21,7 @@ class KeyToPath:
     mode: int | None = None
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(Struct, frozen=True):
     """A connection's `secret` or `configMap`, as Polyaxon describes it."""
 
     name: str
@@ -32,8 +31,7 @@ class Resource:
     origin: Origin
 
 
-@dataclass(frozen=True)
-class RegistrySchema:
+class RegistrySchema(Struct, frozen=True):
     """A registry connection's `schema`: where images go and how to authenticate."""
 
     url: str
@@ -43,8 +41,7 @@ class RegistrySchema:
     ca: str | None = None  # a connection holding the registry's CA certificate
 
 
-@dataclass(frozen=True)
-class GitSchema:
+class GitSchema(Struct, frozen=True):
     """A git connection's `schema`: the repository and revision a build context comes from."""
 
     url: str | None
@@ -52,8 +49,7 @@ class GitSchema:
     flags: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Connection:
+class Connection(Struct, frozen=True):
     """One catalog entry, checked and with Polyaxon's defaults applied."""
 
     name: str
@@ -76,21 +72,23 @@ class Connection:
         return self.schema if isinstance(self.schema, GitSchema) else None
 
 
-@dataclass(frozen=True)
-class ValueSource:
+class ValueSource(Struct, frozen=True):
     """Where a credential value comes from; the value itself is read only when rendering."""
 
     env: str | None = None
     file: str | None = None
-    literal: str | None = field(default=None, repr=False)
+    literal: str | None = None  # never in repr (below): a credential must not reach a log or traceback
     origin: Origin | None = None
     sops: str | None = None  # a sops-encrypted file, decrypted in memory when rendering
     key: str | None = None  # the top-level key to read from a decrypted sops document
     format: str | None = None  # sops input format: json, yaml, dotenv or binary
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name != "literal")
+        return f"ValueSource({shown})"
 
-@dataclass(frozen=True)
-class RemoteRef:
+
+class RemoteRef(Struct, frozen=True):
     """Where an External Secrets Operator store keeps one value."""
 
     key: str
@@ -98,8 +96,7 @@ class RemoteRef:
     version: str | None
 
 
-@dataclass(frozen=True)
-class ExternalSource:
+class ExternalSource(Struct, frozen=True):
     """Credentials an ExternalSecret fetches from a (Cluster)SecretStore instead of the config."""
 
     store_name: str
@@ -111,8 +108,7 @@ class ExternalSource:
     origin: Origin
 
 
-@dataclass(frozen=True)
-class Credential:
+class Credential(Struct, frozen=True):
     """Credentials for one Secret (keyed by the Secret name the catalog gives)."""
 
     secret_name: str
@@ -124,8 +120,7 @@ class Credential:
     external: ExternalSource | None = None
 
 
-@dataclass(frozen=True)
-class PullSecrets:
+class PullSecrets(Struct, frozen=True):
     """A ServiceAccount whose pods pull with the generated registry Secrets."""
 
     service_account: str
@@ -134,8 +129,7 @@ class PullSecrets:
     origin: Origin
 
 
-@dataclass(frozen=True)
-class GitContext:
+class GitContext(Struct, frozen=True):
     """`context: {connection: ...}`: a git, bucket (s3/gcs/wasb) or volume (volume_claim/host_path) connection."""
 
     connection: str
@@ -145,8 +139,7 @@ class GitContext:
     ssh: str | None = None  # an ssh connection holding the key for a git-over-SSH url
 
 
-@dataclass(frozen=True)
-class Build:
+class Build(Struct, frozen=True):
     """One image build from the config's `builds`: what to build, with which builder, pushed where."""
 
     name: str
@@ -164,8 +157,7 @@ class Build:
     origin: Origin
 
 
-@dataclass(frozen=True)
-class JobDefaults:
+class JobDefaults(Struct, frozen=True):
     """Settings every generated Job gets unless a build says otherwise."""
 
     backoff_limit: int
@@ -175,8 +167,7 @@ class JobDefaults:
     resources: Mapping[str, Any] | None
 
 
-@dataclass(frozen=True)
-class GeneratorOptions:
+class GeneratorOptions(Struct, frozen=True):
     """`generatorOptions`: how Secrets are named, labelled and produced (kustomize's own options plus secretMode)."""
 
     disable_name_suffix_hash: bool
@@ -186,8 +177,7 @@ class GeneratorOptions:
     secret_mode: str = "secret"  # or "externalSecret": emit ExternalSecrets, never credential values
 
 
-@dataclass(frozen=True)
-class GeneratorConfig:
+class GeneratorConfig(Struct, frozen=True):
     """A whole ConnectionGenerator config with its catalogs loaded: the planner's only input."""
 
     name: str

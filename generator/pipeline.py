@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import gc
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
+
+from msgspec import Struct
 
 from generator.builders import PROFILES
 from generator.config import load_config
@@ -41,8 +42,7 @@ def _cycle_collector_paused(fn: F) -> F:
     return paused  # type: ignore[return-value]
 
 
-@dataclass
-class Result:
+class Result(Struct):
     """What a render produced: the objects (or what `keep` made of them), warnings and the plan."""
 
     objects: list[Any]  # the rendered objects, or what `keep` made of each
@@ -59,7 +59,7 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     if errors or config is None:
         raise UserError(issues)
     if templates_dir:
-        from dataclasses import replace
+        from msgspec.structs import replace
         config = replace(config, templates_dir=templates_dir)
     return config, issues
 

@@ -6,8 +6,9 @@ Builder-specific facts come only from `builders.PROFILES`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any
+
+from msgspec import Struct, structs
 
 from generator.builders import PROFILES, BuilderProfile
 from generator.contexts import ContextFetch, ContextPlanner, GitClone
@@ -24,8 +25,7 @@ NEEDS_HASH = "kustomize.config.k8s.io/needs-hash"
 BEHAVIOR = "kustomize.config.k8s.io/behavior"
 
 
-@dataclass(frozen=True)
-class SecretPlan:
+class SecretPlan(Struct, frozen=True):
     """One registry Secret to render: its name, the registries it holds, and where its credentials come from."""
 
     name: str
@@ -36,8 +36,7 @@ class SecretPlan:
     servers: tuple[str, ...]  # auths keys this Secret must hold
 
 
-@dataclass(frozen=True)
-class CredentialPath:
+class CredentialPath(Struct, frozen=True):
     """How a build's registry credentials travel, for `explain` and the render check."""
 
     registry: str
@@ -54,8 +53,7 @@ class CredentialPath:
     helper_source: str | None = None  # where that helper finds cloud credentials
 
 
-@dataclass(frozen=True)
-class RegistryCA:
+class RegistryCA(Struct, frozen=True):
     """A private registry CA mounted into the builder pod."""
 
     host: str
@@ -63,8 +61,7 @@ class RegistryCA:
     file: str
 
 
-@dataclass(frozen=True)
-class JobPlan:
+class JobPlan(Struct, frozen=True):
     """One builder Job to render: every value its template prints, decided here so templates only lay them out."""
 
     name: str
@@ -125,8 +122,7 @@ class JobPlan:
         return (name if name and "/" not in tag else ref) + "/cache"
 
 
-@dataclass(frozen=True)
-class ServiceAccountPlan:
+class ServiceAccountPlan(Struct, frozen=True):
     """A ServiceAccount listing registry Secrets in imagePullSecrets (kustomize renames them with the hash)."""
 
     name: str
@@ -136,8 +132,7 @@ class ServiceAccountPlan:
     patch: bool
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     """Everything one config produces, in output order, plus the warnings found while planning."""
 
     secrets: tuple[SecretPlan, ...]
@@ -293,7 +288,7 @@ class Planner(ContextPlanner):
         if self.auth[conn.name] == "helper" and provider.helper is not None:
             credential = self._helper_credentials(pod, conn, address, profile, provider)
         else:
-            credential = replace(self._mount_credentials(pod, conn, address, profile), provider=provider.name)
+            credential = structs.replace(self._mount_credentials(pod, conn, address, profile), provider=provider.name)
         registry_ca = self._registry_ca(pod, build, conn, address, profile)
         use_connection(pod, conn, mount_secret=False)
         context, step = self._context(pod, build, profile)

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
-# exit codes as generator.errors defines them; that module (and dataclasses) loads only off the cache hit path
+# exit codes as generator.errors defines them; that module (and msgspec) loads only off the cache hit path
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
 USAGE = """\

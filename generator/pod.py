@@ -5,16 +5,16 @@ Also Polyaxon's rules for how a connection's secret, configMap, env and annotati
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Iterable
+
+from msgspec import Struct, field
 
 from generator.errors import Issue, Origin
 from generator.model import Connection, KeyToPath, Resource
 from generator.names import dns_label
 
 
-@dataclass
-class Pod:
+class Pod(Struct):
     """Volumes, mounts and env of one builder pod, refusing clashes as they are added."""
 
     origin: Origin

@@ -10,7 +10,8 @@ never a docker config. Everything here is data; planning applies it without know
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 PROVIDERS = ("dockerhub", "ghcr", "quay", "gcr", "ecr", "acr", "generic")
 AUTH_MODES = ("dockerConfig", "helper")
@@ -21,8 +22,7 @@ _ACR = re.compile(r"[a-z0-9]+\.azurecr\.(io|cn|de|us)")
 _IN_CLUSTER = re.compile(r"[^:]+\.svc(\.cluster\.local)?(:[0-9]+)?")
 
 
-@dataclass(frozen=True)
-class Helper:
+class Helper(Struct, frozen=True):
     """A credential helper linked into the builder, and how it finds cloud credentials.
 
     `secret_as`: "mount" puts the connection's Secret at `mount_path` (`~` is the builder's
@@ -42,8 +42,7 @@ class Helper:
     relocate: tuple[tuple[str, str], ...] = ()  # variables naming each file when the mount is not the default
 
 
-@dataclass(frozen=True)
-class Provider:
+class Provider(Struct, frozen=True):
     """What a registry provider (Docker Hub, ECR, GCR...) asks of a push: repository depth, auth, credential helper."""
 
     name: str

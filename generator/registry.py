@@ -7,7 +7,8 @@ The two classic failures live here: Docker Hub must be keyed `https://index.dock
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
@@ -27,8 +28,7 @@ class AddressError(ValueError):
         self.hint = hint
 
 
-@dataclass(frozen=True)
-class RegistryAddress:
+class RegistryAddress(Struct, frozen=True):
     """A registry URL taken apart: the host that keys `auths`, and the repository prefix for images."""
 
     host: str  # lowercase host[:port]

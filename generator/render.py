@@ -29,6 +29,7 @@ from typing import Any, Mapping
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from msgspec import StructMeta
 
 from generator.errors import Issue, Origin, UserError
 from generator.plan import JobPlan, SecretPlan, ServiceAccountPlan
@@ -75,10 +76,10 @@ def builtin_templates_dir() -> Path:
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, with a short way to the fields of conngen's own plan dataclasses.
+    """The sandbox, with a short way to the fields of conngen's own plan records.
 
     Templates read dozens of plan fields per object; the sandbox's general check of each read
-    was a third of a render. A declared field of a generator dataclass is plain data, so it is
+    was a third of a render. A declared field of a generator record (a Struct) is plain data, so it is
     returned directly; everything else takes the sandbox's full check.
     """
 
@@ -95,9 +96,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
 
 def _plan_fields(kind: type) -> frozenset[str]:
-    if not kind.__module__.startswith("generator.") or "__dataclass_fields__" not in kind.__dict__:
+    if not kind.__module__.startswith("generator.") or not isinstance(kind, StructMeta):
         return frozenset()
-    return frozenset(name for name in kind.__dataclass_fields__ if not name.startswith("_"))
+    return frozenset(name for name in kind.__struct_fields__ if not name.startswith("_"))
 
 
 class CompiledTemplates(jinja2.BytecodeCache):

@@ -8,13 +8,13 @@ so a template override that moves a mount or renames a key is caught before it s
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from generator.builders import BuilderProfile
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Struct, frozen=True):
     """Which file a builder in a rendered Job would read its docker config from, and what is mounted there."""
 
     reads: str

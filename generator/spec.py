@@ -10,8 +10,9 @@ cannot drift apart.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+
+from msgspec import Struct, field
 
 from generator.errors import Issue, Origin
 
@@ -32,8 +33,7 @@ class Budget(Exception):
     """Raised when a document expands past MAX_VALUES (aliases pointing at aliases)."""
 
 
-@dataclass
-class Ctx:
+class Ctx(Struct):
     """State of one schema check: the file, the problems found so far, and how many values were visited."""
 
     file: str
@@ -241,8 +241,7 @@ class Rec(dict):
         return self.origin.at(self.spelled.get(key, key))
 
 
-@dataclass
-class Field:
+class Field(Struct):
     """One key of a Record: its spec, whether it is required, and its default."""
 
     name: str

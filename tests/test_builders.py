@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from dataclasses import replace
+from msgspec.structs import replace
 from pathlib import Path
 
 import pytest

@@ -124,7 +124,7 @@ def test_hit_path_imports_neither_yaml_nor_jinja(app: Path, env: dict) -> None:
     cold, warm = probe(), probe()
     assert cold["code"] == warm["code"] == 0
     assert {"yaml", "jinja2"} <= cold["modules"]  # the first call did render, so the check below can fail
-    slow = {"yaml", "jinja2", "ruamel", "click", "dataclasses", "generator.render", "generator.pipeline"}
+    slow = {"yaml", "jinja2", "ruamel", "click", "msgspec", "dataclasses", "generator.render", "generator.pipeline"}
     assert not warm["modules"] & slow, sorted(warm["modules"] & slow)
     assert warm["out"] == cold["out"] and "kind: Secret" in warm["out"]
 
