@@ -1,5 +1,15 @@
-"""`python -m generator` runs the same CLI as the `conngen` command."""
+"""The `conngen` command (and `python -m generator`): the CLI, its imports included, with the
+cycle collector paused (see collector.py); generator.cli imports click, so it loads in here."""
 
-from generator.cli import main
+from generator.collector import paused
 
-main()
+
+@paused
+def main() -> None:
+    from generator.cli import main as cli
+
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import gc
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Mapping
 
 from msgspec import Struct
 
 from generator.builders import PROFILES
+from generator.collector import paused
 from generator.config import load_config
 from generator.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, Origin, UserError
@@ -17,29 +16,6 @@ from generator.model import GeneratorConfig
 from generator.plan import Plan, make_plan
 from generator.render import Renderer
 from generator.routes import credential_route
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _cycle_collector_paused(fn: F) -> F:
-    """Run `fn` with Python's cycle collector paused.
-
-    Loading and rendering allocate hundreds of thousands of small objects and almost no
-    reference cycles, so the collector's repeated passes over the growing heap found nothing
-    and cost a tenth of a large render. Memory is still freed by reference counting.
-    """
-    @functools.wraps(fn)
-    def paused(*args: Any, **kwargs: Any) -> Any:
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if collecting:
-                gc.enable()
-
-    return paused  # type: ignore[return-value]
 
 
 class Result(Struct):
@@ -50,7 +26,7 @@ class Result(Struct):
     plan: Plan
 
 
-@_cycle_collector_paused
+@paused
 def load(data: Any, display: str, root: Path, restrictor: str | None = None,
          templates_dir: str | None = None) -> tuple[GeneratorConfig, list[Issue]]:
     """Check a generator config and its catalogs; raise with every error found."""
@@ -64,7 +40,7 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     return config, issues
 
 
-@_cycle_collector_paused
+@paused
 def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None,
              keep: Callable[[dict], Any] | None = None) -> Result:
     """Render every object of the config's plan; raise with every problem found.
