@@ -117,18 +117,25 @@ def _scalar(value: Any) -> str:
 
 
 def _block(node: dict | list, indent: str, lead: str, out: list[str], seen: set[int]) -> None:
-    """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`."""
+    """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`.
+
+    The hottest loop of a large render: known scalar texts are looked up inline (`_scalars`)
+    before falling back to the checks in `_str`/`_scalar`.
+    """
     if id(node) in seen:
         raise _Hard  # PyYAML would write an anchor and an alias
     seen.add(id(node))
+    scalars = _scalars
     if type(node) is dict:
         for key, value in node.items():
             if type(key) is not str or len(key) > _MAX_KEY:
                 raise _Hard
-            head = lead + _str(key)
+            head = lead + (scalars.get(key) or _str(key))
             lead = indent
             kind = type(value)
-            if kind is dict and value:
+            if kind is str:
+                out.append(head + ": " + (scalars.get(value) or _str(value)) + "\n")
+            elif kind is dict and value:
                 out.append(head + ":\n")
                 _block(value, indent + "  ", indent + "  ", out, seen)
             elif kind is list and value:
@@ -139,7 +146,9 @@ def _block(node: dict | list, indent: str, lead: str, out: list[str], seen: set[
     else:
         for item in node:
             kind = type(item)
-            if (kind is dict or kind is list) and item:
+            if kind is str:
+                out.append(lead + "- " + (scalars.get(item) or _str(item)) + "\n")
+            elif (kind is dict or kind is list) and item:
                 _block(item, indent + "  ", lead + "- ", out, seen)
             else:
                 out.append(lead + "- " + _scalar(item) + "\n")
