@@ -118,26 +118,31 @@ def _read_events(text: str) -> tuple[Any, bool]:
     if type(get()) is yaml.StreamEndEvent:
         return None, True
     anchors: dict[str, Any] = {}
+    plains: dict[str, Any] = {}  # plain scalars repeat (keys above all); their values are immutable
     stack: list[list[Any]] = []  # [container, pending key] of each open collection
     root: Any = None
     count, deepest, plain_tree = 0, 0, True
+    scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
     while True:
         event = get()
         kind = type(event)
         count += 1
-        if kind is yaml.ScalarEvent:
+        if kind is scalar_event:
             if event.tag is None and event.implicit[0]:
-                value = _plain(event.value)
+                text = event.value
+                value = plains.get(text, plains)
+                if value is plains:
+                    value = plains[text] = _plain(text)
             elif event.tag is None or event.tag == "!":
                 value = event.value
                 if event.style == '"' and plain_tree and _SURROGATE.search(value):
                     plain_tree = False  # only a double-quoted escape can make a surrogate
             else:
                 raise _Fallback
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+        elif kind is mapping_start or kind is sequence_start:
             if event.tag is not None:
                 raise _Fallback
-            value = {} if kind is yaml.MappingStartEvent else []
+            value = {} if kind is mapping_start else []
         elif kind is yaml.AliasEvent:
             value = anchors[event.anchor]
             plain_tree = False
@@ -148,7 +153,7 @@ def _read_events(text: str) -> tuple[Any, bool]:
             break
         else:
             raise _Fallback
-        anchor = getattr(event, "anchor", None)
+        anchor = event.anchor  # an alias's is the anchor it refers to, not a new one
         if anchor is not None and kind is not yaml.AliasEvent:
             if anchor in anchors:
                 raise _Fallback
@@ -167,7 +172,7 @@ def _read_events(text: str) -> tuple[Any, bool]:
             else:
                 container[frame[1]] = value
                 frame[1] = _NO_KEY
-        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+        if kind is mapping_start or kind is sequence_start:
             stack.append([value, _NO_KEY])
             deepest = max(deepest, len(stack))
     if type(get()) is not yaml.StreamEndEvent:

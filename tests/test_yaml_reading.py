@@ -178,3 +178,13 @@ def test_event_reader_takes_catalogs_and_configs() -> None:
         if "!!" in text or "<<:" in text:
             continue
         assert repr(_read_events(text)[0]) == _full_loader(text), path
+
+
+def test_event_reader_reads_anchors_and_aliases_itself() -> None:
+    """Aliases are shared values, not a reason to hand the file to the slow loader."""
+    from generator.yamlio import _read_events
+
+    data, plain_tree = _read_events("base: &b {user: u, port: 5000}\none: *b\ntwo: *b\nlist: [*b, &n 7, *n]\n")
+    assert data["one"] is data["base"] is data["two"] is data["list"][0]
+    assert data["list"][1:] == [7, 7] and data["base"] == {"user": "u", "port": 5000}
+    assert not plain_tree  # an aliased document is walked by check_shape
