@@ -290,21 +290,23 @@ class Paths:
     def __init__(self, root: Path, restrictor: str):
         self.root = root.resolve()
         self.restrictor = restrictor
-        self._inside = str(self.root).rstrip(os.sep) + os.sep
+        self._root = str(self.root)
+        self._inside = self._root.rstrip(os.sep) + os.sep
         self._real_dirs: dict[str, str] = {}  # thousands of credential files share a few directories
 
-    def resolve(self, relative: str, origin: Origin) -> Path:
+    def resolve(self, relative: str, origin: Origin) -> str:
+        """The real path of `relative`, a string: thousands of credential files pass through here."""
         try:
             if "\0" in relative:
                 raise ValueError("embedded null byte")
-            path = self._realpath(os.path.join(self.root, relative))
+            path = self._realpath(os.path.join(self._root, relative))
         except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a loop of symlinks
             raise UserError([Issue(origin, f"{relative!r} is not a usable path ({exc})", "fix the path")]) from None
         if self.restrictor != RESTRICT_NONE and not (path + os.sep).startswith(self._inside):
             raise UserError([Issue(origin, f"{relative!r} is outside the root {str(self.root)!r}",
                                    f"move the file under the root, or set loadRestrictor: {RESTRICT_NONE} "
                                    f"(CLI: --load-restrictor {RESTRICT_NONE})")])
-        return Path(path)
+        return path
 
     def _realpath(self, joined: str) -> str:
         """os.path.realpath, with each directory's real path looked up once."""
@@ -362,7 +364,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
     templates_dir = None
     if cfg["templates"]:
         try:
-            templates_dir = str(paths.resolve(cfg["templates"], cfg.at("templates")))
+            templates_dir = paths.resolve(cfg["templates"], cfg.at("templates"))
         except UserError as exc:
             issues.extend(exc.issues)
     config = GeneratorConfig(
@@ -391,7 +393,7 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
     connections: list[Connection] = []
     for rel, origin in zip(files, origins):
         try:
-            path = paths.resolve(rel, origin)
+            path = Path(paths.resolve(rel, origin))
             found, more = load_catalog_file(path, paths.display(path))
             connections.extend(found)
             issues.extend(more)
@@ -403,10 +405,10 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
 def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential:
     def anchored(source: ValueSource | None) -> ValueSource | None:
         if source is not None and source.sops is not None:
-            return replace(source, sops=str(paths.resolve(source.sops, source.origin or c.origin)))
+            return replace(source, sops=paths.resolve(source.sops, source.origin or c.origin))
         if source is None or source.file is None:
             return source
-        return ValueSource(file=str(paths.resolve(source.file, source.origin or c.origin)), origin=source.origin)
+        return ValueSource(file=paths.resolve(source.file, source.origin or c.origin), origin=source.origin)
 
     ext = c["externalSecret"]
     if mode == EXTERNAL_MODE and ext is None:
