@@ -64,8 +64,9 @@ def conngen_in_clean_venv() -> str:
         run_setup([sys.executable, "-m", "venv", "--clear", str(CONNGEN_VENV)])
         run_setup([str(python), "-m", "pip", "install", "--quiet", str(REPO)])
         (CONNGEN_VENV / ".installed").write_text("")
-    else:
+    else:  # the checkout itself afresh, then whatever dependency it gained since the venv was made
         run_setup([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(REPO)])
+        run_setup([str(python), "-m", "pip", "install", "--quiet", str(REPO)])
     return str(CONNGEN_VENV / "bin" / CONNGEN)
 
 

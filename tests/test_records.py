@@ -19,6 +19,8 @@ def test_a_literal_credential_never_appears_in_a_repr_even_nested() -> None:
     credential = Credential("regcred", None, ValueSource(env="REG_USER"), source, None, Origin("generator.yaml"))
     for text in (repr(source), str(source), repr(credential), repr([credential])):
         assert CANARY not in text
+    # pretty printers (rich) ask `__rich_repr__`, which msgspec gives every Struct with all its fields
+    assert CANARY not in repr(list(source.__rich_repr__()))
     # every other field is still shown, so the repr stays useful
     assert repr(ValueSource(env="REG_PASS", file="creds/p")) == \
         "ValueSource(env='REG_PASS', file='creds/p', origin=None, sops=None, key=None, format=None)"
