@@ -20,7 +20,7 @@ EXIT_BUG = 3
 KeyPath = tuple  # a path into a YAML document: ("connections", 3, "secret", "mountPath")
 
 
-class Origin(Struct, frozen=True):  # a Struct has no per-instance dict: a large catalog holds one per checked mapping
+class Origin(Struct, frozen=True):  # no per-instance dict: a large catalog holds one per checked mapping
     """The file and the key path a value came from; line/column are looked up lazily."""
 
     file: str
