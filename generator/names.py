@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -16,8 +17,6 @@ _label_re = re.compile(DNS_LABEL)
 
 
 def short_hash(text: str, length: int = 8) -> str:
-    import hashlib  # loads OpenSSL (a few ms); only names that must change are hashed
-
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 

@@ -79,8 +79,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox, with a short way to the fields of conngen's own plan records.
 
     Templates read dozens of plan fields per object; the sandbox's general check of each read
-    was a third of a render. A declared field of a generator record (a Struct) is plain data, so it is
-    returned directly; everything else takes the sandbox's full check.
+    was a third of a render. A declared field of a generator record (a Struct) is plain data,
+    so it is returned directly; everything else takes the sandbox's full check.
     """
 
     _fields: dict[type, frozenset[str]] = {}

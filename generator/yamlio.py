@@ -129,10 +129,10 @@ def _read_events(text: str) -> tuple[Any, bool]:
         count += 1
         if kind is scalar_event:
             if event.tag is None and event.implicit[0]:
-                text = event.value
-                value = plains.get(text, plains)
+                scalar = event.value
+                value = plains.get(scalar, plains)
                 if value is plains:
-                    value = plains[text] = _plain(text)
+                    value = plains[scalar] = _plain(scalar)
             elif event.tag is None or event.tag == "!":
                 value = event.value
                 if event.style == '"' and plain_tree and _SURROGATE.search(value):
