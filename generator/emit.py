@@ -84,7 +84,10 @@ _resolve = yaml.resolver.Resolver().resolve
 _RESOLVERS_BY_FIRST = yaml.resolver.Resolver.yaml_implicit_resolvers
 _ANY_FIRST = None in _RESOLVERS_BY_FIRST
 _STR_TAG = "tag:yaml.org,2002:str"
-_scalars: dict[str, str] = {}  # keys and values repeat across objects
+# Keys and values repeat across objects, and each name several times within its own objects
+# (a Secret's name is also its Jobs' secretName); 64k entries hold a 10k render's names (~8 MiB).
+_MAX_SCALARS = 65536
+_scalars: dict[str, str] = {}
 
 
 def _str(value: str) -> str:
@@ -96,7 +99,7 @@ def _str(value: str) -> str:
             text = "'" + value.replace("'", "''") + "'"
         else:
             text = value
-        if len(_scalars) < 4096:
+        if len(_scalars) < _MAX_SCALARS:
             _scalars[value] = text
     return text
 
