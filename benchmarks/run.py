@@ -12,6 +12,7 @@ fails does, because this is a report, not a test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -318,6 +319,33 @@ def case_scale(ctx: Context) -> list[Row]:
     ]
 
 
+def case_scale_floor(ctx: Context) -> list[Row]:
+    """What budget 2's 1 s leaves after the two steps the design fixes, each timed at its barest.
+
+    floor.py runs in conngen's venv: libyaml's events of the 10k inputs, and the bundled
+    templates rendered by plain Jinja for the 10k plan. Their sum is a lower bound, not
+    conngen's time, so its row is information: it says whether the budget is reachable at all.
+    """
+    if not ctx.conngen:
+        return [Row("scale-10k floor", NOT_INSTALLED, "—", "—", "(info)", "—")]
+    python = str(Path(ctx.conngen).parent / "python")
+    config = ctx.catalog(10_000)
+    print(f"  floor.py: 1 warm-up + {ctx.runs} runs of each step, in one process", file=sys.stderr, flush=True)
+    try:
+        floors = json.loads(run_setup([python, str(BENCH_DIR / "floor.py"), str(config), str(ctx.runs)]))
+    except CommandFailed as failure:
+        ctx.failures.append(str(failure))
+        return [Row("scale-10k floor", CONNGEN_FAILED, "—", "—", "(info)", "—")]
+    total = floors["read"] + floors["render"]
+    budget = Budget(1.0, True, " s")
+    return [
+        Row("floor 10k: libyaml events of the inputs", seconds(floors["read"]), "—", "—", "(info)", "—"),
+        Row(f"floor 10k: plain Jinja, {floors['objects']} objects", seconds(floors["render"]), "—", "—", "(info)", "—"),
+        Row("floor 10k: the two together", seconds(total), "—", "—", budget.text(),
+            "reachable" if budget.verdict(total) == "pass" else "out of reach"),
+    ]
+
+
 def conngen_100(ctx: Context, exe: str) -> Command:
     """conngen rendering 100 Secrets and 100 Jobs: more than either peer produces."""
     config = ctx.catalog(100)
@@ -363,6 +391,7 @@ def case_peer_polyaxon(ctx: Context) -> list[Row]:
 CASES: dict[str, Callable[[Context], list[Row]]] = {
     "kustomize-small": case_kustomize_small,
     "scale": case_scale,
+    "scale-floor": case_scale_floor,
     "peer-kubectl": case_peer_kubectl,
     "peer-polyaxon": case_peer_polyaxon,
 }
