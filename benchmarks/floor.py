@@ -12,7 +12,7 @@ template (the design fixes both). Each step is timed here at its barest, in one 
   `json.dumps` as the filter, for the plan conngen makes of CONFIG (planned beforehand,
   not timed), with no parse-back, no checks and nothing written.
 
-Their sum is less than any render can take with this stack; run.py compares it with the budget.
+Their sum is less CPU time than any render takes with this stack; run.py sets it beside the budget.
 """
 
 from __future__ import annotations
