@@ -85,8 +85,11 @@ _RESOLVERS_BY_FIRST = yaml.resolver.Resolver.yaml_implicit_resolvers
 _ANY_FIRST = None in _RESOLVERS_BY_FIRST
 _STR_TAG = "tag:yaml.org,2002:str"
 # Keys and values repeat across objects, and each name several times within its own objects
-# (a Secret's name is also its Jobs' secretName); 64k entries hold a 10k render's names (~8 MiB).
+# (a Secret's name is also its Jobs' secretName). Only texts of at most 64 characters are kept:
+# names (at most 63) and keys, rather than a Secret's base64 data, which never repeats (a
+# dockerconfigjson made from a username and password is over 80). When full, it starts over.
 _MAX_SCALARS = 65536
+_MAX_MEMO_TEXT = 64
 _scalars: dict[str, str] = {}
 
 
@@ -99,7 +102,9 @@ def _str(value: str) -> str:
             text = "'" + value.replace("'", "''") + "'"
         else:
             text = value
-        if len(_scalars) < _MAX_SCALARS:
+        if len(value) <= _MAX_MEMO_TEXT:
+            if len(_scalars) >= _MAX_SCALARS:
+                _scalars.clear()
             _scalars[value] = text
     return text
 

@@ -58,3 +58,21 @@ def test_typical_job_takes_the_direct_writer(monkeypatch) -> None:
         "kustomize.config.k8s.io/needs-hash": "true"}}, "type": "kubernetes.io/dockerconfigjson",
         "data": {".dockerconfigjson": "eyJhdXRocyI6e319"}}
     assert "needs-hash: 'true'" in yaml_stream([job, secret])
+
+
+def test_memo_keeps_short_texts_only_and_starts_over_when_full(monkeypatch) -> None:
+    """Names are remembered, a Secret's base64 data is not; a full memo makes room for new names."""
+    import base64
+
+    import generator.emit as emit
+    from generator.dockerauth import login_config
+
+    monkeypatch.setattr(emit, "_scalars", {})
+    monkeypatch.setattr(emit, "_MAX_SCALARS", 8)
+    data = base64.b64encode(login_config(("r.io",), "u", "p", None)).decode()
+    secret = {"kind": "Secret", "data": {".dockerconfigjson": data}}
+    jobs = [{"kind": "Job", "metadata": {"name": f"build-{i}"}} for i in range(20)]
+    out = yaml_stream([secret, *jobs])
+    assert out == _pyyaml([secret, *jobs])
+    assert data in out and data not in emit._scalars
+    assert "build-19" in emit._scalars and len(emit._scalars) <= 8
