@@ -1,10 +1,11 @@
 """The `conngen` command (and `python -m generator`): the CLI, its imports included, with the
-cycle collector paused (see collector.py); generator.cli imports click, so it loads in here."""
+cycle collector paused and skipped at exit (see collector.py); generator.cli imports click, so
+it loads in here."""
 
-from generator.collector import paused
+from generator.collector import process_entry
 
 
-@paused
+@process_entry
 def main() -> None:
     from generator.cli import main as cli
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
-from generator.collector import paused
+from generator.collector import process_entry
 
 # exit codes as generator.errors defines them; that module (and msgspec) loads only off the cache hit path
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
@@ -116,7 +116,7 @@ def run_function(err: TextIO, environ: dict[str, str]) -> int:
     return krm.run(text, sys.stdout, err, environ)
 
 
-@paused  # imports included: a plugin process lives for one build
+@process_entry  # imports included: a plugin process lives for one build
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv if argv is None else argv)
     try:
