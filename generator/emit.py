@@ -38,12 +38,7 @@ def _pyyaml(objects: list) -> str:
 
 
 def yaml_stream(objects: Iterable[dict]) -> str:
-    return "".join(yaml_documents(objects))
-
-
-def yaml_documents(objects: Iterable[dict]) -> Iterator[str]:
-    """The stream one document at a time, so a large render is written without a second copy."""
-    return stream_of(map(yaml_document, objects))
+    return "".join(stream_of(map(yaml_document, objects)))
 
 
 def yaml_document(obj: dict) -> str:
