@@ -75,6 +75,11 @@ class BuilderProfile(Struct, frozen=True):
     notes: tuple[str, ...] = field(default=())
 
     @property
+    def template(self) -> str:
+        """The template its Jobs are rendered with."""
+        return f"{self.name}.yaml.j2"
+
+    @property
     def dir_env(self) -> str:
         """The variable conngen sets to move the lookup to the mount path."""
         return self.auth_env.variable or ""

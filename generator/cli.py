@@ -58,14 +58,22 @@ def run_guarded(fn: Callable[[], int | None]) -> None:
     sys.exit(code)
 
 
-def load_config_file(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None) -> Any:
+def load_config_file(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None,
+                     strict: bool = False) -> Any:
+    from msgspec.structs import replace
+
     from generator.pipeline import load
     from generator.yamlio import load_yaml_file
 
     path = Path(config_file)
     data = load_yaml_file(path, config_file)
     base = Path(root) if root else path.resolve().parent
-    return load(data, config_file, base, restrictor, str(Path(templates).resolve()) if templates else None)
+    config, warnings = load(data, config_file, base, restrictor, str(Path(templates).resolve()) if templates else None)
+    return (replace(config, strict=True) if strict else config), warnings
+
+
+def strict_option(fn: Callable) -> Callable:
+    return click.option("--strict", is_flag=True, help="Treat warnings as errors (also `strict: true` in the config).")(fn)
 
 
 def root_options(fn: Callable) -> Callable:
@@ -88,8 +96,9 @@ def cli() -> None:
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(file_okay=False), help="Write one file per object into this directory.")
 @click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
+@strict_option
 @root_options
-def render(config_file: str, output: str | None, templates: str | None, root: str | None,
+def render(config_file: str, output: str | None, templates: str | None, strict: bool, root: str | None,
            load_restrictor: str | None) -> None:
     """Render the Secrets and Jobs of CONFIG_FILE as a YAML stream."""
 
@@ -98,7 +107,7 @@ def render(config_file: str, output: str | None, templates: str | None, root: st
         from generator.pipeline import generate
         from generator.report import print_issues
 
-        config, warnings = load_config_file(config_file, root, load_restrictor, templates)
+        config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
         result = generate(config, os.environ, warnings, keep=None if output else yaml_document)
         print_issues(result.warnings)
         if output:
@@ -114,15 +123,20 @@ def render(config_file: str, output: str | None, templates: str | None, root: st
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--skip-credentials", is_flag=True, help="Do not read credential values (env vars, files).")
 @click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@strict_option
 @root_options
-def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, root: str | None,
+def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, strict: bool, root: str | None,
              load_restrictor: str | None) -> None:
-    """Check generator configs and catalogs; list every problem (exit 1 if any)."""
+    """Check generator configs and catalogs; list every problem (exit 1 if any, or any warning with --strict)."""
 
     def go() -> int:
+        from msgspec.structs import replace
+
         from generator.validate import validate_files
 
         issues = validate_files(files, root, load_restrictor, skip_credentials, os.environ)
+        if strict:
+            issues = [replace(i, severity="error") for i in issues]
         _print_report(issues, fmt)
         return EXIT_USER if any(i.severity == "error" for i in issues) else 0
 

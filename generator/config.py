@@ -18,6 +18,7 @@ from generator import names
 from generator.builders import PROFILES
 from generator.catalog import check_connections, load_catalog_file
 from generator.errors import Issue, Origin, UserError
+from generator.lifecycle import MODES
 from generator.model import (Build, Connection, Credential, ExternalSource, GeneratorConfig, GeneratorOptions, GitContext,
                              JobDefaults, PullSecrets, RemoteRef, ValueSource)
 from generator.sops import FORMATS, file_format
@@ -272,12 +273,17 @@ CONFIG = rec(
     Field("jobDefaults", rec(
         "jobDefaults",
         Field("backoffLimit", Int(minimum=0), default=0),
-        Field("ttlSecondsAfterFinished", Int(minimum=0), default=86400),
+        Field("ttlSecondsAfterFinished", Int("seconds before a finished Job is deleted; "
+                               "only with lifecycle argocd or helm (docs/lifecycle.md)", minimum=0)),
         Field("activeDeadlineSeconds", Int(minimum=1)),
         Field("serviceAccountName", Str(pattern=names.DNS_SUBDOMAIN)),
         Field("resources", RESOURCES),
     )),
     Field("templates", Str("directory of template overrides, relative to the root")),
+    Field("lifecycle", Str("how builder Jobs live through later applies: plain (Job names carry a hash of the "
+                           "build), argocd or helm (hooks replaced on every sync/upgrade), flux (hashed names, "
+                           "force); docs/lifecycle.md", enum=list(MODES)), default="plain"),
+    Field("strict", Bool("treat every warning as an error (for CI)"), default=False),
     Field("loadRestrictor", Str(enum=[RESTRICT_ROOT, RESTRICT_NONE]), default=RESTRICT_ROOT),
 )
 
@@ -359,8 +365,14 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         except UserError as exc:
             issues.extend(exc.issues)
     pull_secrets = _pull_secrets(cfg, {c.secret_name for c in credentials} | set(cfg["credentials"] or {}), issues)
-    jd = cfg["jobDefaults"] or {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": None,
+    jd = cfg["jobDefaults"] or {"backoffLimit": 0, "ttlSecondsAfterFinished": None, "activeDeadlineSeconds": None,
                                 "serviceAccountName": None, "resources": None}
+    mode = MODES[cfg["lifecycle"]]
+    if jd["ttlSecondsAfterFinished"] is not None and not mode.ttl_allowed:
+        issues.append(Issue(jd.at("ttlSecondsAfterFinished"),
+                            f"a TTL with lifecycle {mode.name}: {mode.why_no_ttl}",
+                            "remove ttlSecondsAfterFinished (an unchanged build keeps its finished Job, so it never "
+                            "runs twice), or use lifecycle: argocd or helm, whose hook Jobs are not re-created"))
     templates_dir = None
     if cfg["templates"]:
         try:
@@ -385,6 +397,8 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         templates_dir=templates_dir,
         origin=Origin(display),
         pull_secrets=pull_secrets,
+        lifecycle=mode.name,
+        strict=cfg["strict"],
     )
     return config, issues
 

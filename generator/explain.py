@@ -6,14 +6,14 @@ import json
 
 from generator.builders import PROFILES
 from generator.model import GeneratorConfig
-from generator.plan import make_plan
+from generator.pipeline import planned
 from generator.render import Renderer
 from generator.routes import credential_route
 
 
 def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:
     """The explanation text, and whether every route is sound."""
-    plan = make_plan(config)
+    plan = planned(config)
     renderer = Renderer(config.templates_dir)
     servers = {s.name: s.servers for s in plan.secrets}
     external = {s.name for s in plan.secrets if s.credential.external is not None}

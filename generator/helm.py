@@ -22,7 +22,7 @@ import yaml
 from msgspec import Struct
 
 from generator.builders import PROFILES
-from generator.cli import load_config_file, root_options, run_guarded
+from generator.cli import load_config_file, root_options, run_guarded, strict_option
 from generator.errors import Issue, UserError
 from generator.model import GeneratorConfig
 from generator.plan import BEHAVIOR, NEEDS_HASH, registry_mount
@@ -188,12 +188,69 @@ def _key(obj: Mapping) -> tuple[str, str, str]:
     return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
 
 
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+def chart_release(docs: list[_Document]) -> str | None:
+    """The release name the chart's own objects carry in `app.kubernetes.io/instance`, if they agree."""
+    found: dict[str, str] = {}
+    for doc in docs:
+        for node in doc.nodes:
+            data = _value(node)
+            labels = (data.get("metadata") or {}).get("labels") if isinstance(data, dict) else None
+            value = labels.get(INSTANCE_LABEL) if isinstance(labels, dict) else None
+            if isinstance(value, str) and value:
+                found.setdefault(value, _describe(data, doc.source))
+    if len(found) > 1:
+        raise UserError([Issue(None, f"the chart's objects name several releases in {INSTANCE_LABEL}: "
+                               + ", ".join(f"{v!r} ({what})" for v, what in sorted(found.items())),
+                               "pass the release: --post-renderer-args --release --post-renderer-args <name>")])
+    return next(iter(found), None)
+
+
+def for_release(config: GeneratorConfig, release: str) -> GeneratorConfig:
+    """The config with every generated name (Secrets, Jobs, ServiceAccounts) prefixed by the release.
+
+    Two releases of one chart in a namespace would otherwise generate, and fight over, the same
+    objects. References follow; Secrets the catalog names but conngen does not generate, and
+    existing ServiceAccounts it only patches, keep their names.
+    """
+    from msgspec.structs import replace
+
+    generated = {c.secret_name for c in config.credentials}
+
+    def scoped(name: str) -> str:
+        return f"{release}-{name}" if name in generated else name
+
+    connections = tuple(replace(c, secret=replace(c.secret, name=scoped(c.secret.name)))
+                        if c.secret is not None and c.secret.name in generated else c for c in config.connections)
+    return replace(config, connections=connections,
+                   credentials=tuple(replace(c, secret_name=scoped(c.secret_name)) for c in config.credentials),
+                   pull_secrets=tuple(replace(p, secrets=tuple(map(scoped, p.secrets)), service_account=p.service_account
+                                              if p.patch else f"{release}-{p.service_account}")
+                                      for p in config.pull_secrets),
+                   builds=tuple(replace(b, name=f"{release}-{b.name}") for b in config.builds))
+
+
 def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
-                warnings: list[Issue] | None = None) -> tuple[str, list[Issue]]:
-    """The chart's stream with annotated workloads filled in, then the config's Secrets and Jobs."""
+                warnings: list[Issue] | None = None, release: str | None = None) -> tuple[str, list[Issue]]:
+    """The chart's stream with annotated workloads filled in, then the config's Secrets and Jobs.
+
+    Generated names are scoped to `release`, or to the release the chart's objects are labelled with.
+    """
     from generator.emit import yaml_stream
     from generator.pipeline import generate
 
+    docs = _split(text)
+    release = release or chart_release(docs)
+    warnings = list(warnings or [])
+    if release:
+        config = for_release(config, release)
+    elif config.credentials or config.builds:
+        warnings.append(Issue(config.origin, f"no release name: the chart's objects have no {INSTANCE_LABEL} "
+                              "label, so generated Secrets and Jobs are not scoped to the release and two releases "
+                              "in one namespace would collide", "pass --post-renderer-args --release "
+                              "--post-renderer-args <release name>", severity="warning"))
     result = generate(config, environ, warnings)
     generated = []
     for obj in result.objects:
@@ -203,7 +260,6 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
         if "annotations" in obj["metadata"] and not annotations:
             del obj["metadata"]["annotations"]
         generated.append(obj)
-    docs = _split(text)
     chart: dict[tuple[str, str, str], str] = {}
     for doc in docs:
         for node in doc.nodes:
@@ -237,9 +293,12 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("--templates", type=click.Path(file_okay=False, exists=True),
               help="Directory of template overrides.")
+@click.option("--release", help="Release name to scope generated names to (default: the chart's "
+              "app.kubernetes.io/instance label).")
+@strict_option
 @root_options
-def post_render_command(config_file: str, templates: str | None, root: str | None,
-                        load_restrictor: str | None) -> None:
+def post_render_command(config_file: str, templates: str | None, release: str | None, strict: bool,
+                        root: str | None, load_restrictor: str | None) -> None:
     """Helm post-renderer: the chart's manifests on stdin; they, plus CONFIG_FILE's Secrets and Jobs, on stdout.
 
     \b
@@ -258,12 +317,12 @@ def post_render_command(config_file: str, templates: str | None, root: str | Non
         if sys.stdin.isatty():
             raise click.UsageError("post-render reads the chart's rendered manifests on stdin "
                                    "(helm --post-renderer); pipe them in")
-        config, warnings = load_config_file(config_file, root, load_restrictor, templates)
+        config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
         try:
             text = sys.stdin.buffer.read().decode("utf-8")
         except UnicodeDecodeError as exc:
             raise UserError([Issue(None, f"helm's manifests are not UTF-8 (byte {exc.start})")]) from None
-        out, issues = post_render(text, config, os.environ, warnings)
+        out, issues = post_render(text, config, os.environ, warnings, release)
         print_issues(issues)
         sys.stdout.write(out)
 

@@ -198,4 +198,6 @@ class GeneratorConfig(Struct, frozen=True):
     origin: Origin
     builder_security: tuple[tuple[str, Any], ...] = ()  # securityContext replacing a builder's default
     pull_secrets: tuple[PullSecrets, ...] = ()
+    lifecycle: str = "plain"  # how Jobs survive the next apply: plain | argocd | helm | flux (generator.lifecycle)
+    strict: bool = False  # warnings are errors
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from msgspec import Struct
+from msgspec import Struct, structs
 
 from generator.builders import PROFILES
 from generator.collector import paused
@@ -14,7 +14,8 @@ from generator.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, Origin, UserError
 from generator.model import GeneratorConfig
 from generator.plan import Plan, make_plan
-from generator.render import Renderer
+from generator.lifecycle import job_templates_digest
+from generator.render import Renderer, builtin_templates_dir
 from generator.routes import credential_route
 
 
@@ -40,6 +41,14 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     return config, issues
 
 
+def planned(config: GeneratorConfig) -> Plan:
+    """The config's plan, its Job names made from the templates its builders render with."""
+    search = [config.templates_dir] if config.templates_dir else []
+    search.append(str(builtin_templates_dir()))
+    templates = {PROFILES[b.builder].template for b in config.builds}
+    return make_plan(config, {t: job_templates_digest(search, t) for t in templates})
+
+
 @paused
 def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None,
              keep: Callable[[dict], Any] | None = None) -> Result:
@@ -48,7 +57,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     `keep` turns each checked object into what the caller holds on to (`conngen render` keeps
     its YAML text, a third of the memory of the object itself on large catalogs).
     """
-    plan = make_plan(config)
+    plan = planned(config)
     renderer = Renderer(config.templates_dir, environ)
     objects: list[Any] = []
     add = objects.append if keep is None else (lambda obj: objects.append(keep(obj)))
@@ -78,4 +87,12 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         add(obj)
     if problems:
         raise UserError(problems)
-    return Result(objects, list(warnings or []) + list(plan.warnings), plan)
+    return Result(objects, strictly(config, list(warnings or []) + list(plan.warnings)), plan)
+
+
+def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:
+    """The warnings, raised as errors when the config (or `--strict`) asks for it."""
+    if config.strict and warnings:
+        raise UserError([structs.replace(w, severity="error", hint=(w.hint + "; " if w.hint else "") +
+                                         "strict: warnings are errors") for w in warnings])
+    return warnings

@@ -6,7 +6,7 @@ Builder-specific facts come only from `builders.PROFILES`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from msgspec import Struct, structs
 
@@ -14,6 +14,7 @@ from generator.builders import PROFILES, BuilderProfile
 from generator.contexts import ContextFetch, ContextPlanner, GitClone
 from generator.errors import Issue, Origin, UserError, dotted
 from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
+from generator.lifecycle import MODES, hashed_job_name
 from generator.names import dns_label
 from generator.pod import Pod, expose, resource_volume, use_connection
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
@@ -142,8 +143,10 @@ class Plan(Struct, frozen=True):
 
 
 class Planner(ContextPlanner):
-    def __init__(self, config: GeneratorConfig):
+    def __init__(self, config: GeneratorConfig, job_templates: Mapping[str, str]):
         self.config = config
+        self.lifecycle = MODES[config.lifecycle]
+        self.job_templates = job_templates  # template name -> digest of what its Jobs are rendered from
         self.issues: list[Issue] = []
         self.connections: dict[str, Connection] = {}
         self.addresses: dict[str, RegistryAddress] = {}
@@ -166,12 +169,13 @@ class Planner(ContextPlanner):
             job = self._job(build)
             if job is None:
                 continue
-            if job.name in job_names:
-                self.error(build.origin.at("name"), f"build {build.name!r} gives the same Job name {job.name!r} "
-                           f"as build {job_names[job.name].name!r}", "rename one of the builds")
+            base = dns_label(build.name)
+            if base in job_names:
+                self.error(build.origin.at("name"), f"build {build.name!r} gives the same Job name {base!r} "
+                           f"as build {job_names[base].name!r}", "rename one of the builds")
                 continue
-            job_names[job.name] = build
-            jobs.append(job)
+            job_names[base] = build
+            jobs.append(self._named(job))
         errors = [i for i in self.issues if i.severity == "error"]
         if errors:
             raise UserError(self.issues)
@@ -201,6 +205,12 @@ class Planner(ContextPlanner):
         for conn in self.connections.values():
             if conn.registry is not None and conn.secret is not None:
                 users.setdefault(conn.secret.name, []).append(conn)
+        mounted = set()  # Secrets some build's pod mounts
+        for build in self.config.builds:
+            for used in (build.connection, *build.extra_connections):
+                conn = self.connections.get(used)
+                if conn is not None and conn.secret is not None:
+                    mounted.add(conn.secret.name)
         out = []
         for name in sorted(self.credentials):
             cred = self.credentials[name]
@@ -213,9 +223,10 @@ class Planner(ContextPlanner):
             for conn in conns:
                 self._check_generated_items(conn)
             servers = sorted({self.addresses[c.name].auth_key for c in conns if c.name in self.addresses})
-            annotations = dict(self.config.options.annotations)
-            # ESO creates an ExternalSecret's Secret under the plain name: kustomize must not hash it
-            if not self.config.options.disable_name_suffix_hash and cred.external is None:
+            annotations = {**dict(self.config.options.annotations), **dict(self.lifecycle.other_annotations)}
+            # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
+            # its name (a renamed one would change every Job's pod template): kustomize must not hash either
+            if not self.config.options.disable_name_suffix_hash and cred.external is None and name not in mounted:
                 annotations[NEEDS_HASH] = "true"
             if self.config.options.behavior:
                 annotations[BEHAVIOR] = self.config.options.behavior
@@ -320,8 +331,9 @@ class Planner(ContextPlanner):
                   "app.kubernetes.io/part-of": self.config.name, **MANAGED_BY}
         return JobPlan(
             name=name, build=build.name, namespace=self.config.namespace, builder=profile.name,
-            template=f"{profile.name}.yaml.j2", image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations=dict(self.config.options.annotations), pod_annotations=dict(sorted(pod.annotations.items())),
+            template=profile.template, image=self.images.get(profile.name, profile.image),
+            labels=labels, annotations={**dict(self.config.options.annotations), **dict(self.lifecycle.job_annotations)},
+            pod_annotations=dict(sorted(pod.annotations.items())),
             destinations=tuple(dests), context=context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
             insecure_registries=insecure, env=tuple(pod.env), env_from=tuple(pod.env_from),
@@ -334,6 +346,18 @@ class Planner(ContextPlanner):
             security_context=self.security.get(profile.name, dict(profile.security_context or {})) or None,
             registry_ca=registry_ca,
         )
+
+    def _named(self, job: JobPlan) -> JobPlan:
+        """The Job under its lifecycle's name: in hashed modes, a hash of everything its pod template is made of.
+
+        Fields a Job may change in place (its own annotations, backoffLimit, TTL, deadline) are
+        left out, so changing them updates the Job instead of running the build again.
+        """
+        if not self.lifecycle.hashed_names:
+            return job
+        inputs = structs.replace(job, name="", annotations={}, backoff_limit=0, ttl_seconds_after_finished=None,
+                                 active_deadline_seconds=None)
+        return structs.replace(job, name=hashed_job_name(job.name, inputs, self.job_templates[job.template]))
 
     def _index_provider(self, conn: Connection, address: RegistryAddress) -> None:
         """Resolve the connection's provider and auth mode; refuse what the provider cannot do."""
@@ -494,8 +518,9 @@ class Planner(ContextPlanner):
                               mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
                               docker_config)
 
-def make_plan(config: GeneratorConfig) -> Plan:
-    return Planner(config).run()
+def make_plan(config: GeneratorConfig, job_templates: Mapping[str, str]) -> Plan:
+    """The plan of `config`; `job_templates` maps each builder template to the digest of its sources."""
+    return Planner(config, job_templates).run()
 
 
 def registry_mount(config: GeneratorConfig, connection: str, builder: str
@@ -505,7 +530,7 @@ def registry_mount(config: GeneratorConfig, connection: str, builder: str
     The same wiring a generated Job gets, for a pod someone else wrote (a Helm chart's own
     Job), so the two can never disagree. None when `connection` is not a registry connection.
     """
-    planner = Planner(config)
+    planner = Planner(config, {})
     planner._index_connections()
     conn = planner.connections.get(connection)
     address = planner.addresses.get(connection)

@@ -26,15 +26,14 @@ def validate_files(files: tuple[str, ...], root: str | None, restrictor: str | N
 
 def _validate_one(file: str, root: str | None, restrictor: str | None, skip_credentials: bool,
                   environ: Mapping[str, str]) -> list[Issue]:
-    from generator.pipeline import generate, load
-    from generator.plan import make_plan
+    from generator.pipeline import generate, load, planned, strictly
 
     path = Path(file)
     data = load_yaml_file(path, file)
     if isinstance(data, dict) and data.get("kind") == KIND:
         config, warnings = load(data, file, Path(root) if root else path.resolve().parent, restrictor)
         if skip_credentials:
-            return warnings + list(make_plan(config).warnings)
+            return strictly(config, warnings + list(planned(config).warnings))
         return generate(config, environ, warnings).warnings
     if isinstance(data, dict) and ("connections" in data or "artifactsStore" in data):
         return load_catalog_file(path, file)[1]

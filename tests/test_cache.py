@@ -71,6 +71,10 @@ def login(output: str) -> str:
     return base64.b64decode(config["auths"]["myregistry.com"]["auth"]).decode()
 
 
+def jobs(output: str) -> list[dict]:
+    return [o for o in load_stream(output) if o["kind"] == "Job"]
+
+
 def use_env_credentials(app: Path) -> None:
     config = app / "generator.yaml"
     text = config.read_text()
@@ -85,7 +89,7 @@ def test_second_build_is_a_hit_with_the_same_bytes_as_the_first_and_as_no_cache(
     assert only_entry(env).st_ino == stored.st_ino  # replayed, not rendered and stored again
     assert second == first
     assert build(app, env, CONNGEN_CACHE="off") == first
-    assert secret(first)["metadata"]["name"].startswith("docker-conf-")
+    assert secret(first)["metadata"]["name"] == "docker-conf"  # mounted by Jobs: kustomize must not rename it
 
 
 def test_cache_off_stores_nothing(app: Path, env: dict) -> None:
@@ -129,25 +133,27 @@ def test_hit_path_imports_neither_yaml_nor_jinja(app: Path, env: dict) -> None:
     assert warm["out"] == cold["out"] and "kind: Secret" in warm["out"]
 
 
-def test_rotating_a_file_password_changes_data_and_hash_suffix_on_a_hit(app: Path, env: dict) -> None:
+def test_rotating_a_file_password_changes_data_not_names_on_a_hit(app: Path, env: dict) -> None:
     first = build(app, env)
     stored = only_entry(env)
     (app / "creds" / "password").write_text("rotated-password\n")
     rotated = build(app, env)
     assert only_entry(env).st_ino == stored.st_ino
     assert login(rotated) == "amurdaca:rotated-password"
-    assert secret(rotated)["metadata"]["name"] != secret(first)["metadata"]["name"]
+    assert secret(rotated)["metadata"]["name"] == secret(first)["metadata"]["name"]
+    assert jobs(rotated) == jobs(first)  # a rotation re-runs no build
     assert rotated == build(app, env, CONNGEN_CACHE="off")
 
 
-def test_rotating_an_env_password_changes_data_and_hash_suffix_on_a_hit(app: Path, env: dict) -> None:
+def test_rotating_an_env_password_changes_data_not_names_on_a_hit(app: Path, env: dict) -> None:
     use_env_credentials(app)
     first = build(app, env, CACHE_TEST_USER="robot", CACHE_TEST_PASS="first-password")
     stored = only_entry(env)
     rotated = build(app, env, CACHE_TEST_USER="robot", CACHE_TEST_PASS="second-password")
     assert only_entry(env).st_ino == stored.st_ino
     assert (login(first), login(rotated)) == ("robot:first-password", "robot:second-password")
-    assert secret(rotated)["metadata"]["name"] != secret(first)["metadata"]["name"]
+    assert secret(rotated)["metadata"]["name"] == secret(first)["metadata"]["name"]
+    assert jobs(rotated) == jobs(first)  # a rotation re-runs no build
     assert rotated == build(app, env, CONNGEN_CACHE="off", CACHE_TEST_USER="robot", CACHE_TEST_PASS="second-password")
 
 

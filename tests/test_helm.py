@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, assert_valid_k8s, run_conngen
+from conftest import REPO, assert_valid_k8s, object_key, run_conngen
 from generator import __version__
 from generator.builders import PROFILES
 from generator.yamlio import _Yaml12Loader
@@ -42,7 +42,7 @@ def load(text: str) -> list[dict]:
 
 
 def by_name(objects: list[dict]) -> dict[tuple[str, str], dict]:
-    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    return {object_key(o): o for o in objects}
 
 
 def documents(text: str) -> dict[str, str]:
