@@ -32,7 +32,7 @@ import jinja2
 from yaml._yaml import CParser
 
 from generator.cli import load_config_file
-from generator.plan import make_plan
+from generator.pipeline import planned
 from generator.render import builtin_templates_dir
 from generator.yamlio import load_yaml_file
 
@@ -77,7 +77,7 @@ def plain_renderer(config_file: Path) -> tuple[Callable[[], list[str]], int]:
     plans render other templates, which this floor does not time.
     """
     config, _ = load_config_file(str(config_file), None, None)
-    plan = make_plan(config)
+    plan = planned(config)
     if plan.service_accounts or any(secret.credential.external is not None for secret in plan.secrets):
         raise SystemExit("floor.py times file/env credentials and Jobs only: this plan has more")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(builtin_templates_dir())),
