@@ -13,7 +13,7 @@ import json
 import os
 from typing import Mapping
 
-from generator.dockerauth import login_config
+from generator.dockerauth import go_json, login_config
 from generator.errors import Issue, Origin, UserError
 from generator.model import Credential, ValueSource
 from generator.sops import Decryptor
@@ -172,8 +172,9 @@ def external_secret_parts(cred: Credential, servers: tuple[str, ...]) -> tuple[s
 
 
 def _go_literal(text: str, origin: Origin) -> str:
-    """`text` as a JSON string that is also inert template text (no `{{` or `}}` inside)."""
-    encoded = json.dumps(text, ensure_ascii=True)
+    """`text` as kubectl's json.Marshal writes it (UTF-8 kept, `<>&` escaped), which must also be inert
+    template text (no `{{` or `}}` inside)."""
+    encoded = go_json(text)
     if "{{" in encoded or "}}" in encoded:
         raise UserError([Issue(origin, f"{text!r} contains '{{{{' or '}}}}', "
                                "which would be read as Go template code in the ExternalSecret")])
