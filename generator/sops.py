@@ -122,7 +122,7 @@ class Decryptor:
                 raise self._fail(source, f"file {_shown(path)} is too large")
         except FileNotFoundError:
             raise self._fail(source, f"sops file {_shown(path)} does not exist",
-                             "create it with sops --encrypt, or fix the path (relative to the kustomization directory)"
+                             "create it with sops --encrypt, or fix the path"
                              ) from None
         binary, where = find_sops(self.environ)
         if binary is None:
