@@ -11,15 +11,10 @@
 #     --no-emit-find-links -o requirements.lock pyproject.toml
 # (tests/test_image.py checks that it pins every dependency setup.cfg declares.)
 #
-# BASE builds the relocatable Python; RUNTIME is the final image, which holds only that Python.
-# BASE is pinned by digest. To move it, look the digest up with
+# The base is pinned by digest. To move it, look the digest up with
 #   docker buildx imagetools inspect python:3.11-slim-bookworm
-# and pass --build-arg BASE=python:3.11-slim-bookworm@sha256:<digest>. RUNTIME must be the
-# Debian release BASE is built on (bookworm); pin it the same way with
-#   --build-arg RUNTIME=debian:bookworm-slim@sha256:<digest>
-# (its digest could not be looked up where this file was written, so the default is the tag).
+# and pass --build-arg BASE=python:3.11-slim-bookworm@sha256:<digest> (or edit the line below).
 ARG BASE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
-ARG RUNTIME=debian:bookworm-slim
 
 FROM ${BASE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -43,9 +38,10 @@ RUN mkdir -p /opt/conngen/bin /opt/conngen/lib \
  && rm -rf /opt/conngen/lib/python3.11/test /opt/conngen/lib/python3.11/ensurepip \
            /opt/conngen/lib/python3.11/idlelib /opt/conngen/lib/python3.11/tkinter \
  && /opt/conngen/bin/python3.11 -m compileall -q /opt/conngen/lib/python3.11 \
+ && cp /src/LICENSE /src/NOTICE /opt/conngen/ \
  && chmod -R a+rX,go-w /opt/conngen
 
-FROM ${RUNTIME}
+FROM ${BASE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="conngen" \
@@ -53,18 +49,14 @@ LABEL org.opencontainers.image.title="conngen" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="${RUNTIME}"
-# The shared libraries python:3.11-slim-bookworm keeps for its interpreter's extension modules
-# (ssl/hashlib, ctypes, sqlite3, bz2, lzma, readline, uuid); the rest are in every Debian image.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 libffi8 libsqlite3-0 libbz2-1.0 \
-      liblzma5 libreadline8 libncursesw6 libuuid1 zlib1g libexpat1 tzdata netbase \
- && rm -rf /var/lib/apt/lists/*
+      org.opencontainers.image.base.name="${BASE}"
+# One Python on the final filesystem: the base's interpreter goes (its shared libraries stay, which
+# the relocatable copy's extension modules need); the build fails if that copy lacks one of them.
+RUN rm -rf /usr/local/bin/python* /usr/local/bin/pip* /usr/local/bin/idle* /usr/local/bin/pydoc* \
+           /usr/local/lib/python3.11 /usr/local/lib/libpython3* /usr/local/include/python3.11
 COPY --from=build /opt/conngen /opt/conngen
-COPY LICENSE NOTICE /usr/share/doc/conngen/
 ENV PATH=/opt/conngen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1
-# One Python: the relocatable one. Refuse to build an image whose extension modules miss a library.
 RUN ! command -v python3 >/dev/null \
  && /opt/conngen/bin/python3.11 -I -c "import hashlib, ssl, zlib, ctypes, bz2, lzma, generator.cli, generator.plugin"
 # Container functions see only what is mounted: mount the kustomization's catalog and credential
