@@ -124,14 +124,17 @@ class Probe:
         digest.update(config_bytes)
         self.key = digest.hexdigest()
         self.path = os.path.join(directory, self.key + ".json")
+        self.miss = ""
 
     def replay(self, out, err, environ: dict) -> bool:
         """Write the stored build with fresh credentials; False (nothing written) when it cannot."""
         try:
             text, warnings = self._filled(environ)
         except Exception:  # noqa: BLE001 - a corrupt or foreign entry is a miss, never a failure
+            self.miss = "the entry is unreadable"
             return False
         if text is None:
+            self.miss = warnings  # on a miss, _filled says why (for --verbose)
             return False
         out.write(text)
         err.write(warnings)
@@ -142,29 +145,31 @@ class Probe:
         return True
 
     def _filled(self, environ: dict) -> tuple[str | None, str]:
+        """(stream, warnings) on a hit; (None, why not) on a miss."""
         if not private_dir(self.directory, create=False):
-            return None, ""
+            return None, f"{self.directory} is missing or not private to this user"
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
-            return None, ""
+            return None, "no entry for this config, root and conngen version"
         with os.fdopen(fd, encoding="utf-8") as fh:
             entry = json.load(fh)
         if entry["format"] != FORMAT or entry["key"] != self.key:
-            return None, ""
-        if any(_sha(path) != sha for path, sha in entry["files"].items()):
-            return None, ""
+            return None, "the entry has another format"
+        changed = [path for path, sha in entry["files"].items() if _sha(path) != sha]
+        if changed:
+            return None, f"{changed[0]} changed"
         if any(_tree(d, suffix, recursive) != files for d, suffix, recursive, files in entry["trees"]):
-            return None, ""
+            return None, "a directory it depends on (templates, credentials) changed"
         text = entry["stream"]
         for secret in entry["secrets"]:
             user = _source_value(secret["username"], environ)
             password = _source_value(secret["password"], environ)
             if not user or not password or ":" in user:
-                return None, ""  # the full path says what is wrong, located
+                return None, "a credential source is unset or unusable"  # the full path says which, located
             data = login_config(secret["servers"], user, password, secret["email"])
             if len(data) > TOO_BIG:
-                return None, ""
+                return None, "a Secret is too large to replay"
             text = text.replace(secret["placeholder"], base64.b64encode(data).decode("ascii"))
         return text, entry["warnings"]
 

@@ -72,7 +72,8 @@ def _value_source(allow_literal: bool) -> Custom:
                 file = Str(min_len=1).check(ref, ctx, path + ("file",))
                 return INVALID if file is INVALID else ValueSource(file=file, origin=Origin(ctx.file, path))
         what = "a string, {env: NAME}, {file: path}" if allow_literal else "a path, {env: NAME}, {file: path}"
-        return ctx.error(path, f"expected {what} or {{sops: path, key: name}}, got {type_name(value)}")
+        return ctx.error(path, f"expected {what} or {{sops: path, key: name}}, got {type_name(value)}",
+                         "for example {env: REG_PASS} or {file: creds/password}")
 
     ref = [{"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"], "additionalProperties": False},
            {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False},
@@ -87,7 +88,8 @@ def _check_credential(c: Rec, ctx: Ctx) -> None:
     if c["gcpServiceAccountKey"] is not None:
         if c["username"] is not None or c["password"] is not None or c["dockerConfig"] is not None:
             ctx.error(c.origin.path, "gcpServiceAccountKey is the password of user _json_key: "
-                      "give it alone, without username, password or dockerConfig")
+                      "give it alone, without username, password or dockerConfig",
+                      "remove username, password and dockerConfig from this entry")
         else:
             c["username"] = ValueSource(literal=GCP_KEY_USER, origin=c.origin)
             c["password"] = c["gcpServiceAccountKey"]
@@ -99,7 +101,8 @@ def _check_credential(c: Rec, ctx: Ctx) -> None:
             ctx.error(c.origin.path + (given,), "an externalSecret credential takes its values from the secret store",
                       "remove username/password/dockerConfig (the ExternalSecret's remoteRefs say where they are)")
     elif has_config and has_login:
-        ctx.error(c.origin.path, "give either dockerConfig or username/password, not both")
+        ctx.error(c.origin.path, "give either dockerConfig or username/password, not both",
+                  "keep dockerConfig for a whole config.json, or username and password for one login")
     elif not has_config and (c["username"] is None or c["password"] is None):
         ctx.error(c.origin.path, "credentials need username and password (or dockerConfig)",
                   "add username: {env: REG_USER} and password: {env: REG_PASS}")
@@ -114,7 +117,8 @@ REMOTE_REF = rec("remoteRef",
 def _check_remote_refs(r: Rec, ctx: Ctx) -> None:
     login = r["username"] is not None or r["password"] is not None
     if r["dockerConfig"] is not None and login:
-        ctx.error(r.origin.path, "give remoteRefs.dockerConfig or remoteRefs.username/password, not both")
+        ctx.error(r.origin.path, "give remoteRefs.dockerConfig or remoteRefs.username/password, not both",
+                  "keep dockerConfig for a stored config.json, or username and password for one login")
     elif r["dockerConfig"] is None and (r["username"] is None or r["password"] is None):
         ctx.error(r.origin.path, "remoteRefs need username and password (or dockerConfig)",
                   "add username: {key: ..., property: ...} and password: {key: ..., property: ...}")
@@ -151,7 +155,8 @@ _QUANTITY = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTP
 def _check_resources(value: Any, ctx: Ctx, path: tuple) -> Any:
     """Kubernetes ResourceRequirements (requests/limits of quantities), keys sorted for stable output."""
     if not isinstance(value, dict):
-        return ctx.error(path, f"resources must be a mapping with requests/limits, got {type_name(value)}")
+        return ctx.error(path, f"resources must be a mapping with requests/limits, got {type_name(value)}",
+                         "write e.g. {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 2Gi}}")
     out: dict[str, dict] = {}
     before = len(ctx.issues)
     for section in sorted(value, key=str):
@@ -160,7 +165,8 @@ def _check_resources(value: Any, ctx: Ctx, path: tuple) -> Any:
             ctx.error(path + (section,), f"unknown key {section!r} in resources", "use requests and limits")
             continue
         if not isinstance(amounts, dict):
-            ctx.error(path + (section,), f"{section} must map resource names to quantities")
+            ctx.error(path + (section,), f"{section} must map resource names to quantities",
+                      "write e.g. {cpu: 500m, memory: 1Gi}")
             continue
         out[section] = {}
         for name in sorted(amounts, key=str):
@@ -242,7 +248,8 @@ CONFIG = rec(
     ), required=True),
     Field("catalog", Custom(lambda v, ctx, p: [v] if isinstance(v, str) else ListOf(Str(min_len=1)).check(v, ctx, p),
                             {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-                            "catalog files, relative to the kustomization directory")),
+                            "catalog files, relative to the root (the kustomization's directory under kustomize, "
+                            "else the config's)")),
     Field("connections", AnyValue("inline connections, same schema as the catalog")),
     Field("credentials", MapOf(CREDENTIAL, "credentials keyed by the Secret name the connections give",
                                key=Str(pattern=names.DNS_SUBDOMAIN, max_len=253, hint="a Kubernetes Secret name"))),
@@ -408,6 +415,10 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
     for rel, origin in zip(files, origins):
         try:
             path = Path(paths.resolve(rel, origin))
+            if not path.exists():  # named at the config's line that lists it, with where the path was looked up
+                issues.append(Issue(origin, f"catalog {rel!r} not found: no file {paths.display(path)}",
+                                    f"fix the path; relative paths start at {paths.root}"))
+                continue
             found, more = load_catalog_file(path, paths.display(path))
             connections.extend(found)
             issues.extend(more)
@@ -458,7 +469,7 @@ def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullS
         secrets: list[str] = []
         for j, name in enumerate(entry["secrets"]):
             if name in secrets:
-                issues.append(Issue(entry.at("secrets").at(j), f"secret {name!r} is listed twice"))
+                issues.append(Issue(entry.at("secrets").at(j), f"secret {name!r} is listed twice", "remove one"))
             elif name not in known:
                 issues.append(Issue(entry.at("secrets").at(j), f"{name!r} is not one of this config's credentials",
                                     f"credentials: {', '.join(sorted(known)) or 'none'} (imagePullSecrets here name "

@@ -13,7 +13,7 @@ import json
 import os
 from typing import Mapping
 
-from generator.dockerauth import login_config
+from generator.dockerauth import go_json, login_config
 from generator.errors import Issue, Origin, UserError
 from generator.model import Credential, ValueSource
 from generator.sops import Decryptor
@@ -23,6 +23,8 @@ MAX_SECRET_BYTES = 1024 * 1024  # the API server's limit for a Secret's data
 
 
 def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decryptor: Decryptor | None = None) -> str:
+    """The value `source` points at; messages name `what` only when the origin's key path does not."""
+    lead = "" if source.origin is not None and source.origin.path else f"{lead}"
     if source.sops is not None:
         return (decryptor or Decryptor(environ)).value(source)
     if source.literal is not None:
@@ -30,7 +32,7 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
     if source.env is not None:
         value = environ.get(source.env)
         if value is None:
-            raise UserError([Issue(source.origin, f"{what}: environment variable {source.env} is not set",
+            raise UserError([Issue(source.origin, f"{lead}environment variable {source.env} is not set",
                                    f"export {source.env} before running, or use {{file: path}}")])
         return value
     assert source.file is not None
@@ -39,12 +41,12 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
         if "\r" in text:  # as a text-mode read gives it: \r\n and \r are line ends
             text = text.replace("\r\n", "\n").replace("\r", "\n")
     except _TooLarge:
-        raise UserError([Issue(source.origin, f"{what}: file {source.file} is too large")]) from None
+        raise UserError([Issue(source.origin, f"{lead}file {source.file} is too large")]) from None
     except FileNotFoundError:
-        raise UserError([Issue(source.origin, f"{what}: file {source.file} does not exist",
-                               "create it, or fix the path (relative to the kustomization directory)")]) from None
+        raise UserError([Issue(source.origin, f"{lead}file {source.file} does not exist",
+                               "create it, or fix the path")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError([Issue(source.origin, f"{what}: cannot read {source.file} ({type(exc).__name__})")]) from None
+        raise UserError([Issue(source.origin, f"{lead}cannot read {source.file} ({type(exc).__name__})")]) from None
     # `echo secret > file` leaves a newline that is not part of the secret
     return text[:-1] if text.endswith("\n") else text
 
@@ -81,8 +83,15 @@ def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapp
         data = raw.encode("utf-8")
     else:
         assert cred.username is not None and cred.password is not None
-        user = read_value(cred.username, f"credentials {cred.secret_name}.username", environ, decryptor)
-        password = read_value(cred.password, f"credentials {cred.secret_name}.password", environ, decryptor)
+        values, problems = [], []
+        for name, source in (("username", cred.username), ("password", cred.password)):
+            try:  # both are read, so that one run names every missing variable or file
+                values.append(read_value(source, f"credentials {cred.secret_name}.{name}", environ, decryptor))
+            except UserError as exc:
+                problems.extend(exc.issues)
+        if problems:
+            raise UserError(problems)
+        user, password = values
         if ":" in user:
             raise UserError([Issue(cred.username.origin, f"credentials {cred.secret_name}.username contains ':'",
                                    "registry user names cannot contain ':' (it separates user and password in auth)")])
@@ -97,7 +106,7 @@ def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapp
 def _check_docker_config(raw: str, cred: Credential, servers: tuple[str, ...]) -> None:
     """A docker config.json must be a JSON object with `auths` covering every registry using it."""
     origin = cred.docker_config.origin if cred.docker_config else cred.origin
-    where = f"credentials {cred.secret_name}.dockerConfig"
+    where = "the docker config" if origin is not None and origin.path else f"credentials {cred.secret_name}.dockerConfig"
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -172,8 +181,9 @@ def external_secret_parts(cred: Credential, servers: tuple[str, ...]) -> tuple[s
 
 
 def _go_literal(text: str, origin: Origin) -> str:
-    """`text` as a JSON string that is also inert template text (no `{{` or `}}` inside)."""
-    encoded = json.dumps(text, ensure_ascii=True)
+    """`text` as kubectl's json.Marshal writes it (UTF-8 kept, `<>&` escaped), which must also be inert
+    template text (no `{{` or `}}` inside)."""
+    encoded = go_json(text)
     if "{{" in encoded or "}}" in encoded:
         raise UserError([Issue(origin, f"{text!r} contains '{{{{' or '}}}}', "
                                "which would be read as Go template code in the ExternalSecret")])

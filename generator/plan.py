@@ -265,7 +265,9 @@ class Planner(ContextPlanner):
             self.error(origin, f"build {build.name!r} names connection {build.connection!r}, which is not in the catalog", hint)
             return None
         if conn.kind != "registry":
-            self.error(origin, f"connection {conn.name!r} is a {conn.kind} connection, a build needs a registry connection")
+            registries = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
+            self.error(origin, f"connection {conn.name!r} is a {conn.kind} connection, a build needs a registry connection",
+                       f"name a registry connection (the catalog's: {registries})")
             return None
         if conn.name not in self.addresses:
             return None  # its url error is already reported

@@ -55,10 +55,18 @@ def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lam
 def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
     from generator import cache
 
+    from generator.verbose import note
+
     root = Path(environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or os.getcwd())
+    note(f"plugin: config {config_file}, root {root}")
     slot = cache.probe(config_file, str(root), environ)
-    if slot is not None and slot.replay(out, err, environ):
+    if slot is None:
+        note("render cache: off" + (" (CONNGEN_CACHE=off, or neither XDG_CACHE_HOME nor HOME is set)" if cache.cache_dir(environ) is None else " (config unreadable)"))
+    elif slot.replay(out, err, environ):
+        note(f"render cache: hit, replayed {slot.path} with fresh credentials")
         return EXIT_OK
+    else:
+        note(f"render cache: miss ({slot.miss}); rendering")
 
     import io
 
@@ -84,8 +92,12 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
     err.write(shown.getvalue())
     out.write(stream)
     if slot is not None:
-        slot.store(data, display, config, result.plan, result.objects, stream, shown.getvalue(), yaml_stream,
-                   str(builtin_templates_dir()))
+        kept = slot.store(data, display, config, result.plan, result.objects, stream, shown.getvalue(), yaml_stream,
+                          str(builtin_templates_dir()))
+        note(f"render cache: stored {slot.path}" if kept else
+             "render cache: not stored (this build's inputs cannot be replayed without a value, or the cache "
+             "directory is not writable)")
+    note(f"plugin: {len(result.objects)} objects written")
     return EXIT_OK
 
 

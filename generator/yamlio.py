@@ -267,7 +267,7 @@ def read_text(path: Path, display: str) -> str:
                                    "split the catalog into several files")])
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise UserError([Issue(Origin(display), "file not found", "check the path; relative paths start at the kustomization directory")]) from None
+        raise UserError([Issue(Origin(display), "file not found", "check the path")]) from None
     except IsADirectoryError:
         raise UserError([Issue(Origin(display), "is a directory, expected a file")]) from None
     except UnicodeDecodeError as exc:

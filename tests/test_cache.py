@@ -209,7 +209,7 @@ def test_unset_variable_on_the_hit_path_is_the_normal_located_error(app: Path, e
     build(app, env, CACHE_TEST_USER="robot", CACHE_TEST_PASS=CANARY)
     result = kustomize(app, env, CACHE_TEST_USER="robot")
     assert result.returncode != 0
-    assert "generator.yaml:10:5: error: credentials.docker-conf.password: credentials docker-conf.password: " \
+    assert "generator.yaml:10:5: error: credentials.docker-conf.password: " \
            "environment variable CACHE_TEST_PASS is not set" in result.stderr
     assert CANARY not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr

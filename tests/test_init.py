@@ -43,11 +43,24 @@ def test_init_writes_the_example_and_no_secret(tmp_path: Path) -> None:
         assert command in readme
 
 
-def test_catalog_has_the_seed_registry_connections(tmp_path: Path) -> None:
+def test_catalog_has_the_seed_registry_connections_at_a_reserved_name(tmp_path: Path) -> None:
     target = _init(tmp_path)
     scaffolded = load_stream((target / "connections.yaml").read_text(encoding="utf-8"))[0]
     seed = load_stream((FIXTURES / "seed" / "connections.yaml").read_text(encoding="utf-8"))[0]
+    for connection in seed["connections"]:
+        connection["schema"]["url"] = "https://registry.example.com/org/repo"
     assert scaffolded == seed
+
+
+def test_every_host_init_writes_is_a_reserved_example_name(tmp_path: Path) -> None:
+    """RFC 2606: an example copied as is must reach nobody's real registry or repository."""
+    import re
+
+    target = _init(tmp_path)
+    text = "".join((target / name).read_text(encoding="utf-8") for name in ("generator.yaml", "connections.yaml",
+                                                                            "README.md", "creds/README"))
+    hosts = set(re.findall(r"(?:https?|git)://([^/:\s]+)", text))
+    assert hosts and all(h == "example.com" or h.endswith(".example.com") for h in hosts), hosts
 
 
 def test_render_with_env_credentials_gives_valid_objects(tmp_path: Path) -> None:
@@ -58,10 +71,10 @@ def test_render_with_env_credentials_gives_valid_objects(tmp_path: Path) -> None
     assert sorted(o["kind"] for o in objects) == ["Job", "Secret"]
     assert_valid_k8s(objects)
     auths = _docker_config(objects)["auths"]
-    assert auths["myregistry.com"]["username"] == "scaffold-user"
+    assert auths["registry.example.com"]["username"] == "scaffold-user"
     job, = [o for o in objects if o["kind"] == "Job"]
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert "--destination=myregistry.com/org/repo/app:0.1.0" in args
+    assert "--destination=registry.example.com/org/repo/app:0.1.0" in args
 
 
 def test_render_without_the_env_vars_names_them(tmp_path: Path) -> None:

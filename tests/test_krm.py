@@ -217,7 +217,7 @@ def test_paths_resolve_against_the_working_directory(installed: Path, app: Path,
     elsewhere.mkdir()
     done = run_fn([str(installed)], as_input(authored_config(app)), elsewhere)
     assert done.returncode == 1
-    assert "connections.yaml" in done.stderr and "file not found" in done.stderr
+    assert "catalog 'connections.yaml' not found" in done.stderr
 
 
 @pytest.mark.parametrize("text, message", [

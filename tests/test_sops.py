@@ -18,7 +18,7 @@ import pytest
 
 from conftest import FIXTURES, REGCRED_CATALOG, assert_valid_k8s, load_stream, require_tool, run_conngen
 
-from generator.sops import sops_binary
+from generator.sops import find_sops
 
 CATALOG = REGCRED_CATALOG
 BUILD = """\
@@ -31,7 +31,7 @@ builds:
 
 
 def _sops() -> str:
-    found = sops_binary(os.environ)
+    found, _ = find_sops(os.environ)
     if found is None:
         require_tool("sops")  # fails on CI, skips elsewhere
     assert found is not None
