@@ -256,7 +256,12 @@ CONFIG = rec(
     Field("builds", ListOf(BUILD)),
     Field("builders", MapOf(rec("builder options", Field("image", Str("pinned builder image", min_len=1)),
                                 Field("securityContext", AnyValue("container securityContext replacing the "
-                                                                  "builder's default (docs/builders.md)"))),
+                                                                  "builder's default (docs/builders.md)")),
+                                Field("dockerSocket", Str("dockerizer only: the node's Docker Engine socket, "
+                                                          "mounted at /var/run/docker.sock in the pod",
+                                                          pattern=r"/[^\0:]*", max_len=4096,
+                                                          hint="an absolute path on the node, such as "
+                                                               "/run/docker.sock"))),
                             "per-builder options", key=Str(enum=sorted(PROFILES) + ["fetch", "git"]))),
     Field("generatorOptions", rec(
         "generatorOptions",
@@ -396,6 +401,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         builder_images=tuple(sorted((k, v["image"]) for k, v in (cfg["builders"] or {}).items() if v["image"])),
         builder_security=tuple(sorted((k, v["securityContext"]) for k, v in (cfg["builders"] or {}).items()
                                       if v["securityContext"] is not None)),
+        docker_socket=_docker_socket(cfg["builders"] or {}, issues),
         options=GeneratorOptions(options["disableNameSuffixHash"], options["behavior"],
                                  tuple(sorted((options["labels"] or {}).items())),
                                  tuple(sorted((options["annotations"] or {}).items())), options["secretMode"]),
@@ -478,6 +484,16 @@ def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullS
                 secrets.append(name)
         out.append(PullSecrets(account, tuple(secrets), entry["patch"], entry.origin))
     return tuple(out)
+
+
+def _docker_socket(builders: dict, issues: list[Issue]) -> str | None:
+    """The node's Docker socket the dockerizer mounts, where `builders.dockerizer.dockerSocket` moves it."""
+    for name, options in builders.items():
+        if options["dockerSocket"] is not None and name != "dockerizer":
+            issues.append(Issue(options.at("dockerSocket"), f"{name} does not use the node's Docker socket",
+                                "set dockerSocket under builders.dockerizer"))
+    dockerizer = builders.get("dockerizer")
+    return dockerizer["dockerSocket"] if dockerizer else None
 
 
 def _build(b: Rec) -> Build:

@@ -35,6 +35,7 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
             "dockerConfig": route.docker_config, "authEnv": profile.dir_env, "destinations": list(route.destinations),
             "provider": expected.provider, "helper": expected.helper, "helperSource": expected.helper_source,
             "registryCA": job.registry_ca.file if job.registry_ca else None,
+            "nodePaths": [v["hostPath"]["path"] for v in job.volumes if "hostPath" in v],
             "status": "ok" if not problems else "MISMATCH", "problems": problems,
         })
     ok = all(r["status"] == "ok" for r in rows)
@@ -45,6 +46,7 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
 
 #: every row label, so all blocks share one column (the longest is buildah's REGISTRY_AUTH_FILE)
 ROW_LABELS = ("registry", "secret", "volume", "mount path", "builder reads", "helper", "cloud creds", "registry CA",
+              "node path",
               "destination", "status", "problem", *{p.dir_env for p in PROFILES.values()})
 
 
@@ -64,6 +66,8 @@ def _block(r: dict) -> str:
         lines += [("helper", r["helper"]), ("cloud creds", r["helperSource"])]
     if r["registryCA"]:
         lines.append(("registry CA", r["registryCA"]))
+    lines += [("node path", f"{p} (hostPath: the node must have it; Pod Security baseline refuses it)")
+              for p in r["nodePaths"]]
     lines += [("destination", d) for d in r["destinations"]]
     lines.append(("status", r["status"]))
     lines += [("problem", p) for p in r["problems"]]

@@ -200,4 +200,5 @@ class GeneratorConfig(Struct, frozen=True):
     pull_secrets: tuple[PullSecrets, ...] = ()
     lifecycle: str = "plain"  # how Jobs survive the next apply: plain | argocd | helm | flux (generator.lifecycle)
     strict: bool = False  # warnings are errors
+    docker_socket: str | None = None  # the node's Docker socket for the dockerizer, when not the default
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from msgspec import Struct, structs
 
-from generator.builders import PROFILES, BuilderProfile
+from generator.builders import DOCKER_SOCKET, PROFILES, BuilderProfile
 from generator.contexts import ContextFetch, ContextPlanner, GitClone
 from generator.errors import Issue, Origin, UserError, dotted
 from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
@@ -312,7 +312,16 @@ class Planner(ContextPlanner):
                 continue
             use_connection(pod, extra)
         for host in profile.host_mounts:
-            pod.mount(host.name, {"hostPath": {"path": host.path, "type": host.type}}, host.path, False, build.origin)
+            node_path = self.config.docker_socket if host.name == DOCKER_SOCKET and self.config.docker_socket \
+                else host.path
+            pod.mount(host.name, {"hostPath": {"path": node_path, "type": host.type}}, host.path, False, build.origin)
+            self._warn_once(Issue(build.origin.at("builder"), f"{profile.name} builds through the node's Docker "
+                                  f"Engine: it mounts the node's {node_path} (hostPath), which needs Docker Engine on "
+                                  "every node (containerd-only nodes, the default since Kubernetes 1.24, have no such "
+                                  "socket) and which Pod Security 'baseline' refuses",
+                                  "use kaniko or buildkit; or run builds in a namespace whose Pod Security level is "
+                                  "privileged and set builders.dockerizer.dockerSocket if the socket is elsewhere",
+                                  severity="warning"))
         for scratch in profile.scratch:
             pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
         insecure: tuple[str, ...] = ()
@@ -348,6 +357,11 @@ class Planner(ContextPlanner):
             security_context=self.security.get(profile.name, dict(profile.security_context or {})) or None,
             registry_ca=registry_ca,
         )
+
+    def _warn_once(self, warning: Issue) -> None:
+        """A warning about the config as a whole, however many builds meet it."""
+        if all(i.message != warning.message for i in self.issues):
+            self.issues.append(warning)
 
     def _named(self, job: JobPlan) -> JobPlan:
         """The Job under its lifecycle's name: in hashed modes, a hash of everything its pod template is made of.
