@@ -16,6 +16,7 @@ from generator import names
 from generator.errors import Issue, Origin, UserError
 from generator.model import Connection, GitSchema, KeyToPath, RegistrySchema, Resource
 from generator.providers import AUTH_MODES, CA_KEY, PROVIDERS
+from generator.registry import AddressError, parse_registry_url
 from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, ListOf, MapOf, Rec, Record, Str,
                             rec, type_name)
 from generator.yamlio import load_yaml_file
@@ -172,13 +173,34 @@ ENV = Custom(_check_env, {"oneOf": [
 ANNOTATIONS = MapOf(Str("annotation value"), "annotations added to the builder pod",
                     key=Str(pattern=names.QUALIFIED_KEY, hint="annotation keys look like example.com/key"))
 
+
+def _check_registry_url(value: Any, ctx: Ctx, path: tuple) -> Any:
+    """The url taken apart by the rules `render` uses, so `validate` of a catalog alone refuses the same urls."""
+    url = Str(min_len=1).check(value, ctx, path)
+    if url is INVALID:
+        return INVALID
+    try:
+        address = parse_registry_url(url)
+    except AddressError as exc:
+        return ctx.error(path, str(exc), exc.hint)
+    if address.hub_by_default:
+        ctx.issues.append(Issue(Origin(ctx.file, path), f"url {url!r} names no registry host: like docker, conngen "
+                                f"reads it as Docker Hub, {address.repository_prefix}",
+                                f"write {address.repository_prefix} to say so, or put the registry's host first "
+                                f"(registry.example.com/{address.path})", severity="warning"))
+    return url, address
+
+
+REGISTRY_URL = Custom(_check_registry_url, {"type": "string", "minLength": 1},
+                      "registry host, optional path: myregistry.com/org (a scheme is ignored; a first component "
+                      "without '.', ':' or localhost is a Docker Hub namespace, as for docker)")
+
 _kind_field = Field("kind", Str("accepted for Polyaxon compatibility; must equal the connection kind"))
 _bool_ro = Field("readOnly", Bool())
 
 KIND_SCHEMAS: dict[str, Record] = {
     "registry": rec("registry schema",
-                    Field("url", Str("registry host, optional path: myregistry.com/org (a scheme is ignored)",
-                                     min_len=1), required=True),
+                    Field("url", REGISTRY_URL, required=True),
                     Field("insecure", Bool("plain HTTP or unverified TLS"), default=False),
                     Field("provider", Str("registry provider; detected from url when omitted", enum=PROVIDERS)),
                     Field("auth", Str("dockerConfig: the secret is a docker config.json; helper: the builder's "
@@ -259,7 +281,8 @@ CATALOG_SCHEMA = {
 def build_connection(c: Rec) -> Connection:
     schema = c["schema"]
     if c["kind"] == "registry" and schema:
-        schema = RegistrySchema(schema["url"], schema["insecure"], schema["provider"], schema["auth"], schema["ca"])
+        url, address = schema["url"]
+        schema = RegistrySchema(url, address, schema["insecure"], schema["provider"], schema["auth"], schema["ca"])
     elif c["kind"] == "git" and schema:
         schema = GitSchema(schema["url"], schema["revision"], tuple(schema["flags"] or ()))
     return Connection(

@@ -17,9 +17,12 @@ from generator.model import Build, Connection, Credential, GeneratorConfig, KeyT
 from generator.names import dns_label
 from generator.pod import Pod, expose, resource_volume, use_connection
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
-from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url, split_image
+from generator.registry import AddressError, RegistryAddress, destinations, split_image
 
 DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
+#: the key of an existing registry Secret, unless the catalog's items or the config's existingSecrets say otherwise:
+#: Polyaxon's docs create it with `kubectl create secret generic docker-conf --from-file=config.json=./config.json`
+EXISTING_SECRET_KEY = "config.json"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "conngen"}
 NEEDS_HASH = "kustomize.config.k8s.io/needs-hash"
 BEHAVIOR = "kustomize.config.k8s.io/behavior"
@@ -51,6 +54,7 @@ class CredentialPath(Struct, frozen=True):
     provider: str = "generic"
     helper: str | None = None  # a credential helper built into the builder, used instead of a docker config
     helper_source: str | None = None  # where that helper finds cloud credentials
+    key_source: str | None = None  # who chose `key`: generated, items, existingSecrets or default
 
 
 class RegistryCA(Struct, frozen=True):
@@ -150,6 +154,7 @@ class Planner(ContextPlanner):
         self.providers: dict[str, Provider] = {}
         self.auth: dict[str, str] = {}
         self.credentials = {c.secret_name: c for c in config.credentials}
+        self.existing = {e.name: e for e in config.existing_secrets}
         self.images = dict(config.builder_images)
         self.security = dict(config.builder_security)
 
@@ -188,13 +193,10 @@ class Planner(ContextPlanner):
                 continue
             first[conn.name] = conn
             if conn.registry is not None:
-                try:
-                    self.addresses[conn.name] = parse_registry_url(conn.registry.url)
-                except AddressError as exc:
-                    self.error(conn.origin.at("schema", "url"), str(exc), exc.hint)
-                    continue
-                self._index_provider(conn, self.addresses[conn.name])
+                self.addresses[conn.name] = conn.registry.address
+                self._index_provider(conn, conn.registry.address)
         self.connections = first
+        self._check_existing_secrets()
 
     def _secrets(self) -> list[SecretPlan]:
         users: dict[str, list[Connection]] = {}
@@ -469,6 +471,33 @@ class Planner(ContextPlanner):
         pod.mount("registry-ca", source, profile.ca_dir, True, origin)
         return RegistryCA(address.host, profile.ca_dir, f"{profile.ca_dir}/{CA_KEY}")
 
+    def _check_existing_secrets(self) -> None:
+        """Each existingSecrets entry names a Secret that a registry connection mounts and nothing else keys."""
+        mounted: dict[str, list[Connection]] = {}
+        for conn in self.connections.values():
+            if conn.registry is not None and conn.secret is not None and self.auth.get(conn.name) != "helper":
+                mounted.setdefault(conn.secret.name, []).append(conn)
+        for entry in self.existing.values():
+            if entry.name in self.credentials:
+                self.error(entry.origin, f"Secret {entry.name!r} is generated from credentials, with the key "
+                           f"{DOCKERCONFIGJSON_KEY}", f"remove existingSecrets.{entry.name} or credentials.{entry.name}")
+            elif entry.name not in mounted:
+                self.error(entry.origin, f"no registry connection mounts a Secret named {entry.name!r}",
+                           "existing registry Secrets in the catalog: "
+                           f"{', '.join(sorted(set(mounted) - set(self.credentials))) or 'none'}")
+            for conn in mounted.get(entry.name, ()):
+                if conn.secret is not None and conn.secret.items:
+                    self.error(entry.origin, f"connection {conn.name!r} already says with secret.items which key "
+                               f"of {entry.name!r} to mount", "keep one of the two: the catalog's items or this entry")
+
+    def _secret_key(self, name: str) -> tuple[str, str]:
+        """The key that holds a registry Secret's docker config, and who said so."""
+        if name in self.credentials:
+            return DOCKERCONFIGJSON_KEY, "generated"
+        if name in self.existing:
+            return self.existing[name].key, "existingSecrets"
+        return EXISTING_SECRET_KEY, "default"
+
     def _mount_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress,
                            profile: BuilderProfile) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
@@ -477,12 +506,18 @@ class Planner(ContextPlanner):
             return CredentialPath(address.auth_key, None, False, None, None, None, None, profile.reads({}), None)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
-        items = secret.items or (KeyToPath(DOCKERCONFIGJSON_KEY, profile.file_name),)
+        if secret.items:
+            items, key_source = secret.items, "items"
+        else:
+            key, key_source = self._secret_key(secret.name)
+            items = (KeyToPath(key, profile.file_name),)
         wanted = [i for i in items if i.path == profile.file_name]
         if not wanted:
             self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
                        f"{', '.join(i.path for i in items)}",
-                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}}")
+                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}} "
+                       f"for a kubernetes.io/dockerconfigjson Secret, {{key: config.json, path: {profile.file_name}}} "
+                       "for one made as Polyaxon's docs make it")
         source = resource_volume(Resource(secret.name, mount_path, items, secret.default_mode, secret.origin), "secret")
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
@@ -492,7 +527,7 @@ class Planner(ContextPlanner):
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
         return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
                               mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
-                              docker_config)
+                              docker_config, key_source=key_source)
 
 def make_plan(config: GeneratorConfig) -> Plan:
     return Planner(config).run()
