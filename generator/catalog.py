@@ -9,6 +9,7 @@ becomes a dict. Here the schema is chosen by `kind` and checked; `items` may be 
 from __future__ import annotations
 
 import posixpath
+import re
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +307,36 @@ def check_connections(value: Any, ctx: Ctx, path: tuple) -> list[Connection]:
     return [build_connection(c) for c in checked if c is not INVALID]
 
 
+LEGACY_KEY = "privateRegistries"
+
+
+def legacy_private_registries(data: dict, display: str) -> Issue:
+    """Polyaxon v0's `privateRegistries` (deployment config): what it is, and the catalog and credentials to write."""
+    entries = data[LEGACY_KEY] if isinstance(data[LEGACY_KEY], list) else []
+    hosts = [h for h in map(_legacy_host, entries) if h]
+    host = hosts[0] if hosts else "registry.example.com"
+    name = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-")
+    found = f"; entries for {', '.join(hosts)}" if hosts else ""
+    return Issue(Origin(display, (LEGACY_KEY,)),
+                 "this is Polyaxon v0's registry list ('user:password@host' or {{host, user, password}}), "
+                 "which conngen does not read: it reads Polyaxon v1+ connections catalogs",
+                 f"write each entry as a registry connection in a catalog, connections: [{{name: {name}, kind: registry, "
+                 f"schema: {{url: {host}}}, secret: {{name: {name}}}}}], and its login as credentials in the generator "
+                 f"config, credentials: {{{name}: {{username: {{env: REG_USER}}, password: {{env: REG_PASS}}}}}}{found} "
+                 "(docs/registries.md, 'Polyaxon v0's privateRegistries')")
+
+
+def _legacy_host(entry: Any) -> str | None:
+    """The host of a v0 entry, shown only when it is plainly a host: never a part of the login."""
+    host = entry.get("host") if isinstance(entry, dict) else entry.rpartition("@")[2] if isinstance(entry, str) \
+        and "@" in entry else None
+    try:
+        address = parse_registry_url(host) if isinstance(host, str) else None
+    except AddressError:
+        return None
+    return None if address is None or address.hub_by_default or address.path else address.host
+
+
 def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[Issue]]:
     """Connections of one catalog file (a `connections:` list, or a Polyaxon agent config)."""
     data = load_yaml_file(path, display)
@@ -314,6 +345,8 @@ def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[
         raise UserError([Issue(Origin(display), f"a catalog must be a mapping with 'connections:', got {type_name(data)}",
                                "start the file with connections:")])
     store_key = next((k for k in ("artifactsStore", "artifacts_store") if k in data), None)
+    if LEGACY_KEY in data and "connections" not in data and store_key is None:
+        raise UserError([legacy_private_registries(data, display)])
     if store_key is None:
         for key in data:
             if key != "connections":
