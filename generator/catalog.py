@@ -318,7 +318,7 @@ def legacy_private_registries(data: dict, display: str) -> Issue:
     name = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-")
     found = f"; entries for {', '.join(hosts)}" if hosts else ""
     return Issue(Origin(display, (LEGACY_KEY,)),
-                 "this is Polyaxon v0's registry list ('user:password@host' or {{host, user, password}}), "
+                 "this is Polyaxon v0's registry list ('user:password@host' or {host, user, password}), "
                  "which conngen does not read: it reads Polyaxon v1+ connections catalogs",
                  f"write each entry as a registry connection in a catalog, connections: [{{name: {name}, kind: registry, "
                  f"schema: {{url: {host}}}, secret: {{name: {name}}}}}], and its login as credentials in the generator "
