@@ -127,7 +127,11 @@ def test_docker_hub_path_without_a_host_is_pushed_to_docker_hub() -> None:
     assert result.returncode == 0, result.stderr
     assert ("warning: connections[1].schema.url: url 'org/repo' names no registry host: like docker, conngen "
             "reads it as Docker Hub, docker.io/org/repo") in result.stderr
-    assert "hint: write docker.io/org/repo to say so" in result.stderr
+    assert ("hint: Docker Hub holds only <namespace>/<name>, so it refuses images under docker.io/org/repo: write "
+            "docker.io/org and name the repository in the build's image, or put the registry's host first "
+            "(registry.example.com/org/repo)") in result.stderr
+    hub = run_conngen("validate", "fixtures/polyaxon-dockerhub/connections.yaml")
+    assert "hint: write docker.io/destination to say so, or put the registry's host first" in hub.stderr
 
 
 def test_ecr_page_mounts_the_aws_credentials_for_kaniko_ecr_login(tmp_path: Path) -> None:
