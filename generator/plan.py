@@ -214,7 +214,7 @@ class Planner(ContextPlanner):
                 continue
             for conn in conns:
                 self._check_generated_items(conn)
-            servers = sorted({self.addresses[c.name].auth_key for c in conns if c.name in self.addresses})
+            servers = sorted({self.addresses[c.name].auth_key for c in conns})
             annotations = dict(self.config.options.annotations)
             # ESO creates an ExternalSecret's Secret under the plain name: kustomize must not hash it
             if not self.config.options.disable_name_suffix_hash and cred.external is None:
@@ -258,8 +258,6 @@ class Planner(ContextPlanner):
         if conn.kind != "registry":
             self.error(origin, f"connection {conn.name!r} is a {conn.kind} connection, a build needs a registry connection")
             return None
-        if conn.name not in self.addresses:
-            return None  # its url error is already reported
         return conn
 
     def _job(self, build: Build) -> JobPlan | None:
