@@ -39,10 +39,11 @@ RUN python -m pip uninstall -y -q pip setuptools wheel
 COPY --from=build /opt/conngen /opt/conngen
 ENV PATH=/opt/conngen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1
-# Container functions see only what is mounted: mount the kustomization's catalog and credential
-# files here, at the relative paths the config uses (docs/integrations/kustomize.md).
+# Container functions see only what is mounted, read-only: mount the kustomization's catalog and
+# credential files here, at the relative paths the config uses (docs/integrations/kustomize.md).
 WORKDIR /work
 USER 65532:65532
-# kustomize forwards the host's environment (PATH, PYTHON*) into function containers: an absolute
-# interpreter in isolated mode (-I) keeps the host's values from changing what runs.
+# kustomize passes a function container only the variables its annotation lists under `envs:`
+# (and LOG_TO_STDERR, STRUCTURED_RESULTS); an absolute interpreter in isolated mode (-I) keeps a
+# listed PATH or PYTHON* from changing what runs.
 ENTRYPOINT ["/opt/conngen/bin/python3.11", "-I", "-m", "generator.plugin"]
