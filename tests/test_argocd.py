@@ -16,7 +16,6 @@ manifest (deploy/argocd/testdata/base).
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -128,13 +127,8 @@ def generate(app: Path, tools: Path, extra: dict | None = None) -> subprocess.Co
 
 
 def discover(app: Path, tools: Path, extra: dict | None = None) -> list[str]:
-    """cmpserver's matchRepository: what discovery reports for the app path (empty: no match)."""
-    rule = plugin()["spec"]["discover"]
-    if rule.get("fileName"):
-        return glob.glob(str(app / rule["fileName"]))
-    if rule.get("find", {}).get("glob"):
-        return glob.glob(str(app / rule["find"]["glob"]), recursive=True)
-    done = run_command(rule["find"], app, cmp_env(tools, "apps/trainer", extra))
+    """cmpserver's matchRepository for a find command: what it prints for the app path (empty: no match)."""
+    done = run_command(plugin()["spec"]["discover"]["find"], app, cmp_env(tools, "apps/trainer", extra))
     assert done.returncode == 0 and done.stderr == "", f"ArgoCD takes a failed find command for an error: {done}"
     return done.stdout.splitlines()
 
