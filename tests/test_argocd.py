@@ -42,7 +42,8 @@ CANARY = "canary-Pa55-3c1d7b"
 #: cmpserver/plugin/config.go: the fields ArgoCD reads from plugin.yaml
 SPEC_FIELDS = {"version", "init", "generate", "discover", "parameters", "preserveFileMode", "provideGitCreds"}
 #: the credentials block of the example in env mode: values from the sidecar's environment
-ENV_CREDENTIALS = {"registry-push": {"username": {"env": "REGISTRY_USERNAME"}, "password": {"env": "REGISTRY_PASSWORD"}}}
+ENV_CREDENTIALS = {"registry-push": {"username": {"env": "REGISTRY_USERNAME"},
+                                     "password": {"env": "REGISTRY_PASSWORD"}}}
 
 
 def plugin() -> dict:
@@ -158,9 +159,10 @@ def test_plugin_yaml_is_a_cmp_v2_config() -> None:
     assert config["spec"]["generate"]["command"][0] == "sh"
     assert config["spec"]["preserveFileMode"] is False
     # discovery by content, not by a file name: a named plugin is still subject to it (cmpSupports)
-    assert set(config["spec"]["discover"]) == {"find"} and set(config["spec"]["discover"]["find"]) == {"command", "args"}
+    discover = config["spec"]["discover"]
+    assert set(discover) == {"find"} and set(discover["find"]) == {"command", "args"}
     # generate picks the config with the very script discovery runs (a YAML alias, one source)
-    assert config["spec"]["generate"]["args"][-1] == config["spec"]["discover"]["find"]["args"][0]
+    assert config["spec"]["generate"]["args"][-1] == discover["find"]["args"][0]
     (announced,) = config["spec"]["parameters"]["static"]
     assert announced["name"] == "config" and "string" not in announced  # no default: discovery picks it
 
