@@ -103,14 +103,20 @@ def test_paths_resolve_against_the_kustomization_not_the_temp_copy(tmp_path: Pat
 # ---------------------------------------------------------------------------------------------
 # standalone kustomize: conngen as an exec KRM function (`kustomize build --enable-exec`)
 #
-# kubectl's kustomize has no --enable-exec; this is the path ArgoCD's bundled kustomize takes when
-# its build options carry --enable-exec. kustomize comes from scripts/build-go-tools.
+# kubectl's kustomize has no --enable-exec: these need the standalone binary (the kind ArgoCD
+# bundles), which scripts/build-go-tools builds.
 
 ROTATED = "rotated-Zx81-from-envs"
+EXEC_FLAGS = ("--enable-alpha-plugins", "--enable-exec")
+GOLDEN = (FIXTURES / "seed" / "expected-kustomize.yaml").read_text(encoding="utf-8")
 
 
 def exec_app(tmp_path: Path, plugin_home: dict, function: str, password: object = None) -> Path:
-    """The seed app with its config as an exec function, `conngen-fn` beside it and on a PATH dir."""
+    """The seed app with its config as an exec function; `conngen-fn` is put only where `path` says.
+
+    A relative `path` (`./conngen-fn`) gets it in the app directory, a bare name in a directory
+    that `kustomize_exec` puts on PATH: so each case proves its own lookup.
+    """
     app = _copy_seed(tmp_path)
     config = yaml.safe_load((app / "generator.yaml").read_text())
     config["metadata"]["annotations"] = {"config.kubernetes.io/function": function}
@@ -118,9 +124,9 @@ def exec_app(tmp_path: Path, plugin_home: dict, function: str, password: object 
         config["credentials"]["docker-conf"]["password"] = password
     (app / "generator.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     installed = Path(plugin_home["KUSTOMIZE_PLUGIN_HOME"]) / "conngen.dev/v1/connectiongenerator/ConnectionGenerator"
-    (app / "conngen-fn").symlink_to(installed)
     (tmp_path / "fn-bin").mkdir()
-    (tmp_path / "fn-bin" / "conngen-fn").symlink_to(installed)
+    where = app if "path: ./" in function else tmp_path / "fn-bin"
+    (where / "conngen-fn").symlink_to(installed)
     return app
 
 
@@ -131,10 +137,6 @@ def kustomize_exec(app: Path, *flags: str, cwd: Path | None = None, env: dict | 
     return subprocess.run([require_tool("kustomize"), "build", *(flags or EXEC_FLAGS), str(app)], cwd=cwd,
                           env={**os.environ, "PATH": path, **(env or {})}, capture_output=True, text=True,
                           timeout=120)
-
-
-EXEC_FLAGS = ("--enable-alpha-plugins", "--enable-exec")
-GOLDEN = (FIXTURES / "seed" / "expected-kustomize.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("function", [
