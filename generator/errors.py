@@ -19,6 +19,22 @@ EXIT_BUG = 3
 
 KeyPath = tuple  # a path into a YAML document: ("connections", 3, "secret", "mountPath")
 
+#: The longest a quoted value may be in a message; a 1 MB tag must not become a 1 MB line.
+QUOTE_LIMIT = 80
+
+
+def shown(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`value` as messages quote it (its repr), cut to `limit` characters with the full length said.
+
+    Every message that quotes a user's value goes through here. Never pass a credential value:
+    this shortens, it does not hide.
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, (str, bytes)) else f"{len(text)} characters as text"
+    return f"{text[: limit - 1]}… ({size})"
+
 
 class Origin(Struct, frozen=True):  # no per-instance dict: a large catalog holds one per checked mapping
     """The file and the key path a value came from; line/column are looked up lazily."""

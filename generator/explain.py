@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from generator.builders import PROFILES
+from generator.errors import Issue, Origin, UserError
 from generator.model import GeneratorConfig
 from generator.plan import make_plan
 from generator.render import Renderer
-from generator.routes import credential_route
+from generator.routes import credential_route, pod_shape_problem
 
 
 def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:
@@ -20,7 +21,11 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
     rows = []
     for job in plan.jobs:
         profile = PROFILES[job.builder]
-        route = credential_route(renderer.job(job), profile)
+        obj = renderer.job(job)
+        shape = pod_shape_problem(obj)
+        if shape is not None:
+            raise UserError([Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job")])
+        route = credential_route(obj, profile)
         expected = job.credential
         problems = list(route.problems) if expected.secret else []
         if expected.secret and (route.secret, route.key) != (expected.secret, expected.key):

@@ -23,7 +23,7 @@ from msgspec import Struct
 
 from generator.builders import PROFILES
 from generator.cli import load_config_file, root_options, run_guarded
-from generator.errors import Issue, UserError
+from generator.errors import Issue, UserError, shown
 from generator.model import GeneratorConfig
 from generator.plan import BEHAVIOR, NEEDS_HASH, registry_mount
 
@@ -116,7 +116,7 @@ def _add(seq: yaml.SequenceNode, entry: dict, key: str, what: str, field: str) -
         if isinstance(current, dict) and current.get(key) == entry[key]:
             if current == entry:
                 return
-            raise UserError([Issue(None, f"{what}: {field} already has {key} {entry[key]!r} with other content",
+            raise UserError([Issue(None, f"{what}: {field} already has {key} {shown(entry[key])} with other content",
                                    f"conngen adds {entry}; rename or remove the chart's entry")])
     seq.value.append(_node(entry))
 
@@ -141,23 +141,23 @@ def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str
                                f"annotate one of: {', '.join(POD_SPEC_PATHS)}")])
     builder = annotations.get(BUILDER_ANNOTATION, DEFAULT_BUILDER)
     if builder not in PROFILES:
-        raise UserError([Issue(None, f"{what}: annotation {BUILDER_ANNOTATION}: unknown builder {builder!r}",
+        raise UserError([Issue(None, f"{what}: annotation {BUILDER_ANNOTATION}: unknown builder {shown(builder)}",
                                f"use one of: {', '.join(sorted(PROFILES))}")])
     mount = registry_mount(config, str(connection), builder)
     if mount is None:
         registries = sorted(c.name for c in config.connections if c.kind == "registry")
         close = difflib.get_close_matches(str(connection), registries, n=1)
-        raise UserError([Issue(None, f"{where}: {connection!r} is not a registry connection of the catalog",
-                               f"did you mean {close[0]!r}?" if close
+        raise UserError([Issue(None, f"{where}: {shown(connection)} is not a registry connection of the catalog",
+                               f"did you mean {shown(close[0])}?" if close
                                else f"registry connections: {', '.join(registries) or 'none'}")])
     volumes, mounts, env, credential = mount
     if credential.secret is None:
-        raise UserError([Issue(None, f"{where}: connection {connection!r} has no secret to mount",
+        raise UserError([Issue(None, f"{where}: connection {shown(connection)} has no secret to mount",
                                "give the connection secret: {name: <Secret name>}")])
     namespace = (data.get("metadata") or {}).get("namespace")
     if config.namespace and namespace and namespace != config.namespace:
-        raise UserError([Issue(None, f"{what} is in namespace {namespace!r} but the generator config puts "
-                               f"Secret {credential.secret!r} in {config.namespace!r}; a pod mounts only Secrets of "
+        raise UserError([Issue(None, f"{what} is in namespace {shown(namespace)} but the generator config puts "
+                               f"Secret {shown(credential.secret)} in {shown(config.namespace)}; a pod mounts only Secrets of "
                                "its own namespace", "make the two namespaces the same, or remove metadata.namespace "
                                "from the generator config")])
     spec: yaml.Node | None = root
@@ -169,7 +169,7 @@ def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str
     wanted = annotations.get(CONTAINER_ANNOTATION)
     names = [_value(c).get("name") if isinstance(c, yaml.MappingNode) else None for c in containers.value]
     if wanted is not None and wanted not in names:
-        raise UserError([Issue(None, f"{what}: annotation {CONTAINER_ANNOTATION}: no container named {wanted!r}",
+        raise UserError([Issue(None, f"{what}: annotation {CONTAINER_ANNOTATION}: no container named {shown(wanted)}",
                                f"containers: {', '.join(map(str, names))}")])
     container = containers.value[names.index(wanted) if wanted is not None else 0]
     if not isinstance(container, yaml.MappingNode):

@@ -11,11 +11,11 @@ from generator.builders import PROFILES
 from generator.collector import paused
 from generator.config import load_config
 from generator.credentials import docker_config_json, external_secret_parts
-from generator.errors import Issue, Origin, UserError
+from generator.errors import Issue, Origin, UserError, shown
 from generator.model import GeneratorConfig
 from generator.plan import Plan, make_plan
 from generator.render import Renderer
-from generator.routes import credential_route
+from generator.routes import credential_route, pod_shape_problem
 
 
 class Result(Struct):
@@ -53,12 +53,13 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     objects: list[Any] = []
     add = objects.append if keep is None else (lambda obj: objects.append(keep(obj)))
     problems: list[Issue] = []
+    notes: list[Issue] = []
     for secret in plan.secrets:
         try:
             if secret.credential.external is not None:
                 add(renderer.external_secret(secret, *external_secret_parts(secret.credential, secret.servers)))
                 continue
-            data = docker_config_json(secret.credential, secret.servers, environ)
+            data = docker_config_json(secret.credential, secret.servers, environ, _helpers(plan, secret.name), notes)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
@@ -67,15 +68,27 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         add(renderer.service_account(account))
     for job in plan.jobs:
         obj = renderer.job(job)
+        shape = pod_shape_problem(obj)
+        if shape is not None:
+            problems.append(Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job"))
+            continue
         route = credential_route(obj, PROFILES[job.builder])
         expected = job.credential
         if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
             problems.append(Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                                  f"which is {route.key!r} of Secret {route.secret!r}, not {expected.key!r} of {expected.secret!r}",
+                                  f"which is {shown(route.key)} of Secret {shown(route.secret)}, not {shown(expected.key)} of {shown(expected.secret)}",
                                   "; ".join(route.problems) or "keep the volume and mount the plan gives"))
         elif route.problems and expected.secret is not None:
             problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))
         add(obj)
     if problems:
         raise UserError(problems)
-    return Result(objects, list(warnings or []) + list(plan.warnings), plan)
+    return Result(objects, list(warnings or []) + list(plan.warnings) + notes, plan)
+
+
+def _helpers(plan: Plan, secret: str) -> frozenset[str] | None:
+    """The credential helpers every builder mounting `secret` has; None when no Job mounts it."""
+    builders = {job.builder for job in plan.jobs if job.credential.secret == secret}
+    if not builders:
+        return None
+    return frozenset.intersection(*(PROFILES[b].helpers for b in builders))

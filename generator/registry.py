@@ -10,6 +10,8 @@ import re
 
 from msgspec import Struct
 
+from generator.errors import shown
+
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 
@@ -60,7 +62,7 @@ def parse_registry_url(url: str) -> RegistryAddress:
     if match:
         scheme = match.group(1).lower()
         if scheme not in ("http", "https"):
-            raise AddressError(f"registry url scheme {scheme!r} is not supported", "use https://host/path or host/path")
+            raise AddressError(f"registry url scheme {shown(scheme)} is not supported", "use https://host/path or host/path")
         rest = rest[match.end():]
     authority, _, path = rest.partition("/")
     if "@" in authority:
@@ -70,14 +72,14 @@ def parse_registry_url(url: str) -> RegistryAddress:
         raise AddressError("registry url must not contain '?' or '#'", "write host/path only")
     m = _AUTHORITY.fullmatch(authority)
     if not m or (m.group("port") and not 0 < int(m.group("port")) <= 65535):
-        raise AddressError(f"{authority!r} is not a valid registry host[:port]", "use a host name like myregistry.com:5000")
+        raise AddressError(f"{shown(authority)} is not a valid registry host[:port]", "use a host name like myregistry.com:5000")
     host = m.group("host").lower() + (f":{m.group('port')}" if m.group("port") else "")
     parts = [p for p in path.split("/") if p]
     if host in DOCKER_HUB_HOSTS and parts[:1] in (["v1"], ["v2"]):
         parts = parts[1:]  # https://index.docker.io/v1/ is the API, not a namespace
     for part in parts:
         if not _PATH_COMPONENT.fullmatch(part):
-            raise AddressError(f"repository path component {part!r} is not valid",
+            raise AddressError(f"repository path component {shown(part)} is not valid",
                                "repository paths are lowercase letters, digits and single '.', '_' or '-'")
     return RegistryAddress(host, "/".join(parts), scheme == "http")
 
@@ -95,20 +97,20 @@ def split_image(image: str) -> tuple[str, str | None]:
     parts = repo.split("/")
     first = parts[0]
     if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
-        raise AddressError(f"image starts with the registry host {first!r}",
+        raise AddressError(f"image starts with the registry host {shown(first)}",
                            "write the image relative to the connection's registry; its schema.url gives the host")
     for part in parts:
         if not _PATH_COMPONENT.fullmatch(part):
-            raise AddressError(f"image name component {part!r} is not valid",
+            raise AddressError(f"image name component {shown(part)} is not valid",
                                "image names are lowercase letters, digits and single '.', '_' or '-'")
     if colon and not _TAG.fullmatch(tag):
-        raise AddressError(f"image tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
+        raise AddressError(f"image tag {shown(tag)} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
     return repo, tag or None
 
 
 def check_tag(tag: str) -> None:
     if not _TAG.fullmatch(tag):
-        raise AddressError(f"tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
+        raise AddressError(f"tag {shown(tag)} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
 
 
 def destinations(address: RegistryAddress, image: str, extra_tags: tuple[str, ...]) -> list[str]:

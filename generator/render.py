@@ -31,7 +31,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from msgspec import StructMeta
 
-from generator.errors import Issue, Origin, UserError
+from generator.errors import Issue, Origin, UserError, shown
 from generator.plan import JobPlan, SecretPlan, ServiceAccountPlan
 from generator.shapes import MAX_SHAPES, Skeleton, skeleton
 from generator.yamlio import parse_yaml
@@ -261,6 +261,6 @@ def _expect(obj: Any, template: str, api_version: str, kind: str, name: str) -> 
     got = (obj.get("apiVersion"), obj.get("kind"), meta.get("name") if isinstance(meta, dict) else None) \
         if isinstance(obj, dict) else None
     if got != (api_version, kind, name):
-        raise UserError([Issue(Origin(template), f"template rendered {got!r}, expected {api_version} {kind} {name!r}",
+        raise UserError([Issue(Origin(template), f"template rendered {shown(got)}, expected {api_version} {kind} {shown(name)}",
                                "a template renders one object: keep apiVersion, kind and metadata.name")])
     return obj

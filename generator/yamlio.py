@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from generator.errors import Issue, KeyPath, Origin, UserError
+from generator.errors import Issue, KeyPath, Origin, UserError, shown
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64  # our documents nest about 8 deep; deeper is a mistake or an attack
@@ -45,7 +45,7 @@ class _Yaml12Loader(_Base):  # type: ignore[valid-type, misc]
             if first is not None:
                 raise yaml.constructor.ConstructorError(
                     None, None,
-                    f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
+                    f"duplicate key {shown(key)} (first at line {first.start_mark.line + 1})",
                     key_node.start_mark,
                 )
             seen[key] = key_node
