@@ -16,7 +16,7 @@ from generator.dockerauth import Problem, checked_config, login_config
 from generator.errors import Issue, Origin, UserError, shown
 from generator.model import Credential, ValueSource
 from generator.sops import Decryptor
-from generator.yamlio import MAX_FILE_BYTES
+from generator.yamlio import TooLarge, read_limited
 
 MAX_SECRET_BYTES = 1024 * 1024  # the API server's limit for a Secret's data
 
@@ -43,7 +43,7 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
         text = _read_small_file(source.file).decode("utf-8")
         if "\r" in text:  # as a text-mode read gives it: \r\n and \r are line ends
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-    except _TooLarge:
+    except TooLarge:
         raise UserError([Issue(source.origin, f"{what}: file {source.file} is too large")]) from None
     except FileNotFoundError:
         raise UserError([Issue(source.origin, f"{what}: file {source.file} does not exist",
@@ -54,23 +54,11 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
     return text[:-1] if text.endswith("\n") else text
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _read_small_file(name: str) -> bytes:
     """The file's bytes, refusing one over the limit; plain os calls, as thousands are read per render."""
     fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if os.fstat(fd).st_size > MAX_FILE_BYTES:
-            raise _TooLarge
-        chunks, total = [], 0
-        while chunk := os.read(fd, 65536):  # st_size is 0 for a pipe or /proc file: read to the end
-            total += len(chunk)
-            if total > MAX_FILE_BYTES:
-                raise _TooLarge
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_limited(fd)
     finally:
         os.close(fd)
 

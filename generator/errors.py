@@ -16,6 +16,7 @@ EXIT_OK = 0
 EXIT_USER = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 KeyPath = tuple  # a path into a YAML document: ("connections", 3, "secret", "mountPath")
 
@@ -34,6 +35,11 @@ def shown(value: object, limit: int = QUOTE_LIMIT) -> str:
         return text
     size = f"{len(value)} characters" if isinstance(value, (str, bytes)) else f"{len(text)} characters as text"
     return f"{text[: limit - 1]}… ({size})"
+
+
+def clipped(text: str, limit: int = 2 * QUOTE_LIMIT) -> str:
+    """A library's own message (which may repeat a piece of the input, a YAML tag say), cut like `shown`."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 class Origin(Struct, frozen=True):  # no per-instance dict: a large catalog holds one per checked mapping

@@ -310,8 +310,8 @@ def test_external_secret_mode_is_never_cached(tmp_path: Path, env: dict) -> None
 def test_the_plugins_exit_codes_are_the_documented_ones() -> None:
     from generator import errors, plugin
 
-    assert (plugin.EXIT_OK, plugin.EXIT_USER, plugin.EXIT_USAGE, plugin.EXIT_BUG) == \
-        (errors.EXIT_OK, errors.EXIT_USER, errors.EXIT_USAGE, errors.EXIT_BUG)
+    assert (plugin.EXIT_OK, plugin.EXIT_USER, plugin.EXIT_USAGE, plugin.EXIT_BUG, plugin.EXIT_INTERRUPTED) == \
+        (errors.EXIT_OK, errors.EXIT_USER, errors.EXIT_USAGE, errors.EXIT_BUG, errors.EXIT_INTERRUPTED)
 
 
 def test_warnings_are_replayed_on_a_hit(app: Path, env: dict) -> None:
