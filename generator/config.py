@@ -385,6 +385,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         templates_dir=templates_dir,
         origin=Origin(display),
         pull_secrets=pull_secrets,
+        templates_root=None if paths.restrictor == RESTRICT_NONE else str(paths.root),
     )
     return config, issues
 

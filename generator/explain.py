@@ -15,7 +15,7 @@ from generator.routes import credential_route, pod_shape_problem
 def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:
     """The explanation text, and whether every route is sound."""
     plan = make_plan(config)
-    renderer = Renderer(config.templates_dir)
+    renderer = Renderer(config.templates_dir, None, config.templates_root)
     servers = {s.name: s.servers for s in plan.secrets}
     external = {s.name for s in plan.secrets if s.credential.external is not None}
     rows = []

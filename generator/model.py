@@ -198,4 +198,5 @@ class GeneratorConfig(Struct, frozen=True):
     origin: Origin
     builder_security: tuple[tuple[str, Any], ...] = ()  # securityContext replacing a builder's default
     pull_secrets: tuple[PullSecrets, ...] = ()
+    templates_root: str | None = None  # every file a template loads must resolve inside it; None: anywhere
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -34,9 +35,10 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
         raise UserError(issues)
-    if templates_dir:
+    if templates_dir:  # named on the command line: its files stay inside it, unless nothing is restricted
         from msgspec.structs import replace
-        config = replace(config, templates_dir=templates_dir)
+        config = replace(config, templates_dir=templates_dir,
+                         templates_root=config.templates_root and os.path.realpath(templates_dir))
     return config, issues
 
 
@@ -49,7 +51,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     its YAML text, a third of the memory of the object itself on large catalogs).
     """
     plan = make_plan(config)
-    renderer = Renderer(config.templates_dir, environ)
+    renderer = Renderer(config.templates_dir, environ, config.templates_root)
     objects: list[Any] = []
     add = objects.append if keep is None else (lambda obj: objects.append(keep(obj)))
     problems: list[Issue] = []

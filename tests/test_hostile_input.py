@@ -617,3 +617,32 @@ def test_oversized_input_is_refused_before_it_is_parsed(tmp_path: Path, source: 
     assert code == 1, err
     assert "more than the limit of 8388608 bytes" in err or "is too large" in err, err
     assert rss < 150 and cpu < 3, (rss, cpu)
+
+
+@pytest.mark.parametrize("how", ["include", "the template itself", "cli --templates"])
+def test_template_files_stay_inside_the_root(tmp_path: Path, how: str) -> None:
+    """A symlink in the templates directory to a file outside the root is refused, as catalogs are."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "leak.txt").write_text(CANARY + "\n")
+    root = tmp_path / "root"
+    templates = root / "templates"
+    templates.mkdir(parents=True)
+    source = (Path(__file__).resolve().parent.parent / "templates" / "kaniko.yaml.j2").read_text()
+    source = source.replace("          args:\n", '{% set leak %}{% include "leak.txt" %}{% endset %}\n'
+                            "          args:\n            - {{ leak | trim | json }}\n", 1)
+    if how == "the template itself":
+        (outside / "kaniko.yaml.j2").write_text(source.replace('{% include "leak.txt" %}', CANARY))
+        os.symlink(outside / "kaniko.yaml.j2", templates / "kaniko.yaml.j2")
+    else:
+        (templates / "kaniko.yaml.j2").write_text(source)
+        os.symlink(outside / "leak.txt", templates / "leak.txt")
+    config = {**BASE, "templates": "templates"} if how != "cli --templates" else BASE
+    path = _write(root, config)
+    flags = ["--templates", str(templates)] if how == "cli --templates" else []
+    env = {"H_USER": "u", "H_PASS": "p"}
+    refused = run_conngen("render", *flags, str(path), env=env)
+    assert refused.returncode == 1, refused.stderr
+    assert "resolves outside the root" in refused.stderr and CANARY not in refused.stderr + refused.stdout
+    allowed = run_conngen("render", "--load-restrictor", "LoadRestrictionsNone", *flags, str(path), env=env)
+    assert allowed.returncode == 0 and CANARY in allowed.stdout, allowed.stderr  # the same files, when allowed
