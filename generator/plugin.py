@@ -30,8 +30,12 @@ usage: ConnectionGenerator <config file>    legacy kustomize exec plugin (--enab
 """
 
 
-def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lambda d: d) -> str | None:
-    """The kustomization's own file for this config, so errors name it and its real lines."""
+def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lambda d: d,
+                    read: list[str] | None = None) -> str | None:
+    """The kustomization's own file for this config, so errors name it and its real lines.
+
+    The generator files it compares are added to `read` (the render cache checks them).
+    """
     from generator.errors import UserError
     from generator.yamlio import load_yaml_file
 
@@ -44,8 +48,10 @@ def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lam
     try:
         kustomization = load_yaml_file(kfile, name)
         for entry in kustomization.get("generators") or []:
-            candidate = root / entry
-            if isinstance(entry, str) and candidate.is_file() and normalise(load_yaml_file(candidate, entry)) == data:
+            candidate = root / entry if isinstance(entry, str) else None
+            if candidate is not None and read is not None:
+                read.append(str(candidate))
+            if candidate is not None and candidate.is_file() and normalise(load_yaml_file(candidate, entry)) == data:
                 return entry
     except (UserError, AttributeError, TypeError, OSError):
         return None
@@ -70,9 +76,10 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
     from generator.yamlio import load_yaml_file
 
     texts: dict[str, str] = {}
+    read: list[str] = []
     try:
         data = load_yaml_file(Path(config_file), config_file)
-        display = original_config(root, data) or config_file
+        display = original_config(root, data, read=read) or config_file
         config, warnings = load(data, display, root)
         result = generate(config, environ, warnings)
     except UserError as exc:
@@ -85,7 +92,7 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
     out.write(stream)
     if slot is not None:
         slot.store(data, display, config, result.plan, result.objects, stream, shown.getvalue(), yaml_stream,
-                   str(builtin_templates_dir()))
+                   str(builtin_templates_dir()), read)
     return EXIT_OK
 
 
