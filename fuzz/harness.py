@@ -58,22 +58,22 @@ class Finding(AssertionError):
 
 # -- the oracles ----------------------------------------------------------------------------
 
-def _forms(secret: str) -> list[str]:
+def forms(secret: str) -> list[str]:
     """Every way the secret could show up in text: raw, JSON-escaped, base64 at each alignment."""
     variants = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
                 secret.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")}
-    forms = set(variants)
+    found = set(variants)
     for text in variants:
         raw = text.encode("utf-8")
         for start in range(3):  # whatever precedes it, one of these starts on a 3-byte boundary
             part = raw[start:]
             part = part[: len(part) // 3 * 3]
-            forms.add(base64.b64encode(part).decode("ascii"))
-            forms.add(base64.urlsafe_b64encode(part).decode("ascii"))
-    return sorted(forms, key=len)
+            found.add(base64.b64encode(part).decode("ascii"))
+            found.add(base64.urlsafe_b64encode(part).decode("ascii"))
+    return sorted(found, key=len)
 
 
-FORMS = _forms(CANARY)
+FORMS = forms(CANARY)
 
 
 def check_text(text: str, where: str) -> None:

@@ -646,3 +646,43 @@ def test_template_files_stay_inside_the_root(tmp_path: Path, how: str) -> None:
     assert "resolves outside the root" in refused.stderr and CANARY not in refused.stderr + refused.stdout
     allowed = run_conngen("render", "--load-restrictor", "LoadRestrictionsNone", *flags, str(path), env=env)
     assert allowed.returncode == 0 and CANARY in allowed.stdout, allowed.stderr  # the same files, when allowed
+
+
+# 9. The fuzz harness (fuzz/harness.py): a short seeded slice of `python fuzz/run.py` -------------
+
+@pytest.fixture(scope="module")
+def harness():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from fuzz.harness import new_harness
+
+    found, workdir = new_harness(seed=15)
+    cwd = os.getcwd()
+    yield found
+    os.chdir(cwd)
+    workdir.cleanup()
+
+
+def test_a_seeded_fuzz_slice_finds_nothing(harness) -> None:
+    outcomes = [harness.run(index) for index in range(150)]  # raises on any finding
+    assert {o.split()[0] for o in outcomes} == {"pipeline", "plugin", "krm", "post-render", "text"}
+    assert sum(o.endswith(" ok") for o in outcomes) >= 20  # deep enough to render, not only to refuse
+
+
+def test_the_fuzz_oracles_can_fail(harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuzz.harness import CANARY, Finding, check_text
+    from generator import report
+
+    for leaked in (CANARY, base64.b64encode(b"u:" + CANARY.encode()).decode(), json.dumps({"p": CANARY})):
+        with pytest.raises(Finding):
+            check_text(f"error: {leaked}", "self-test")
+    bad_job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+               "spec": {"template": {"spec": {"containers": [{"name": "a", "args": [5]}]}}}}
+    assert harness.validators.problem(bad_job) is not None
+    shown = report.format_issue
+    leak = base64.b64encode(b"ab" + CANARY.encode()).decode()  # the canary at the third alignment
+    monkeypatch.setattr(report, "format_issue", lambda issue, texts=None: f"{shown(issue, texts)} {leak}")
+    with pytest.raises(Finding):
+        for index in range(0, 200, 5):  # pipeline inputs: some are refused, and their messages checked
+            harness.run(index)
