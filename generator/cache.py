@@ -46,6 +46,7 @@ MAX_ENTRIES = 256  # oldest entries beyond this are removed when one is stored
 TOO_BIG = 1024 * 1024  # a value or Secret this large goes the full path, whose limits are not smaller
 MAX_ENTRY = 64 * 1024 * 1024  # a larger entry file is not read
 MAX_TREE = 1000  # a templates directory with more files than this is not cached
+CONFIG_LIMIT = 8 * 1024 * 1024  # yamlio.MAX_FILE_BYTES (not imported: it loads PyYAML)
 KEY_FILE = "hmac-key"
 KEY_BYTES = 32
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -223,7 +224,9 @@ class Probe:
         self.config_file = config_file
         self.root = root
         with open(config_file, "rb") as fh:
-            config_bytes = fh.read()
+            config_bytes = fh.read(CONFIG_LIMIT + 1)  # /dev/zero: the full path refuses it, by the same limit
+        if len(config_bytes) > CONFIG_LIMIT:
+            raise OSError("too large to be a config")
         digest = sha256()
         for part in (f"conngen-cache-{FORMAT}", __version__, root, os.getcwd()):
             digest.update(part.encode("utf-8", "surrogateescape") + b"\0")

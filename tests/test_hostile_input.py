@@ -597,8 +597,8 @@ def _measured_run(argv: list[str], stdin: object = None) -> tuple[int, str, floa
     return os.waitstatus_to_exitcode(status), err, usage.ru_utime + usage.ru_stime, peak
 
 
-@pytest.mark.parametrize("source", ["config file", "/dev/zero config", "credential file", "krm stdin",
-                                    "post-render stdin"])
+@pytest.mark.parametrize("source", ["config file", "/dev/zero config", "/dev/zero plugin config", "credential file",
+                                    "krm stdin", "post-render stdin"])
 def test_oversized_input_is_refused_before_it_is_parsed(tmp_path: Path, source: str) -> None:
     """CPU time and memory, not wall time: refused by size, nothing of it parsed or printed."""
     big = tmp_path / "big.yaml"
@@ -609,6 +609,7 @@ def test_oversized_input_is_refused_before_it_is_parsed(tmp_path: Path, source: 
         argv, feed = {
             "config file": (["cli", "render", str(big)], None),
             "/dev/zero config": (["cli", "render", "/dev/zero"], None),
+            "/dev/zero plugin config": (["plugin", "/dev/zero"], None),
             "credential file": (["cli", "render", "--load-restrictor", "LoadRestrictionsNone", str(path)], None),
             "krm stdin": (["plugin"], stdin),
             "post-render stdin": (["cli", "post-render", str(path)], stdin),
