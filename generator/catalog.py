@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import names
-from generator.errors import Issue, Origin, UserError
+from generator.errors import Issue, Origin, UserError, shown
 from generator.model import Connection, GitSchema, KeyToPath, RegistrySchema, Resource
 from generator.providers import AUTH_MODES, CA_KEY, PROVIDERS
 from generator.registry import AddressError, parse_registry_url
@@ -41,7 +41,7 @@ def _check_mount_path(value: Any, ctx: Ctx, path: tuple) -> Any:
     if checked is INVALID:
         return INVALID
     if ".." in checked.split("/"):
-        return ctx.error(path, f"mount path {checked!r} contains '..'", "write the absolute path without '..'")
+        return ctx.error(path, f"mount path {shown(checked)} contains '..'", "write the absolute path without '..'")
     return posixpath.normpath(checked) if checked != "/" else checked
 
 
@@ -53,7 +53,7 @@ def _check_item_path(value: Any, ctx: Ctx, path: tuple) -> Any:
     if not isinstance(value, str) or not value:
         return ctx.error(path, f"expected a file name, got {type_name(value)}")
     if value.startswith("/") or ".." in value.split("/"):
-        return ctx.error(path, f"item path {value!r} must be relative and must not contain '..'",
+        return ctx.error(path, f"item path {shown(value)} must be relative and must not contain '..'",
                          "use a file name such as config.json")
     return value
 
@@ -74,7 +74,7 @@ def _check_mode(value: Any, ctx: Ctx, path: tuple) -> Any:
             mode = int(text, 8)
             if mode <= 0o777:
                 return mode
-        return ctx.error(path, f"file mode {value!r} is not an octal mode", "write it like \"0644\" or 420")
+        return ctx.error(path, f"file mode {shown(value)} is not an octal mode", "write it like \"0644\" or 420")
     return ctx.error(path, f"expected a file mode, got {type_name(value)}")
 
 
@@ -158,7 +158,7 @@ def _check_env(value: Any, ctx: Ctx, path: tuple) -> Any:
     seen: set[str] = set()
     for i, (name, _) in enumerate(pairs):
         if name in seen:
-            return ctx.error(path, f"environment variable {name!r} is set twice", "keep one entry per name")
+            return ctx.error(path, f"environment variable {shown(name)} is set twice", "keep one entry per name")
         seen.add(name)
     return tuple(pairs)
 
@@ -245,7 +245,7 @@ def _check_connection(conn: Rec, ctx: Ctx) -> None:
         return
     checked = spec.check(conn["schema"], ctx, path)
     if checked is not INVALID and checked.get("kind") not in (None, kind):
-        ctx.error(path + ("kind",), f"schema kind {checked['kind']!r} differs from connection kind {kind!r}",
+        ctx.error(path + ("kind",), f"schema kind {shown(checked['kind'])} differs from connection kind {shown(kind)}",
                   "remove schema.kind")
     conn["schema"] = checked
 
@@ -354,7 +354,7 @@ def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[
     if store_key is None:
         for key in data:
             if key != "connections":
-                ctx.error((key,), f"unknown top-level key {key!r} in the catalog", "a catalog has only connections:")
+                ctx.error((key,), f"unknown top-level key {shown(key)} in the catalog", "a catalog has only connections:")
     if "connections" not in data and store_key is None:
         ctx.error((), "the catalog has no 'connections:' list", "add connections: [...]")
     try:

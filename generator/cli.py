@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import os
@@ -11,7 +12,7 @@ from typing import Any, Callable
 
 import click
 
-from generator.errors import EXIT_BUG, EXIT_USER, Issue, UserError
+from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, Issue, Origin, UserError
 
 RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
 
@@ -53,13 +54,62 @@ def run_guarded(fn: Callable[[], int | None]) -> None:
         sys.exit(EXIT_USER)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise
+    except KeyboardInterrupt:  # Ctrl-C: the user knows; no traceback, the shell's usual code
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:  # `conngen render ... | head`: the reader left; not a bug, nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_USER)
+    except OSError as exc:  # writing the output failed (stdout closed, a full disk): the environment, not a bug
+        click.echo(f"conngen: error: cannot write the output ({exc.strerror or type(exc).__name__})", err=True)
         sys.exit(EXIT_USER)
     except Exception as exc:  # noqa: BLE001
         click.echo(f"conngen: internal error ({type(exc).__name__}); please report it", err=True)
         sys.exit(EXIT_BUG)
     sys.exit(code)
+
+
+def write_dir(objects: list[dict], directory: Path) -> list[Path]:
+    """One file per object: written into a fresh directory beside them, then renamed into place.
+
+    Anything that fails while writing (a full disk, a target that is a directory, a parent that
+    is a file) leaves the directory as it was; only a rename can fail half-way, and then the
+    message says exactly which files were replaced.
+    """
+    import shutil
+    import tempfile  # only for -o DIR: kept off the plugin's start-up path
+
+    from generator.emit import yaml_stream
+
+    names = [f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml" for obj in objects]
+    where = Origin(str(directory))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=directory, prefix=".conngen-")
+    except OSError as exc:
+        raise UserError([Issue(where, f"cannot create the output directory ({exc.strerror or type(exc).__name__})",
+                               "give -o a directory you can write, or one that does not exist yet")]) from None
+    try:
+        for name, obj in zip(names, objects):
+            target = directory / name
+            if target.is_dir() or (target.exists() and not target.is_file()):
+                raise UserError([Issue(where, f"{name} is there and is not a file; nothing was written",
+                                       "move it away, or give -o another directory")])
+            try:
+                with open(os.path.join(staging, name), "w", encoding="utf-8") as fh:
+                    fh.write(yaml_stream([obj]))
+            except OSError as exc:
+                raise UserError([Issue(where, f"cannot write {name} ({exc.strerror or type(exc).__name__}); "
+                                       "nothing was written")]) from None
+        for done, name in enumerate(names):
+            try:
+                os.replace(os.path.join(staging, name), directory / name)
+            except OSError as exc:
+                written = ", ".join(names[:done]) or "none"
+                raise UserError([Issue(where, f"cannot replace {name} ({exc.strerror or type(exc).__name__}) after "
+                                       f"writing {done} of {len(names)} files (written: {written})")]) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [directory / name for name in names]
 
 
 def load_config_file(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None,
@@ -72,9 +122,9 @@ def load_config_file(config_file: str, root: str | None, restrictor: str | None,
     from generator.yamlio import load_yaml_file, parse_yaml
 
     if config_file == "-":
-        from generator.plugin import _read_stdin
+        from generator.plugin import read_stdin
 
-        STDIN_TEXTS[STDIN] = _read_stdin()
+        STDIN_TEXTS[STDIN] = read_stdin("the config")
         data, display, base = parse_yaml(STDIN_TEXTS[STDIN], STDIN), STDIN, Path(root or os.getcwd())
     else:
         path = Path(config_file)
@@ -161,7 +211,7 @@ def render(config_file: str, output: str | None, templates: str | None, strict: 
     """Render the Secrets and Jobs of CONFIG_FILE (`-`: stdin) as a YAML stream."""
 
     def go() -> None:
-        from generator.emit import stream_of, write_dir, yaml_document
+        from generator.emit import stream_of, yaml_document
         from generator.pipeline import generate
         from generator.report import print_issues
         from generator.verbose import note
@@ -330,5 +380,19 @@ def uninstall() -> None:
     run_guarded(go)
 
 
+class _Closed:
+    """Standard output when conngen was started with it closed (`>&-`): writing is an error, said once."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    writelines = write
+
+    def flush(self) -> None:
+        pass
+
+
 def main() -> None:
+    if sys.stdout is None:
+        sys.stdout = _Closed()  # type: ignore[assignment]
     cli(prog_name="conngen")

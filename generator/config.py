@@ -17,7 +17,7 @@ from msgspec.structs import replace
 from generator import names
 from generator.builders import PROFILES
 from generator.catalog import check_connections, load_catalog_file
-from generator.errors import Issue, Origin, UserError
+from generator.errors import Issue, Origin, UserError, shown
 from generator.lifecycle import MODES
 from generator.model import (Build, Connection, Credential, ExistingSecret, ExternalSource, GeneratorConfig,
                              GeneratorOptions, GitContext, JobDefaults, PullSecrets, RemoteRef, ValueSource)
@@ -162,7 +162,7 @@ def _check_resources(value: Any, ctx: Ctx, path: tuple) -> Any:
     for section in sorted(value, key=str):
         amounts = value[section]
         if section not in ("requests", "limits"):
-            ctx.error(path + (section,), f"unknown key {section!r} in resources", "use requests and limits")
+            ctx.error(path + (section,), f"unknown key {shown(section)} in resources", "use requests and limits")
             continue
         if not isinstance(amounts, dict):
             ctx.error(path + (section,), f"{section} must map resource names to quantities",
@@ -173,7 +173,7 @@ def _check_resources(value: Any, ctx: Ctx, path: tuple) -> Any:
             amount = amounts[name]
             text = str(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else amount
             if not isinstance(text, str) or not _QUANTITY.fullmatch(text):
-                ctx.error(path + (section, name), f"{amount!r} is not a Kubernetes quantity", "write e.g. 500m, 2, 4Gi")
+                ctx.error(path + (section, name), f"{shown(amount)} is not a Kubernetes quantity", "write e.g. 500m, 2, 4Gi")
                 continue
             out[section][str(name)] = text
     return out if len(ctx.issues) == before else INVALID
@@ -342,9 +342,9 @@ class Paths:
                 raise ValueError("embedded null byte")
             path = self._realpath(os.path.join(self._root, relative))
         except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a loop of symlinks
-            raise UserError([Issue(origin, f"{relative!r} is not a usable path ({exc})", "fix the path")]) from None
+            raise UserError([Issue(origin, f"{shown(relative)} is not a usable path ({exc})", "fix the path")]) from None
         if self.restrictor != RESTRICT_NONE and not (path + os.sep).startswith(self._inside):
-            raise UserError([Issue(origin, f"{relative!r} is outside the root {str(self.root)!r}",
+            raise UserError([Issue(origin, f"{shown(relative)} is outside the root {shown(str(self.root))}",
                                    f"move the file under the root, or set loadRestrictor: {RESTRICT_NONE} "
                                    f"(CLI: --load-restrictor {RESTRICT_NONE})")])
         return path
@@ -437,6 +437,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         strict=cfg["strict"],
         existing_secrets=tuple(ExistingSecret(name, e["key"] or SECRET_TYPE_KEYS[e["type"]], e["type"], e.origin)
                                for name, e in (cfg["existingSecrets"] or {}).items()),
+        templates_root=None if paths.restrictor == RESTRICT_NONE else str(paths.root),
     )
     return config, issues
 
@@ -493,16 +494,16 @@ def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullS
     for i, entry in enumerate(cfg["pullSecrets"] or []):
         account = entry["serviceAccount"]
         if account in seen:
-            issues.append(Issue(entry.at("serviceAccount"), f"ServiceAccount {account!r} is already listed in "
+            issues.append(Issue(entry.at("serviceAccount"), f"ServiceAccount {shown(account)} is already listed in "
                                 f"pullSecrets[{seen[account]}]", "list all its secrets in one entry"))
             continue
         seen[account] = i
         secrets: list[str] = []
         for j, name in enumerate(entry["secrets"]):
             if name in secrets:
-                issues.append(Issue(entry.at("secrets").at(j), f"secret {name!r} is listed twice", "remove one"))
+                issues.append(Issue(entry.at("secrets").at(j), f"secret {shown(name)} is listed twice", "remove one"))
             elif name not in known:
-                issues.append(Issue(entry.at("secrets").at(j), f"{name!r} is not one of this config's credentials",
+                issues.append(Issue(entry.at("secrets").at(j), f"{shown(name)} is not one of this config's credentials",
                                     f"credentials: {', '.join(sorted(known)) or 'none'} (imagePullSecrets here name "
                                     "generated Secrets, so kustomize can follow their hashed names)"))
             else:

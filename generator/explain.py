@@ -5,23 +5,28 @@ from __future__ import annotations
 import json
 
 from generator.builders import PROFILES
+from generator.errors import Issue, Origin, UserError
 from generator.model import GeneratorConfig
 from generator.pipeline import planned
 from generator.render import Renderer
-from generator.routes import credential_route
+from generator.routes import credential_route, pod_shape_problem
 
 
 def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:
     """The explanation text, and whether every route is sound."""
     plan = planned(config)
-    renderer = Renderer(config.templates_dir)
+    renderer = Renderer(config.templates_dir, None, config.templates_root)
     servers = {s.name: s.servers for s in plan.secrets}
     external = {s.name for s in plan.secrets if s.credential.external is not None}
     types = {e.name: e.type for e in config.existing_secrets}
     rows = []
     for job in plan.jobs:
         profile = PROFILES[job.builder]
-        route = credential_route(renderer.job(job), profile)
+        obj = renderer.job(job)
+        shape = pod_shape_problem(obj)
+        if shape is not None:
+            raise UserError([Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job")])
+        route = credential_route(obj, profile)
         expected = job.credential
         problems = list(route.problems) if expected.secret else []
         if expected.secret and (route.secret, route.key) != (expected.secret, expected.key):

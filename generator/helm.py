@@ -24,7 +24,7 @@ from msgspec import Struct
 
 from generator.builders import PROFILES
 from generator.cli import load_config_file, root_options, run_guarded, strict_option
-from generator.errors import Issue, UserError
+from generator.errors import Issue, UserError, clipped, shown
 from generator.model import GeneratorConfig
 from generator.plan import BEHAVIOR, NEEDS_HASH, registry_mount
 
@@ -73,18 +73,32 @@ def _split(text: str) -> list[_Document]:
         source = _SOURCE.search(chunk)
         try:
             nodes = [n for n in yaml.compose_all(chunk, Loader=_Loader) if n is not None]
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = (f" ({source.group(1)})" if source else "") + (f" at line {mark.line + 1}" if mark else "")
-            raise UserError([Issue(None, f"helm's manifests, document {i}{where}: invalid YAML: "
-                                   f"{exc.problem or exc.context}", "check the chart with helm template")]) from None
+            for node in nodes:
+                _value(node)  # a Python tag or a list as a key is refused here, once, for the whole document
+        except yaml.YAMLError as exc:
+            raise _unreadable(exc, i, source.group(1) if source else None) from None
         if nodes:
             docs.append(_Document(chunk, nodes, source.group(1) if source else None))
     return docs
 
 
+def _unreadable(exc: yaml.YAMLError, number: int, source: str | None) -> UserError:
+    """helm's document `number` cannot be read as plain YAML data: where and why, without its text."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = (f" ({source})" if source else "") + (f" at line {mark.line + 1}" if mark else "")
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
+    return UserError([Issue(None, f"the manifests from helm, document {number}{where}: invalid YAML: {clipped(problem)}",
+                            "check the chart with helm template; manifests are plain data (no Python tags, "
+                            "no lists or mappings as keys)")])
+
+
 def _value(node: yaml.Node) -> Any:
     return _Loader("").construct_document(node)
+
+
+def _mapping(value: Any) -> Mapping:
+    """`value` if it is a mapping, else an empty one: a chart's odd metadata is passed through, not read."""
+    return value if isinstance(value, dict) else {}
 
 
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
@@ -119,13 +133,13 @@ def _add(seq: yaml.SequenceNode, entry: dict, key: str, what: str, field: str) -
         if isinstance(current, dict) and current.get(key) == entry[key]:
             if current == entry:
                 return
-            raise UserError([Issue(None, f"{what}: {field} already has {key} {entry[key]!r} with other content",
+            raise UserError([Issue(None, f"{what}: {field} already has {key} {shown(entry[key])} with other content",
                                    f"conngen adds {entry}; rename or remove the chart's entry")])
     seq.value.append(_node(entry))
 
 
 def _describe(data: Mapping, source: str | None) -> str:
-    meta = data.get("metadata") or {}
+    meta = _mapping(data.get("metadata"))
     source = source or (meta.get("annotations") or {}).get(HELM4_SOURCE_ANNOTATION)
     name = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
     return f"{data.get('kind')} {name}" + (f" ({source})" if source else "")
@@ -133,7 +147,7 @@ def _describe(data: Mapping, source: str | None) -> str:
 
 def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str | None) -> bool:
     """Mount the annotated connection's registry Secret into the chart object; False if not annotated."""
-    annotations = (data.get("metadata") or {}).get("annotations") or {}
+    annotations = _mapping(_mapping(data.get("metadata")).get("annotations"))
     connection = annotations.get(CONNECTION_ANNOTATION)
     if connection is None:
         return False
@@ -144,24 +158,24 @@ def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str
         raise UserError([Issue(None, f"{where}: a {data.get('kind')} has no pod to mount a Secret in",
                                f"annotate one of: {', '.join(POD_SPEC_PATHS)}")])
     builder = annotations.get(BUILDER_ANNOTATION, DEFAULT_BUILDER)
-    if builder not in PROFILES:
-        raise UserError([Issue(None, f"{what}: annotation {BUILDER_ANNOTATION}: unknown builder {builder!r}",
+    if not isinstance(builder, str) or builder not in PROFILES:
+        raise UserError([Issue(None, f"{what}: annotation {BUILDER_ANNOTATION}: unknown builder {shown(builder)}",
                                f"use one of: {', '.join(sorted(PROFILES))}")])
     mount = registry_mount(config, str(connection), builder)
     if mount is None:
         registries = sorted(c.name for c in config.connections if c.kind == "registry")
         close = difflib.get_close_matches(str(connection), registries, n=1)
-        raise UserError([Issue(None, f"{where}: {connection!r} is not a registry connection of the catalog",
-                               f"did you mean {close[0]!r}?" if close
+        raise UserError([Issue(None, f"{where}: {shown(connection)} is not a registry connection of the catalog",
+                               f"did you mean {shown(close[0])}?" if close
                                else f"registry connections: {', '.join(registries) or 'none'}")])
     volumes, mounts, env, credential = mount
     if credential.secret is None:
-        raise UserError([Issue(None, f"{where}: connection {connection!r} has no secret to mount",
+        raise UserError([Issue(None, f"{where}: connection {shown(connection)} has no secret to mount",
                                "give the connection secret: {name: <Secret name>}")])
-    namespace = (data.get("metadata") or {}).get("namespace")
+    namespace = _mapping(data.get("metadata")).get("namespace")
     if config.namespace and namespace and namespace != config.namespace:
-        raise UserError([Issue(None, f"{what} is in namespace {namespace!r} but the generator config puts "
-                               f"Secret {credential.secret!r} in {config.namespace!r}; a pod mounts only Secrets of "
+        raise UserError([Issue(None, f"{what} is in namespace {shown(namespace)} but the generator config puts "
+                               f"Secret {shown(credential.secret)} in {shown(config.namespace)}; a pod mounts only Secrets of "
                                "its own namespace", "make the two namespaces the same, or remove metadata.namespace "
                                "from the generator config")])
     spec: yaml.Node | None = root
@@ -173,7 +187,7 @@ def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str
     wanted = annotations.get(CONTAINER_ANNOTATION)
     names = [_value(c).get("name") if isinstance(c, yaml.MappingNode) else None for c in containers.value]
     if wanted is not None and wanted not in names:
-        raise UserError([Issue(None, f"{what}: annotation {CONTAINER_ANNOTATION}: no container named {wanted!r}",
+        raise UserError([Issue(None, f"{what}: annotation {CONTAINER_ANNOTATION}: no container named {shown(wanted)}",
                                f"containers: {', '.join(map(str, names))}")])
     container = containers.value[names.index(wanted) if wanted is not None else 0]
     if not isinstance(container, yaml.MappingNode):
@@ -188,7 +202,7 @@ def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str
 
 
 def _key(obj: Mapping) -> tuple[str, str, str]:
-    meta = obj.get("metadata") or {}
+    meta = _mapping(obj.get("metadata"))
     return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
 
 
@@ -316,16 +330,14 @@ def post_render_command(config_file: str, templates: str | None, release: str | 
     """
 
     def go() -> None:
+        from generator.plugin import read_stdin
         from generator.report import print_issues
 
         if sys.stdin.isatty():
             raise click.UsageError("post-render reads the chart's rendered manifests on stdin "
                                    "(helm --post-renderer); pipe them in")
         config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
-        try:
-            text = sys.stdin.buffer.read().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UserError([Issue(None, f"helm's manifests are not UTF-8 (byte {exc.start})")]) from None
+        text = read_stdin("the manifests from helm")
         out, issues = post_render(text, config, os.environ, warnings, release)
         print_issues(issues)
         sys.stdout.write(out)

@@ -213,3 +213,5 @@ class GeneratorConfig(Struct, frozen=True):
     strict: bool = False  # warnings are errors
     docker_socket: str | None = None  # the node's Docker socket for the dockerizer, when not the default
     existing_secrets: tuple[ExistingSecret, ...] = ()
+    templates_root: str | None = None  # every file a template loads must resolve inside it; None: anywhere
+

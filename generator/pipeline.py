@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -11,12 +12,12 @@ from generator.builders import PROFILES
 from generator.collector import paused
 from generator.config import load_config
 from generator.credentials import docker_config_json, external_secret_parts
-from generator.errors import Issue, Origin, UserError
+from generator.errors import Issue, Origin, UserError, shown
 from generator.model import GeneratorConfig
 from generator.plan import Plan, make_plan
 from generator.lifecycle import job_templates_digest
 from generator.render import Renderer, builtin_templates_dir
-from generator.routes import credential_route
+from generator.routes import credential_route, pod_shape_problem
 
 
 class Result(Struct):
@@ -35,9 +36,10 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
         raise UserError(issues)
-    if templates_dir:
+    if templates_dir:  # named on the command line: its files stay inside it, unless nothing is restricted
         from msgspec.structs import replace
-        config = replace(config, templates_dir=templates_dir)
+        config = replace(config, templates_dir=templates_dir,
+                         templates_root=config.templates_root and os.path.realpath(templates_dir))
     return config, issues
 
 
@@ -58,16 +60,17 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     its YAML text, a third of the memory of the object itself on large catalogs).
     """
     plan = planned(config)
-    renderer = Renderer(config.templates_dir, environ)
+    renderer = Renderer(config.templates_dir, environ, config.templates_root)
     objects: list[Any] = []
     add = objects.append if keep is None else (lambda obj: objects.append(keep(obj)))
     problems: list[Issue] = []
+    notes: list[Issue] = []
     for secret in plan.secrets:
         try:
             if secret.credential.external is not None:
                 add(renderer.external_secret(secret, *external_secret_parts(secret.credential, secret.servers)))
                 continue
-            data = docker_config_json(secret.credential, secret.servers, environ)
+            data = docker_config_json(secret.credential, secret.servers, environ, _helpers(plan, secret.name), notes)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
@@ -76,18 +79,22 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         add(renderer.service_account(account))
     for job in plan.jobs:
         obj = renderer.job(job)
+        shape = pod_shape_problem(obj)
+        if shape is not None:
+            problems.append(Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job"))
+            continue
         route = credential_route(obj, PROFILES[job.builder])
         expected = job.credential
         if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
             problems.append(Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                                  f"which is {route.key!r} of Secret {route.secret!r}, not {expected.key!r} of {expected.secret!r}",
+                                  f"which is {shown(route.key)} of Secret {shown(route.secret)}, not {shown(expected.key)} of {shown(expected.secret)}",
                                   "; ".join(route.problems) or "keep the volume and mount the plan gives"))
         elif route.problems and expected.secret is not None:
             problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))
         add(obj)
     if problems:
         raise UserError(problems)
-    return Result(objects, strictly(config, list(warnings or []) + list(plan.warnings)), plan)
+    return Result(objects, strictly(config, list(warnings or []) + list(plan.warnings) + notes), plan)
 
 
 def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:
@@ -96,3 +103,11 @@ def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:
         raise UserError([structs.replace(w, severity="error", hint=(w.hint + "; " if w.hint else "") +
                                          "strict: warnings are errors") for w in warnings])
     return warnings
+
+
+def _helpers(plan: Plan, secret: str) -> frozenset[str] | None:
+    """The credential helpers every builder mounting `secret` has; None when no Job mounts it."""
+    builders = {job.builder for job in plan.jobs if job.credential.secret == secret}
+    if not builders:
+        return None
+    return frozenset.intersection(*(PROFILES[b].helpers for b in builders))

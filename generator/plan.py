@@ -12,7 +12,7 @@ from msgspec import Struct, structs
 
 from generator.builders import DOCKER_SOCKET, PROFILES, BuilderProfile
 from generator.contexts import ContextFetch, ContextPlanner, GitClone
-from generator.errors import Issue, Origin, UserError, dotted
+from generator.errors import Issue, Origin, UserError, dotted, shown
 from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
 from generator.lifecycle import MODES, hashed_job_name
 from generator.names import dns_label
@@ -176,8 +176,8 @@ class Planner(ContextPlanner):
                 continue
             base = dns_label(build.name)
             if base in job_names:
-                self.error(build.origin.at("name"), f"build {build.name!r} gives the same Job name {base!r} "
-                           f"as build {job_names[base].name!r}", "rename one of the builds")
+                self.error(build.origin.at("name"), f"build {shown(build.name)} gives the same Job name {base!r} "
+                           f"as build {shown(job_names[base].name)}", "rename one of the builds")
                 continue
             job_names[base] = build
             jobs.append(self._named(job))
@@ -191,7 +191,7 @@ class Planner(ContextPlanner):
         for conn in self.config.connections:
             if conn.name in first:
                 prior = first[conn.name].origin
-                self.error(conn.origin.at("name"), f"duplicate connection name {conn.name!r} "
+                self.error(conn.origin.at("name"), f"duplicate connection name {shown(conn.name)} "
                            f"(first defined in {prior.file} at {dotted(prior.path)})",
                            "connection names must be unique across all catalogs")
                 continue
@@ -219,7 +219,7 @@ class Planner(ContextPlanner):
             conns = users.get(name)
             if not conns:
                 known = ", ".join(sorted(users)) or "none"
-                self.error(cred.origin, f"credentials {name!r} are not used by any registry connection",
+                self.error(cred.origin, f"credentials {shown(name)} are not used by any registry connection",
                            f"key credentials by a registry connection's secret.name (in use: {known})")
                 continue
             for conn in conns:
@@ -250,8 +250,8 @@ class Planner(ContextPlanner):
         for i, item in enumerate(conn.secret.items or ()):
             if item.key != DOCKERCONFIGJSON_KEY:
                 self.error(conn.secret.origin.at("items", i),
-                           f"secret {conn.secret.name!r} is generated with the single key {DOCKERCONFIGJSON_KEY}; "
-                           f"items names key {item.key!r}",
+                           f"secret {shown(conn.secret.name)} is generated with the single key {DOCKERCONFIGJSON_KEY}; "
+                           f"items names key {shown(item.key)}",
                            "remove items (conngen maps .dockerconfigjson to config.json) "
                            "or write {key: .dockerconfigjson, path: config.json}")
 
@@ -263,12 +263,12 @@ class Planner(ContextPlanner):
             import difflib  # only on this error path
 
             close = difflib.get_close_matches(build.connection, registries, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"registry connections: {', '.join(registries) or 'none'}"
-            self.error(origin, f"build {build.name!r} names connection {build.connection!r}, which is not in the catalog", hint)
+            hint = f"did you mean {shown(close[0])}?" if close else f"registry connections: {', '.join(registries) or 'none'}"
+            self.error(origin, f"build {shown(build.name)} names connection {shown(build.connection)}, which is not in the catalog", hint)
             return None
         if conn.kind != "registry":
             registries = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
-            self.error(origin, f"connection {conn.name!r} is a {conn.kind} connection, a build needs a registry connection",
+            self.error(origin, f"connection {shown(conn.name)} is a {conn.kind} connection, a build needs a registry connection",
                        f"name a registry connection (the catalog's: {registries})")
             return None
         return conn
@@ -308,7 +308,7 @@ class Planner(ContextPlanner):
         for name in build.extra_connections:
             extra = self.connections.get(name)
             if extra is None:
-                self.error(build.origin.at("connections"), f"connection {name!r} is not in the catalog")
+                self.error(build.origin.at("connections"), f"connection {shown(name)} is not in the catalog")
                 continue
             use_connection(pod, extra)
         for host in profile.host_mounts:
@@ -396,13 +396,13 @@ class Planner(ContextPlanner):
         if cred is None:
             return
         if auth == "helper" and provider.helper is not None:
-            self.error(cred.origin, f"connection {conn.name!r} uses the {provider.helper.name} credential helper, so its "
-                       f"secret {cred.secret_name!r} holds {provider.helper.secret_holds}, not a docker config",
+            self.error(cred.origin, f"connection {shown(conn.name)} uses the {provider.helper.name} credential helper, so its "
+                       f"secret {shown(cred.secret_name)} holds {provider.helper.secret_holds}, not a docker config",
                        "remove this credentials entry and create that Secret yourself, "
                        "or set schema.auth: dockerConfig on the connection")
         elif not provider.static_password:
             self.error(cred.origin, f"{provider.title} has no static password: a login token expires after 12 hours, "
-                       f"so a generated Secret for connection {conn.name!r} would stop working",
+                       f"so a generated Secret for connection {shown(conn.name)} would stop working",
                        "use schema.auth: helper (kaniko's ecr-login with IRSA or an AWS credentials Secret), or keep "
                        "an existing Secret fresh with External Secrets' ECRAuthorizationToken generator")
 
@@ -415,13 +415,13 @@ class Planner(ContextPlanner):
             return  # reported with the destinations
         problem = namespace_problem(provider, address.host, address.path, repository)
         if problem:
-            self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {conn.name!r} or to the image")
+            self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {shown(conn.name)} or to the image")
         helper = provider.helper
         if self.auth[conn.name] == "helper" and helper is not None and provider.name not in profile.helpers:
             able = sorted(n for n, p in PROFILES.items() if provider.name in p.helpers)
             self.error(build.origin.at("builder"), f"{profile.name} cannot use the {helper.name} credential helper "
-                       f"that connection {conn.name!r} ({provider.title}) needs: only {', '.join(able)} has it built in",
-                       f"use builder: {able[0]}, or set schema.auth: dockerConfig on {conn.name!r} with a docker config "
+                       f"that connection {shown(conn.name)} ({provider.title}) needs: only {', '.join(able)} has it built in",
+                       f"use builder: {able[0]}, or set schema.auth: dockerConfig on {shown(conn.name)} with a docker config "
                        "Secret kept fresh outside conngen" if able else "set schema.auth: dockerConfig")
         if in_cluster(address.host):
             if not profile.cluster_dns:
@@ -445,7 +445,7 @@ class Planner(ContextPlanner):
         secret = conn.secret
         if secret is None:
             source = helper.identity
-            warning = Issue(conn.origin, f"connection {conn.name!r} has no secret: {helper.name} uses the pod's "
+            warning = Issue(conn.origin, f"connection {shown(conn.name)} has no secret: {helper.name} uses the pod's "
                             f"identity ({helper.identity})", "set jobDefaults.serviceAccountName to that ServiceAccount",
                             severity="warning")
             if not self.config.job_defaults.service_account_name and warning not in self.issues:
@@ -491,7 +491,7 @@ class Planner(ContextPlanner):
         resource, kind = ((holder.config_map, "configMap") if holder and holder.config_map
                           else (holder.secret if holder else None, "secret"))
         if resource is None:
-            self.error(origin, f"CA connection {name!r} " + ("is not in the catalog" if holder is None
+            self.error(origin, f"CA connection {shown(name)} " + ("is not in the catalog" if holder is None
                                                             else "has neither a configMap nor a secret"),
                        f"add a connection with configMap: {{name: <ConfigMap>, items: [{CA_KEY}]}}")
             return None
@@ -597,12 +597,12 @@ def registry_mount(config: GeneratorConfig, connection: str, builder: str
     if conn and address and planner.auth.get(connection) == "helper":
         provider = planner.providers[connection]
         if provider.name not in profile.helpers or provider.helper is None:
-            planner.error(conn.origin, f"{builder} cannot use the credential helper that connection {connection!r} "
+            planner.error(conn.origin, f"{builder} cannot use the credential helper that connection {shown(connection)} "
                           f"({provider.title}) needs", "annotate the workload for kaniko, or set schema.auth: dockerConfig")
         else:
             credential = planner._helper_credentials(pod, conn, address, profile, provider)
             if pod.env_from:  # the return shape carries env, not envFrom
-                planner.error(conn.secret.origin if conn.secret else conn.origin, f"connection {connection!r} "
+                planner.error(conn.secret.origin if conn.secret else conn.origin, f"connection {shown(connection)} "
                               f"gives {provider.helper.name} its credentials through envFrom, which an injected "
                               "workload cannot receive", "list the Secret's keys in items: one env var each")
     elif conn and address:

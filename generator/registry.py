@@ -12,6 +12,8 @@ import re
 
 from msgspec import Struct
 
+from generator.errors import shown
+
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 
@@ -63,7 +65,7 @@ def parse_registry_url(url: str) -> RegistryAddress:
     if match:
         scheme = match.group(1).lower()
         if scheme not in ("http", "https"):
-            raise AddressError(f"registry url scheme {scheme!r} is not supported", "use https://host/path or host/path")
+            raise AddressError(f"registry url scheme {shown(scheme)} is not supported", "use https://host/path or host/path")
         rest = rest[match.end():]
     authority, _, path = rest.partition("/")
     if "@" in authority:
@@ -75,9 +77,9 @@ def parse_registry_url(url: str) -> RegistryAddress:
         return _hub_path(rest)
     m = _AUTHORITY.fullmatch(authority)
     if not m or (m.group("port") and not 0 < int(m.group("port")) <= 65535):
-        raise AddressError(f"{authority!r} is not a valid registry host[:port]", "use a host name like myregistry.com:5000")
+        raise AddressError(f"{shown(authority)} is not a valid registry host[:port]", "use a host name like myregistry.com:5000")
     if not _names_registry(authority):
-        raise AddressError(f"registry host {authority!r} has no '.' or port, so docker reads it as a Docker Hub namespace",
+        raise AddressError(f"registry host {shown(authority)} has no '.' or port, so docker reads it as a Docker Hub namespace",
                            f"give the host's full name or its port ({authority.lower()}.example.com, "
                            f"{authority.lower()}:5000); for Docker Hub write docker.io/<namespace>")
     host = m.group("host").lower() + (f":{m.group('port')}" if m.group("port") else "")
@@ -103,7 +105,7 @@ def _hub_path(path: str) -> RegistryAddress:
 def _check_path(parts: list[str]) -> None:
     for part in parts:
         if not _PATH_COMPONENT.fullmatch(part):
-            raise AddressError(f"repository path component {part!r} is not valid",
+            raise AddressError(f"repository path component {shown(part)} is not valid",
                                "repository paths are lowercase letters, digits and single '.', '_' or '-'")
 
 
@@ -120,20 +122,20 @@ def split_image(image: str) -> tuple[str, str | None]:
     parts = repo.split("/")
     first = parts[0]
     if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
-        raise AddressError(f"image starts with the registry host {first!r}",
+        raise AddressError(f"image starts with the registry host {shown(first)}",
                            "write the image relative to the connection's registry; its schema.url gives the host")
     for part in parts:
         if not _PATH_COMPONENT.fullmatch(part):
-            raise AddressError(f"image name component {part!r} is not valid",
+            raise AddressError(f"image name component {shown(part)} is not valid",
                                "image names are lowercase letters, digits and single '.', '_' or '-'")
     if colon and not _TAG.fullmatch(tag):
-        raise AddressError(f"image tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
+        raise AddressError(f"image tag {shown(tag)} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
     return repo, tag or None
 
 
 def check_tag(tag: str) -> None:
     if not _TAG.fullmatch(tag):
-        raise AddressError(f"tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
+        raise AddressError(f"tag {shown(tag)} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
 
 
 def destinations(address: RegistryAddress, image: str, extra_tags: tuple[str, ...]) -> list[str]:

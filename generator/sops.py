@@ -13,7 +13,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Mapping
 
-from generator.errors import Issue, UserError
+from generator.errors import Issue, UserError, shown
 from generator.model import ValueSource
 from generator.verbose import note
 from generator.yamlio import MAX_FILE_BYTES
@@ -89,11 +89,11 @@ class Decryptor:
         assert isinstance(doc, dict)
         if source.key not in doc:
             keys = ", ".join(sorted(map(str, doc))) or "none"
-            raise self._fail(source, f"{_shown(source.sops)} has no key {source.key!r}", f"keys present: {keys}")
+            raise self._fail(source, f"{_shown(source.sops)} has no key {shown(source.key)}", f"keys present: {keys}")
         value = doc[source.key]
         if not isinstance(value, str):
             kind = "a number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
-            raise self._fail(source, f"key {source.key!r} of {_shown(source.sops)} is {kind}, not a string",
+            raise self._fail(source, f"key {shown(source.key)} of {_shown(source.sops)} is {kind}, not a string",
                              "quote the value in the file before encrypting it")
         return value
 

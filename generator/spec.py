@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from msgspec import Struct, field
 
-from generator.errors import Issue, Origin
+from generator.errors import Issue, Origin, shown
 
 MAX_VALUES = 1_000_000  # values visited per document: stops YAML alias bombs from expanding
 
@@ -108,17 +108,17 @@ class Str(Spec):
         if self.enum is not None and value not in self.enum:
             close = nearest(value, self.enum)
             if len(self.enum) > MAX_LISTED:
-                return ctx.error(path, f"{value!r} is not one of the {len(self.enum)} known values",
+                return ctx.error(path, f"{shown(value)} is not one of the {len(self.enum)} known values",
                                  (f"did you mean {' or '.join(map(repr, close))}?" if close else
                                   f"for example {', '.join(self.enum[:5])}") + " (`conngen schema` lists them all)")
-            return ctx.error(path, f"{value!r} is not one of: {', '.join(self.enum)}",
-                             f"did you mean {close[0]!r}?" if close else "use one of the listed values")
+            return ctx.error(path, f"{shown(value)} is not one of: {', '.join(self.enum)}",
+                             f"did you mean {shown(close[0])}?" if close else "use one of the listed values")
         if len(value) < self.min_len:
             return ctx.error(path, "must not be empty", "give a value, or remove the key")
         if self.max_len is not None and len(value) > self.max_len:
             return ctx.error(path, f"is {len(value)} characters long, at most {self.max_len} allowed", "shorten it")
         if self.pattern and not self.pattern.fullmatch(value):
-            return ctx.error(path, f"{value!r} is not valid", self.hint)
+            return ctx.error(path, f"{shown(value)} is not valid", self.hint)
         return value
 
     def json_schema(self) -> dict:
@@ -306,13 +306,13 @@ class Record(Spec):
                 if not self.ignore_unknown:
                     known = ", ".join(sorted(self.fields))
                     close = nearest(str(key), self.aliases, 1)
-                    ctx.error(path + (key,), f"unknown key {key!r} in {self.title}",
+                    ctx.error(path + (key,), f"unknown key {shown(key)} in {self.title}",
                               f"did you mean {self.aliases[close[0]]!r}? (known keys: {known})" if close else
                               f"known keys: {known}")
                     bad = True
                 continue
             if name in out.spelled:
-                ctx.error(path + (key,), f"{key!r} and {out.spelled[name]!r} are the same key", "keep only one spelling")
+                ctx.error(path + (key,), f"{shown(key)} and {shown(out.spelled[name])} are the same key", "keep only one spelling")
                 bad = True
                 continue
             out.spelled[name] = key
@@ -322,7 +322,7 @@ class Record(Spec):
         for f in self.fields.values():
             if f.name not in out:
                 if f.required:
-                    ctx.error(path, f"{self.title} is missing required key {f.name!r}", f"add {f.name}: ...")
+                    ctx.error(path, f"{self.title} is missing required key {shown(f.name)}", f"add {f.name}: ...")
                     bad = True
                 else:
                     out[f.name] = f.default
