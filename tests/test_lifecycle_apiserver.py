@@ -5,7 +5,8 @@ tests/test_lifecycle.py checks the rule in Python; here kube-apiserver (tests/su
 no controllers: Jobs are stored, never run) validates every update. argocd and helm Jobs keep their
 names and rely on their controller deleting a hook before creating it again (BeforeHookCreation,
 before-hook-creation); that deletion is emulated with `kubectl delete` of every Job of the new render
-that carries the hook-delete-policy, and only for those Jobs. plain and flux get no help.
+that carries the hook-delete-policy, and only for those Jobs — without it the tag step is refused, as
+it is for the old Job names (no hash) in plain mode. plain and flux get no help.
 """
 
 from __future__ import annotations
@@ -79,23 +80,29 @@ def test_every_change_applies_to_a_real_api_server(tmp_path: Path, apiserver: Ap
             assert {b for b, n in builds.items() if n not in before} == rebuilt & set(builds), step.__name__
 
 
-def test_the_api_server_refuses_the_old_job_names_on_a_tag_change(tmp_path: Path, apiserver: ApiServer) -> None:  # noqa: F811
-    """Jobs named by their build alone (before lifecycle modes): the first changed template is refused."""
-    ns = namespace(apiserver, "day-two-old-names")
-    app = App(tmp_path / "app", "plain")
-    errors = []
+def first_refusal(server: ApiServer, ns: str, app: App, rename: bool) -> tuple[str, str]:
+    """Apply the renders in order, with no help from a controller; (step, API server error) of the first refused."""
     for step in [None] + [s for s, _ in STEPS]:
         if step is not None:
             step(app)
             app.write()
         objects = render_cli(app)
-        for job in (o for o in objects if o["kind"] == "Job"):
+        for job in (o for o in objects if o["kind"] == "Job" and rename):
             job["metadata"]["name"] = job["metadata"]["labels"]["app.kubernetes.io/instance"]
-        error = apply(apiserver, ns, objects)
+        error = apply(server, ns, objects)
         if error:
-            errors.append((step.__name__ if step else "first render", error))
-            break
-    assert len(errors) == 1 and errors[0][0] == "_tag", errors
-    message = errors[0][1].strip()
+            return step.__name__ if step else "first render", error.strip()
+    return "", ""
+
+
+@pytest.mark.parametrize("mode, rename", [("plain", True), ("argocd", False), ("helm", False)],
+                         ids=["old-names", "argocd-without-hook-deletion", "helm-without-hook-deletion"])
+def test_the_api_server_refuses_a_changed_template_under_the_same_name(tmp_path: Path, apiserver: ApiServer,  # noqa: F811
+                                                                       mode: str, rename: bool) -> None:
+    """Jobs named by their build alone — the old names, or a hook mode without its controller — are refused
+    by the API server itself at the first changed template: the tag step."""
+    ns = namespace(apiserver, f"refused-{mode}")
+    step, message = first_refusal(apiserver, ns, App(tmp_path / "app", mode), rename)
+    assert step == "_tag", (step, message)
     assert message.startswith('The Job "trainer" is invalid: spec.template: Invalid value: '), message
     assert message.endswith(": field is immutable"), message
