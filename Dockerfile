@@ -59,12 +59,13 @@ ENV PATH=/opt/conngen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
     PYTHONDONTWRITEBYTECODE=1
 RUN ! command -v python3 >/dev/null \
  && /opt/conngen/bin/python3.11 -I -c "import hashlib, ssl, zlib, ctypes, bz2, lzma, generator.cli, generator.plugin"
-# Container functions see only what is mounted: mount the kustomization's catalog and credential
-# files here, at the relative paths the config uses (docs/integrations/kustomize.md).
+# Container functions see only what is mounted, read-only: mount the kustomization's catalog and
+# credential files here, at the relative paths the config uses (docs/integrations/kustomize.md).
 WORKDIR /work
 # kustomize runs function containers as `--user nobody`, ArgoCD runs the sidecar as 999: the
 # installed files are world-readable and nothing is written at run time.
 USER 65532:65532
-# kustomize forwards the host's environment (PATH, PYTHON*) into function containers: an absolute
-# interpreter in isolated mode (-I) keeps the host's values from changing what runs.
+# kustomize passes a function container only the variables its annotation lists under `envs:`
+# (and LOG_TO_STDERR, STRUCTURED_RESULTS); an absolute interpreter in isolated mode (-I) keeps a
+# listed PATH or PYTHON* from changing what runs.
 ENTRYPOINT ["/opt/conngen/bin/python3.11", "-I", "-m", "generator.plugin"]

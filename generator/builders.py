@@ -32,6 +32,10 @@ class AuthLookup(Struct, frozen=True):
         return self.env_file or self.env_dir
 
 
+#: the volume of the node's Docker socket; `builders.dockerizer.dockerSocket` moves its node side
+DOCKER_SOCKET = "docker-socket"
+
+
 class HostMount(Struct, frozen=True):
     """A node path the builder needs (the dockerizer talks to the node's docker daemon)."""
 
@@ -156,7 +160,7 @@ PROFILES: dict[str, BuilderProfile] = {
         dockerfile_path=False,
         cluster_dns=False,
         env=(("PYTHONUNBUFFERED", "true"),),
-        host_mounts=(HostMount("docker-socket", "/var/run/docker.sock", "Socket"),),
+        host_mounts=(HostMount(DOCKER_SOCKET, "/var/run/docker.sock", "Socket"),),
         description="Polyaxon dockerizer (docker-py through the node's docker socket): reads "
                     "$DOCKER_CONFIG/config.json, else $HOME/.docker/config.json",
         notes=("pushes through the node's docker daemon: insecure registries must be listed in the daemon's "

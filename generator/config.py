@@ -19,8 +19,8 @@ from generator.builders import PROFILES
 from generator.catalog import check_connections, load_catalog_file
 from generator.errors import Issue, Origin, UserError
 from generator.lifecycle import MODES
-from generator.model import (Build, Connection, Credential, ExternalSource, GeneratorConfig, GeneratorOptions, GitContext,
-                             JobDefaults, PullSecrets, RemoteRef, ValueSource)
+from generator.model import (Build, Connection, Credential, ExistingSecret, ExternalSource, GeneratorConfig,
+                             GeneratorOptions, GitContext, JobDefaults, PullSecrets, RemoteRef, ValueSource)
 from generator.sops import FORMATS, file_format
 from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, Int, ListOf, MapOf, Rec, Str, rec,
                             type_name)
@@ -234,6 +234,26 @@ BUILD = rec(
 SECRET_MODE = "secret"
 EXTERNAL_MODE = "externalSecret"
 
+#: where each type of Secret keeps the docker config: kubectl create secret docker-registry, and Polyaxon's docs
+SECRET_TYPE_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "Opaque": "config.json"}
+
+
+def _check_existing_secret(r: Rec, ctx: Ctx) -> None:
+    if (r["type"] is None) == (r["key"] is None):
+        ctx.error(r.origin.path, "say either the Secret's type or its key, not both" if r["type"] else
+                  "say which key holds the docker config", "type: kubernetes.io/dockerconfigjson, or key: <name>")
+
+
+EXISTING_SECRET = rec(
+    "existing Secret",
+    Field("type", Str("the Secret's type: kubernetes.io/dockerconfigjson (key .dockerconfigjson, as kubectl create "
+                      "secret docker-registry makes it) or Opaque (key config.json, as Polyaxon's docs make it)",
+                      enum=sorted(SECRET_TYPE_KEYS))),
+    Field("key", Str("the key of the Secret that holds the docker config.json", pattern=r"[-._a-zA-Z0-9]+",
+                     hint="keys contain only letters, digits, '-', '_' and '.'")),
+    validate=_check_existing_secret,
+)
+
 CONFIG = rec(
     "ConnectionGenerator",
     Field("apiVersion", Str(enum=[API_VERSION]), required=True),
@@ -253,10 +273,18 @@ CONFIG = rec(
     Field("connections", AnyValue("inline connections, same schema as the catalog")),
     Field("credentials", MapOf(CREDENTIAL, "credentials keyed by the Secret name the connections give",
                                key=Str(pattern=names.DNS_SUBDOMAIN, max_len=253, hint="a Kubernetes Secret name"))),
+    Field("existingSecrets", MapOf(EXISTING_SECRET, "registry Secrets that exist in the cluster, by name: which key "
+                                   "holds the docker config (default config.json, as Polyaxon's docs create them)",
+                                   key=Str(pattern=names.DNS_SUBDOMAIN, max_len=253, hint="a Kubernetes Secret name"))),
     Field("builds", ListOf(BUILD)),
     Field("builders", MapOf(rec("builder options", Field("image", Str("pinned builder image", min_len=1)),
                                 Field("securityContext", AnyValue("container securityContext replacing the "
-                                                                  "builder's default (docs/builders.md)"))),
+                                                                  "builder's default (docs/builders.md)")),
+                                Field("dockerSocket", Str("dockerizer only: the node's Docker Engine socket, "
+                                                          "mounted at /var/run/docker.sock in the pod",
+                                                          pattern=r"/[^\0:]*", max_len=4096,
+                                                          hint="an absolute path on the node, such as "
+                                                               "/run/docker.sock"))),
                             "per-builder options", key=Str(enum=sorted(PROFILES) + ["fetch", "git"]))),
     Field("generatorOptions", rec(
         "generatorOptions",
@@ -396,6 +424,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         builder_images=tuple(sorted((k, v["image"]) for k, v in (cfg["builders"] or {}).items() if v["image"])),
         builder_security=tuple(sorted((k, v["securityContext"]) for k, v in (cfg["builders"] or {}).items()
                                       if v["securityContext"] is not None)),
+        docker_socket=_docker_socket(cfg["builders"] or {}, issues),
         options=GeneratorOptions(options["disableNameSuffixHash"], options["behavior"],
                                  tuple(sorted((options["labels"] or {}).items())),
                                  tuple(sorted((options["annotations"] or {}).items())), options["secretMode"]),
@@ -406,6 +435,8 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         pull_secrets=pull_secrets,
         lifecycle=mode.name,
         strict=cfg["strict"],
+        existing_secrets=tuple(ExistingSecret(name, e["key"] or SECRET_TYPE_KEYS[e["type"]], e["type"], e.origin)
+                               for name, e in (cfg["existingSecrets"] or {}).items()),
     )
     return config, issues
 
@@ -478,6 +509,16 @@ def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullS
                 secrets.append(name)
         out.append(PullSecrets(account, tuple(secrets), entry["patch"], entry.origin))
     return tuple(out)
+
+
+def _docker_socket(builders: dict, issues: list[Issue]) -> str | None:
+    """The node's Docker socket the dockerizer mounts, where `builders.dockerizer.dockerSocket` moves it."""
+    for name, options in builders.items():
+        if options["dockerSocket"] is not None and name != "dockerizer":
+            issues.append(Issue(options.at("dockerSocket"), f"{name} does not use the node's Docker socket",
+                                "set dockerSocket under builders.dockerizer"))
+    dockerizer = builders.get("dockerizer")
+    return dockerizer["dockerSocket"] if dockerizer else None
 
 
 def _build(b: Rec) -> Build:

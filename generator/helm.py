@@ -2,11 +2,12 @@
 
 Helm 3 runs `--post-renderer <executable>` with the rendered non-hook manifests on stdin
 (a `---` stream with `# Source:` comments) and reads the result from stdout; Helm 4 runs a
-`postrenderer/v1` plugin the same way, hooks included. Documents we do not touch are copied
-byte for byte. A chart workload annotated `conngen.dev/registry-connection: <name>` gets the
-registry Secret mounted where its builder reads it, by the same planning a generated Job
-uses (`plan.registry_mount`); only the documents we change are re-serialised, from their
-YAML node tree, so every scalar keeps its exact text and quoting.
+`postrenderer/v1` plugin the same way, hooks included, naming each document's template in an
+annotation instead of the comment. Documents we do not touch are copied byte for byte. A chart
+workload annotated `conngen.dev/registry-connection: <name>` gets the registry Secret mounted
+where its builder reads it, by the same planning a generated Job uses (`plan.registry_mount`);
+only the documents we change are re-serialised, from their YAML node tree, so every scalar keeps
+its exact text and quoting.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ CONNECTION_ANNOTATION = "conngen.dev/registry-connection"
 BUILDER_ANNOTATION = "conngen.dev/builder"
 CONTAINER_ANNOTATION = "conngen.dev/container"
 DEFAULT_BUILDER = "kaniko"
+#: Helm 4's name for the template a document came from (it sends no `# Source:` comments)
+HELM4_SOURCE_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
 
 #: Where each workload kind keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -123,6 +126,7 @@ def _add(seq: yaml.SequenceNode, entry: dict, key: str, what: str, field: str) -
 
 def _describe(data: Mapping, source: str | None) -> str:
     meta = data.get("metadata") or {}
+    source = source or (meta.get("annotations") or {}).get(HELM4_SOURCE_ANNOTATION)
     name = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
     return f"{data.get('kind')} {name}" + (f" ({source})" if source else "")
 

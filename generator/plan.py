@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from msgspec import Struct, structs
 
-from generator.builders import PROFILES, BuilderProfile
+from generator.builders import DOCKER_SOCKET, PROFILES, BuilderProfile
 from generator.contexts import ContextFetch, ContextPlanner, GitClone
 from generator.errors import Issue, Origin, UserError, dotted
 from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
@@ -18,9 +18,12 @@ from generator.lifecycle import MODES, hashed_job_name
 from generator.names import dns_label
 from generator.pod import Pod, expose, resource_volume, use_connection
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
-from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url, split_image
+from generator.registry import AddressError, RegistryAddress, destinations, split_image
 
 DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
+#: the key of an existing registry Secret, unless the catalog's items or the config's existingSecrets say otherwise:
+#: Polyaxon's docs create it with `kubectl create secret generic docker-conf --from-file=config.json=./config.json`
+EXISTING_SECRET_KEY = "config.json"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "conngen"}
 NEEDS_HASH = "kustomize.config.k8s.io/needs-hash"
 BEHAVIOR = "kustomize.config.k8s.io/behavior"
@@ -52,6 +55,7 @@ class CredentialPath(Struct, frozen=True):
     provider: str = "generic"
     helper: str | None = None  # a credential helper built into the builder, used instead of a docker config
     helper_source: str | None = None  # where that helper finds cloud credentials
+    key_source: str | None = None  # who chose `key`: generated, items, existingSecrets or default
 
 
 class RegistryCA(Struct, frozen=True):
@@ -153,6 +157,7 @@ class Planner(ContextPlanner):
         self.providers: dict[str, Provider] = {}
         self.auth: dict[str, str] = {}
         self.credentials = {c.secret_name: c for c in config.credentials}
+        self.existing = {e.name: e for e in config.existing_secrets}
         self.images = dict(config.builder_images)
         self.security = dict(config.builder_security)
 
@@ -192,13 +197,10 @@ class Planner(ContextPlanner):
                 continue
             first[conn.name] = conn
             if conn.registry is not None:
-                try:
-                    self.addresses[conn.name] = parse_registry_url(conn.registry.url)
-                except AddressError as exc:
-                    self.error(conn.origin.at("schema", "url"), str(exc), exc.hint)
-                    continue
-                self._index_provider(conn, self.addresses[conn.name])
+                self.addresses[conn.name] = conn.registry.address
+                self._index_provider(conn, conn.registry.address)
         self.connections = first
+        self._check_existing_secrets()
 
     def _secrets(self) -> list[SecretPlan]:
         users: dict[str, list[Connection]] = {}
@@ -222,7 +224,7 @@ class Planner(ContextPlanner):
                 continue
             for conn in conns:
                 self._check_generated_items(conn)
-            servers = sorted({self.addresses[c.name].auth_key for c in conns if c.name in self.addresses})
+            servers = sorted({self.addresses[c.name].auth_key for c in conns})
             annotations = {**dict(self.config.options.annotations), **dict(self.lifecycle.other_annotations)}
             # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
             # its name (a renamed one would change every Job's pod template): kustomize must not hash either
@@ -269,8 +271,6 @@ class Planner(ContextPlanner):
             self.error(origin, f"connection {conn.name!r} is a {conn.kind} connection, a build needs a registry connection",
                        f"name a registry connection (the catalog's: {registries})")
             return None
-        if conn.name not in self.addresses:
-            return None  # its url error is already reported
         return conn
 
     def _job(self, build: Build) -> JobPlan | None:
@@ -312,7 +312,16 @@ class Planner(ContextPlanner):
                 continue
             use_connection(pod, extra)
         for host in profile.host_mounts:
-            pod.mount(host.name, {"hostPath": {"path": host.path, "type": host.type}}, host.path, False, build.origin)
+            node_path = self.config.docker_socket if host.name == DOCKER_SOCKET and self.config.docker_socket \
+                else host.path
+            pod.mount(host.name, {"hostPath": {"path": node_path, "type": host.type}}, host.path, False, build.origin)
+            self._warn_once(Issue(build.origin.at("builder"), f"{profile.name} builds through the node's Docker "
+                                  f"Engine: it mounts the node's {node_path} (hostPath), which needs Docker Engine on "
+                                  "every node (containerd-only nodes, the default since Kubernetes 1.24, have no such "
+                                  "socket) and which Pod Security 'baseline' refuses",
+                                  "use kaniko or buildkit; or run builds in a namespace whose Pod Security level is "
+                                  "privileged and set builders.dockerizer.dockerSocket if the socket is elsewhere",
+                                  severity="warning"))
         for scratch in profile.scratch:
             pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
         insecure: tuple[str, ...] = ()
@@ -349,16 +358,22 @@ class Planner(ContextPlanner):
             registry_ca=registry_ca,
         )
 
+    def _warn_once(self, warning: Issue) -> None:
+        """A warning about the config as a whole, however many builds meet it."""
+        if all(i.message != warning.message for i in self.issues):
+            self.issues.append(warning)
+
     def _named(self, job: JobPlan) -> JobPlan:
         """The Job under its lifecycle's name: in hashed modes, a hash of everything its pod template is made of.
 
         Fields a Job may change in place (its own annotations, backoffLimit, TTL, deadline) are
-        left out, so changing them updates the Job instead of running the build again.
+        left out, so changing them updates the Job instead of running the build again; so is the
+        credential route, which `explain` and the render check read and no template prints.
         """
         if not self.lifecycle.hashed_names:
             return job
         inputs = structs.replace(job, name="", annotations={}, backoff_limit=0, ttl_seconds_after_finished=None,
-                                 active_deadline_seconds=None)
+                                 active_deadline_seconds=None, credential=None)
         return structs.replace(job, name=hashed_job_name(job.name, inputs, self.job_templates[job.template]))
 
     def _index_provider(self, conn: Connection, address: RegistryAddress) -> None:
@@ -495,6 +510,33 @@ class Planner(ContextPlanner):
         pod.mount("registry-ca", source, profile.ca_dir, True, origin)
         return RegistryCA(address.host, profile.ca_dir, f"{profile.ca_dir}/{CA_KEY}")
 
+    def _check_existing_secrets(self) -> None:
+        """Each existingSecrets entry names a Secret that a registry connection mounts and nothing else keys."""
+        mounted: dict[str, list[Connection]] = {}
+        for conn in self.connections.values():
+            if conn.registry is not None and conn.secret is not None and self.auth.get(conn.name) != "helper":
+                mounted.setdefault(conn.secret.name, []).append(conn)
+        for entry in self.existing.values():
+            if entry.name in self.credentials:
+                self.error(entry.origin, f"Secret {entry.name!r} is generated from credentials, with the key "
+                           f"{DOCKERCONFIGJSON_KEY}", f"remove existingSecrets.{entry.name} or credentials.{entry.name}")
+            elif entry.name not in mounted:
+                self.error(entry.origin, f"no registry connection mounts a Secret named {entry.name!r}",
+                           "existing registry Secrets in the catalog: "
+                           f"{', '.join(sorted(set(mounted) - set(self.credentials))) or 'none'}")
+            for conn in mounted.get(entry.name, ()):
+                if conn.secret is not None and conn.secret.items:
+                    self.error(entry.origin, f"connection {conn.name!r} already says with secret.items which key "
+                               f"of {entry.name!r} to mount", "keep one of the two: the catalog's items or this entry")
+
+    def _secret_key(self, name: str) -> tuple[str, str]:
+        """The key that holds a registry Secret's docker config, and who said so."""
+        if name in self.credentials:
+            return DOCKERCONFIGJSON_KEY, "generated"
+        if name in self.existing:
+            return self.existing[name].key, "existingSecrets"
+        return EXISTING_SECRET_KEY, "default"
+
     def _mount_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress,
                            profile: BuilderProfile) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
@@ -503,12 +545,25 @@ class Planner(ContextPlanner):
             return CredentialPath(address.auth_key, None, False, None, None, None, None, profile.reads({}), None)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
-        items = secret.items or (KeyToPath(DOCKERCONFIGJSON_KEY, profile.file_name),)
+        if secret.items:
+            items, key_source = secret.items, "items"
+        else:
+            key, key_source = self._secret_key(secret.name)
+            items = (KeyToPath(key, profile.file_name),)
+            if key_source == "default":
+                self._warn_once(Issue(secret.origin.at("name"), f"existing Secret {secret.name!r} is mounted by its "
+                                      f"key {key}, as Polyaxon's docs create it (kubectl create secret generic "
+                                      "--from-file=config.json=...)", "a Secret from kubectl create secret "
+                                      f"docker-registry holds {DOCKERCONFIGJSON_KEY} instead: say which in the generator "
+                                      f"config, existingSecrets: {{{secret.name}: {{type: kubernetes.io/dockerconfigjson}}}} "
+                                      "(or {type: Opaque} to confirm this one)", severity="warning"))
         wanted = [i for i in items if i.path == profile.file_name]
         if not wanted:
             self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
                        f"{', '.join(i.path for i in items)}",
-                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}}")
+                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}} "
+                       f"for a kubernetes.io/dockerconfigjson Secret, {{key: config.json, path: {profile.file_name}}} "
+                       "for one made as Polyaxon's docs make it")
         source = resource_volume(Resource(secret.name, mount_path, items, secret.default_mode, secret.origin), "secret")
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
@@ -518,7 +573,7 @@ class Planner(ContextPlanner):
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
         return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
                               mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
-                              docker_config)
+                              docker_config, key_source=key_source)
 
 def make_plan(config: GeneratorConfig, job_templates: Mapping[str, str]) -> Plan:
     """The plan of `config`; `job_templates` maps each builder template to the digest of its sources."""

@@ -331,7 +331,7 @@ class Record(Spec):
         if self.validate is not None:
             before = len(ctx.issues)
             self.validate(out, ctx)
-            if len(ctx.issues) > before:
+            if any(i.severity == "error" for i in ctx.issues[before:]):  # a warning keeps the record
                 return INVALID
         return out
 

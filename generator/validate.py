@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from generator.catalog import load_catalog_file
+from generator.catalog import LEGACY_KEY, legacy_private_registries, load_catalog_file
 from generator.config import KIND
 from generator.errors import Issue, Origin, UserError
 from generator.yamlio import load_yaml_file
@@ -37,5 +37,7 @@ def _validate_one(file: str, root: str | None, restrictor: str | None, skip_cred
         return generate(config, environ, warnings).warnings
     if isinstance(data, dict) and ("connections" in data or "artifactsStore" in data):
         return load_catalog_file(path, file)[1]
+    if isinstance(data, dict) and LEGACY_KEY in data:
+        return [legacy_private_registries(data, file)]
     return [Issue(Origin(file), f"not a generator config (kind: {KIND}) nor a catalog (connections:)",
                   "validate generator configs and catalog files")]
