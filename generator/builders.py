@@ -71,6 +71,10 @@ class BuilderProfile(Struct, frozen=True):
     security_context: Mapping[str, Any] | None = None
     helpers: frozenset[str] = frozenset()  # providers whose credential helper is built into the image
     ca_dir: str | None = None  # where a registry CA is mounted; None: the builder cannot take one
+    image_user: tuple[int, int] = (0, 0)  # uid, gid the image runs as when the securityContext does not say
+    # files and dirs of the image the builder needs: a mount at or above one of them hides it
+    image_paths: tuple[str, ...] = ()
+    cache_note: str = ""  # what `cache: true` really does with this builder, when that surprises
     description: str = ""
     notes: tuple[str, ...] = field(default=())
 
@@ -103,6 +107,19 @@ class BuilderProfile(Struct, frozen=True):
                 return step.path
         return ""
 
+    def fs_group(self, security_context: Mapping[str, Any] | None) -> int | None:
+        """The pod fsGroup that lets a non-root builder read its Secret files (None for root).
+
+        The kubelet gives secret volume files to root with the Secret's modes; with an fsGroup it
+        changes their group to it and adds group read, so `defaultMode: 0400` stays readable.
+        """
+        context = security_context or {}
+        uid = context.get("runAsUser", self.image_user[0])
+        if uid == 0:
+            return None
+        # a supplementary group: any gid reads the files; the builder's own group is the natural one
+        return context.get("runAsGroup") or self.image_user[1] or uid
+
     def auth_env_value(self, mount_path: str) -> str:
         """The value of `auth_env` that makes the builder read `file_name` under `mount_path`."""
         base = mount_path.rstrip("/")
@@ -110,6 +127,9 @@ class BuilderProfile(Struct, frozen=True):
 
 
 _DOCKER_LOOKUP = (AuthLookup(env_dir="DOCKER_CONFIG"), AuthLookup(home_dir=".docker"))
+#: what every image with a shell and libc needs, and the kernel's file systems
+_SYSTEM_PATHS = ("/bin/sh", "/usr/bin", "/usr/lib", "/lib", "/etc/passwd", "/etc/ssl/certs", "/dev", "/proc", "/sys",
+                 "/tmp")
 _DOCKER_CONFIG = AuthLookup(env_dir="DOCKER_CONFIG")
 _UNCONFINED = {"type": "Unconfined"}
 CA_DIR = "/etc/conngen/registry-ca"  # a fresh directory: mounting over the image's own CA bundle would hide it
@@ -134,6 +154,8 @@ PROFILES: dict[str, BuilderProfile] = {
         # ecr-login, acr-env and the google keychain are linked into the executor (kaniko >= 1.8.0)
         helpers=frozenset({"ecr", "acr", "gcr"}),
         ca_dir=CA_DIR,
+        # FROM scratch: the executor, its CA bundle (SSL_CERT_DIR) and its work dir are all there is
+        image_paths=("/kaniko/executor", "/kaniko/ssl/certs/ca-certificates.crt", "/etc/nsswitch.conf", "/dev", "/proc", "/sys"),
         description="kaniko executor: reads $DOCKER_CONFIG/config.json (the image sets DOCKER_CONFIG=/kaniko/.docker/)",
     ),
     "dockerizer": BuilderProfile(
@@ -152,6 +174,10 @@ PROFILES: dict[str, BuilderProfile] = {
         cluster_dns=False,
         env=(("PYTHONUNBUFFERED", "true"),),
         host_mounts=(HostMount("docker-socket", "/var/run/docker.sock", "Socket"),),
+        image_paths=(*_SYSTEM_PATHS, "/usr/local/bin/polyaxon"),
+        # polyaxon's build skips `docker build` when the node already has an image with that tag
+        cache_note="cache: true makes the dockerizer reuse any image the node's docker daemon already has under "
+                   "the destination tag, built from whatever context it was built from; it is not a layer cache",
         description="Polyaxon dockerizer (docker-py through the node's docker socket): reads "
                     "$DOCKER_CONFIG/config.json, else $HOME/.docker/config.json",
         notes=("pushes through the node's docker daemon: insecure registries must be listed in the daemon's "
@@ -177,6 +203,10 @@ PROFILES: dict[str, BuilderProfile] = {
         security_context={"runAsUser": 1000, "runAsGroup": 1000, "seccompProfile": _UNCONFINED,
                           "appArmorProfile": _UNCONFINED},
         ca_dir=CA_DIR,
+        image_user=(1000, 1000),
+        # the rootless image's programs, its TMPDIR and the runtime dir buildkitd puts its socket in
+        image_paths=(*_SYSTEM_PATHS, "/usr/bin/buildctl-daemonless.sh", "/usr/bin/buildctl", "/usr/bin/buildkitd",
+                     "/usr/bin/rootlesskit", "/etc/subuid", "/home/user/.local/tmp", "/run/user/1000"),
         description="BuildKit rootless (buildctl-daemonless.sh): reads $DOCKER_CONFIG/config.json, "
                     "else $HOME/.docker/config.json (HOME=/home/user)",
     ),
@@ -202,6 +232,8 @@ PROFILES: dict[str, BuilderProfile] = {
         security_context={"runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]},
                           "seccompProfile": _UNCONFINED, "appArmorProfile": _UNCONFINED},
         ca_dir=CA_DIR,
+        # containers/image refuses to push without /etc/containers/policy.json
+        image_paths=(*_SYSTEM_PATHS, "/etc/containers/policy.json", "/usr/share/containers"),
         description="buildah bud + push (vfs, chroot isolation): reads $REGISTRY_AUTH_FILE, else "
                     "$DOCKER_CONFIG/config.json, else ${XDG_RUNTIME_DIR}/containers/auth.json",
     ),
