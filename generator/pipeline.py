@@ -70,8 +70,9 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         route = credential_route(obj, PROFILES[job.builder])
         expected = job.credential
         if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
+            found = f"which is {route.key!r} of Secret {route.secret!r}" if route.secret else "where no Secret is mounted"
             problems.append(Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                                  f"which is {route.key!r} of Secret {route.secret!r}, not {expected.key!r} of {expected.secret!r}",
+                                  f"{found}, not {expected.key!r} of {expected.secret!r}",
                                   "; ".join(route.problems) or "keep the volume and mount the plan gives"))
         elif route.problems and expected.secret is not None:
             problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))
