@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 from conftest import load_stream, run_conngen
-from support.builder_images import ensure_image
-from support.clients import HostFootprint, isolated_env, require_binaries, run, skopeo_inspect_digest
+from support.builder_images import ToolMissing, ensure_image
+from support.clients import HostFootprint, isolated_env, require_binaries, run, running_on_ci, skopeo_inspect_digest
 from support.engine import Engine, engine_fixture
 from support.podrunner import PodRun, run_pod
 from support.registry import Registry, registry_fixture
@@ -129,8 +129,12 @@ def rendered_ok(result: tuple[subprocess.CompletedProcess, Rendered | None]) -> 
 def run_job(engine: Engine, rendered: Rendered, builder: str, work: Path, job: dict | None = None) -> PodRun:
     """Run the rendered Job (or a changed copy of it) on the engine, with the builder's image in place."""
     job = job or rendered.job(f"{builder}-app")
-    spec = job["spec"]["template"]["spec"]
-    ensure_image(engine, builder, spec["containers"][0]["image"])
+    try:
+        ensure_image(engine, builder, job["spec"]["template"]["spec"]["containers"][0]["image"])
+    except ToolMissing as exc:  # the Go builds of scripts/build-go-tools
+        if running_on_ci():
+            pytest.fail(f"CI=true and {exc}", pytrace=False)
+        pytest.skip(str(exc))
     return run_pod(engine, job, rendered.data_objects, work / "pod")
 
 
@@ -167,10 +171,10 @@ def _blob(layout: Path, digest: str) -> bytes:
     return (layout / "blobs" / "sha256" / digest.split(":", 1)[1]).read_bytes()
 
 
-def assert_pushed(builder: str, pod: PodRun, reg: Registry, work: Path, mark: int) -> str:
+def assert_pushed(builder: str, pod: PodRun, reg: Registry, work: Path, mark: int, image: str = "app:v1") -> str:
     """The Job succeeded, the registry has what the builder reports, built from our context, as testuser."""
     assert pod.succeeded, pod.describe()
-    ref = f"{reg.host}/org/{builder}/app:v1"
+    ref = f"{reg.host}/org/{builder}/{image}"
     remote = skopeo_inspect_digest(f"docker://{ref}", isolated_env(work / "inspect"), creds=f"{reg.username}:{reg.password}",
                                    **reg.client_tls()).check().digest
     assert remote == reported_digest(builder, pod), pod.describe()
@@ -228,7 +232,10 @@ def test_moved_mount_fails(engine, registry, work, builder):
     mark = registry.log_mark()
     pod = run_job(engine, rendered, builder, work, _move_registry_mount(rendered, builder, "/tampered"))
     assert not pod.succeeded, pod.describe()
-    assert re.search(r"401|unauthorized|authentication required", pod.main.out, re.IGNORECASE), pod.describe()
+    # no credentials, in each builder's words: the registry's 401, docker's "no basic auth credentials",
+    # buildah's refusal of a REGISTRY_AUTH_FILE that is not there
+    assert re.search(r"401|unauthorized|authentication required|no basic auth credentials|checking authfile",
+                     pod.main.out, re.IGNORECASE), pod.describe()
     report = registry.auth_report(mark)
     assert not report.auth_failures and not report.authorized_users, "credentials reached the registry"
 
@@ -297,11 +304,13 @@ def test_repository_scoped_auths_key_pushes(engine, registry, work, builder):
 
 def test_dockerizer_cache_pushes_the_image_the_node_already_has(engine, registry, work):
     """Why conngen passes --nocache: without it polyaxon skips the build when the node has the tag."""
-    first = rendered_ok(render_build(work, registry, "dockerizer", build_extra={"cache": True}))
+    build = {"cache": True, "image": "dockerizer/cached:v1"}  # a tag no other test leaves on the engine
+    first = rendered_ok(render_build(work, registry, "dockerizer", build_extra=build))
     mark = registry.log_mark()
-    digest = assert_pushed("dockerizer", run_job(engine, first, "dockerizer", work), registry, work, mark)
+    digest = assert_pushed("dockerizer", run_job(engine, first, "dockerizer", work), registry, work, mark, "cached:v1")
     (work / "context" / "hello.txt").write_text("a new context\n")
     again = run_job(engine, first, "dockerizer", work / "again")
     assert again.succeeded, again.describe()
+    assert "Step 2/2 : COPY" not in again.main.out, again.describe()  # no build at all
     assert reported_digest("dockerizer", again) == digest  # the old image, not the new context
-    assert pulled_file(registry, f"{registry.host}/org/dockerizer/app:v1", work / "again") == HELLO
+    assert pulled_file(registry, f"{registry.host}/org/dockerizer/cached:v1", work / "again") == HELLO

@@ -5,7 +5,7 @@ builder's lookup depends on (`DOCKER_CONFIG=/kaniko/.docker/`, `HOME=/home/user`
 as (BuildKit's 1000:1000) decide whether the rendered Job works. So every image below repeats its
 upstream Dockerfile's ENV, USER, WORKDIR and ENTRYPOINT, with the program built here:
 
-* kaniko: `FROM scratch`, the executor at /kaniko/executor (built by scripts/build-go-tools from
+* kaniko: nothing but the executor at /kaniko/executor (built by scripts/build-go-tools from
   the maintained fork), CA bundle at /kaniko/ssl/certs, empty /kaniko/.docker, /kaniko mode 0777
   (osscontainertools/kaniko deploy/Dockerfile; the credential-helper binaries are left out: the
   executor links ecr, acr and google keychains in).
@@ -18,8 +18,9 @@ upstream Dockerfile's ENV, USER, WORKDIR and ENTRYPOINT, with the program built 
 * buildah: Debian's buildah with `BUILDAH_ISOLATION=chroot` and cgroupfs (containers/image_build).
 
 The Debian images share one root file system made with debootstrap, cached as a tarball keyed by
-suite and package versions; each built image is cached as a `docker save` tarball keyed by
-everything that went into it, so a warm run only loads them.
+suite and package versions. Each image is its own root file system tarball, keyed by everything
+that went into it and imported with `docker import --change` (one layer: with vfs storage every
+`docker build` step would copy the whole file system), so a warm run only imports them.
 """
 
 from __future__ import annotations
@@ -29,12 +30,11 @@ import functools
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,17 +119,20 @@ def _run(argv: list[str], what: str, **kwargs) -> str:
 
 
 def tool(name: str) -> Path:
-    """A binary scripts/build-go-tools put in $CONNGEN_TOOLS/bin, resolved to its versioned dir."""
+    """A binary scripts/build-go-tools put in $CONNGEN_TOOLS/bin (a link into its `<tool>-<version>/`)."""
     path = TOOLS_DIR / "bin" / name
     if not path.exists():
         raise ToolMissing(f"{path} is missing: run scripts/build-go-tools")
-    return path.resolve()
+    return path
 
 
 def tool_version(name: str) -> str:
-    """`v1.2.3` from the `<tool>-<version>/` dir build-go-tools builds into."""
-    match = re.search(r"-(v[0-9][^/]*)$", str(tool(name).parent))
-    return match.group(1) if match else "unknown"
+    """`v1.2.3` of the `<tool>-<version>/` dir whose binary `bin/<name>` is (a symlink or a hard link)."""
+    path = tool(name)
+    for candidate in TOOLS_DIR.glob(f"*-v*/{name}"):
+        if os.path.samefile(candidate, path):
+            return candidate.parent.name.rsplit("-", 1)[1]
+    raise ToolMissing(f"{path} is in no <tool>-<version>/ dir of {TOOLS_DIR}: run scripts/build-go-tools")
 
 
 def _buildkit_script(version: str) -> Path:

@@ -303,7 +303,7 @@ class _Pod:
         finally:
             self.engine.docker("rm", "-f", cname, check=False)
         text = message.read_text(errors="replace")
-        reason = "Completed" if rc == 0 else ("Error" if started and rc not in (125, 126, 127) else "StartError")
+        reason = "Completed" if rc == 0 else ("Error" if started else "StartError")
         out, err = stdout.decode(errors="replace"), stderr.decode(errors="replace")
         if not text and rc != 0 and container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
             text = "\n".join((out + err).splitlines()[-80:])
