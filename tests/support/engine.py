@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from .clients import HostFootprint, require_binaries
+from .registry import _stop  # SIGTERM by PID, then SIGKILL
 
 DOCKERD = "/usr/sbin/dockerd"
 DOCKER = "/usr/bin/docker"  # Debian's CLI, the engine's own version (another may be first on PATH)
@@ -85,18 +85,6 @@ def _dockerd_argv(workdir: Path) -> list[str]:
     ]
 
 
-def _stop(proc: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGTERM by PID (dockerd stops its containers and containerd), SIGKILL if it will not go."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)
-
-
 @contextmanager
 def run_engine(base_dir: Path | None = None, start_timeout: float = 60) -> Iterator[Engine]:
     """Start dockerd, wait until `docker version` shows a server, yield it, always stop and clean up.
@@ -133,7 +121,7 @@ def run_engine(base_dir: Path | None = None, start_timeout: float = 60) -> Itera
         yield engine
     finally:
         if proc is not None:
-            _stop(proc)
+            _stop(proc, timeout=30)  # dockerd stops its containers and containerd first
         _unmount_under(workdir)
         subprocess.run(["rm", "-rf", "--one-file-system", str(workdir)], check=False)  # faster than rmtree on vfs
         shutil.rmtree(sockdir, ignore_errors=True)
