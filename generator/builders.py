@@ -107,18 +107,12 @@ class BuilderProfile(Struct, frozen=True):
                 return step.path
         return ""
 
-    def fs_group(self, security_context: Mapping[str, Any] | None) -> int | None:
-        """The pod fsGroup that lets a non-root builder read its Secret files (None for root).
-
-        The kubelet gives secret volume files to root with the Secret's modes; with an fsGroup it
-        changes their group to it and adds group read, so `defaultMode: 0400` stays readable.
-        """
+    def run_as(self, security_context: Mapping[str, Any] | None) -> tuple[int, int]:
+        """The uid and gid the builder runs as: the securityContext's, else the image's (gid -1: unknown,
+        the image's entry for that uid)."""
         context = security_context or {}
         uid = context.get("runAsUser", self.image_user[0])
-        if uid == 0:
-            return None
-        # a supplementary group: any gid reads the files; the builder's own group is the natural one
-        return context.get("runAsGroup") or self.image_user[1] or uid
+        return uid, context.get("runAsGroup", self.image_user[1] if "runAsUser" not in context else -1)
 
     def auth_env_value(self, mount_path: str) -> str:
         """The value of `auth_env` that makes the builder read `file_name` under `mount_path`."""

@@ -16,7 +16,7 @@ from generator.errors import Issue, Origin, UserError, dotted
 from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
 from generator.names import dns_label
 from generator.pod import Pod, expose, resource_volume, use_connection
-from generator.podcheck import cache_warning, check_credentials_env, check_mounts, local_context_dir
+from generator.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
 from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url, split_image
 
@@ -96,7 +96,6 @@ class JobPlan(Struct, frozen=True):
     credential: CredentialPath
     security_context: Any = None
     registry_ca: RegistryCA | None = None
-    pod_security_context: Any = None  # fsGroup for a non-root builder, so it can read its Secret files
 
     @property
     def context_dir(self) -> str:
@@ -308,7 +307,7 @@ class Planner(ContextPlanner):
         check_credentials_env(pod, profile, credential.mounted_file, credential.secret, conn.origin)
         cache_warning(pod, profile, build.cache, build.origin.at("cache"))
         security = self.security.get(profile.name, dict(profile.security_context or {})) or None
-        fs_group = profile.fs_group(security)
+        check_modes(pod, profile, security)
         insecure: tuple[str, ...] = ()
         if conn.registry and conn.registry.insecure:
             insecure = (address.host,)
@@ -339,7 +338,6 @@ class Planner(ContextPlanner):
             active_deadline_seconds=defaults.active_deadline_seconds,
             service_account_name=defaults.service_account_name, credential=credential,
             security_context=security, registry_ca=registry_ca,
-            pod_security_context={"fsGroup": fs_group} if fs_group is not None else None,
         )
 
     def _index_provider(self, conn: Connection, address: RegistryAddress) -> None:

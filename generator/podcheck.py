@@ -89,6 +89,34 @@ def check_credentials_env(pod: Pod, profile: BuilderProfile, mounted_file: str |
                             f"{profile.name} at the mount itself), or set secret.mountPath to the directory it names"))
 
 
+def check_modes(pod: Pod, profile: BuilderProfile, security_context: dict | None) -> None:
+    """Refuse Secret/ConfigMap file modes a non-root builder cannot read.
+
+    The kubelet writes these files as root:root with the given mode. conngen does not set an fsGroup
+    to make them readable: the kubelet would then re-own every volume of the pod (a PVC build context
+    recursively, at every start) and make an SSH key group-readable, which ssh refuses.
+    """
+    uid, gid = profile.run_as(security_context)
+    if uid == 0:
+        return
+    volumes = {v["name"]: v for v in pod.volumes}
+    for mount in pod.mounts:
+        source = volumes.get(mount["name"], {})
+        body = source.get("secret") or source.get("configMap")
+        if body is None:
+            continue
+        origin = pod.origins.get(mount["mountPath"])
+        base = Origin(origin.file, origin.path[:-1]) if origin and origin.path[-1:] == ("mountPath",) else origin
+        modes = [(body.get("defaultMode"), ("defaultMode",))]
+        modes += [(item.get("mode"), ("items", i, "mode")) for i, item in enumerate(body.get("items") or [])]
+        for mode, where in modes:
+            if mode is not None and not (mode & 0o004 or (gid == 0 and mode & 0o040)):
+                pod.issues.append(Issue(base.at(*where) if base else None,
+                                        f"{profile.name} runs as uid {uid}: files with mode {mode:04o} are root's "
+                                        f"and it cannot read them", "use a mode others can read, such as 0444 "
+                                        "(the volume is read-only anyway), or leave the mode out (0644)"))
+
+
 def cache_warning(pod: Pod, profile: BuilderProfile, cache: bool, origin: Origin) -> None:
     """Say what `cache: true` really does where that is not a layer cache (the dockerizer)."""
     if cache and profile.cache_note:

@@ -253,11 +253,11 @@ def test_mount_over_kaniko_dir_keeps_the_pod_from_starting(engine, registry, wor
 
 
 def _refused(result: tuple[subprocess.CompletedProcess, Rendered | None], engine: Engine, work: Path,
-             *words: str) -> None:
+             *words: str, builder: str = "kaniko") -> None:
     """conngen refused the catalog, located, in words; if it did not, say what the Job then does."""
     run, rendered = result
     if rendered is not None:
-        pytest.fail("conngen accepted it; the rendered Job then ran:\n" + run_job(engine, rendered, "kaniko", work).describe())
+        pytest.fail("conngen accepted it; the rendered Job then ran:\n" + run_job(engine, rendered, builder, work).describe())
     assert run.returncode == 1, run.stderr
     assert re.search(r"connections\.yaml:\d+:\d+", run.stderr), f"not located:\n{run.stderr}"
     for word in words:
@@ -276,12 +276,17 @@ def test_secret_mounted_inside_the_build_context_is_refused(engine, registry, wo
              "inside the build context")
 
 
-@pytest.mark.parametrize("mode_field", ["defaultMode", "items"])
-def test_buildkit_reads_a_0400_secret(engine, registry, work, mode_field):
-    """BuildKit runs as uid 1000: a 0400 Secret file is readable only through the pod's fsGroup."""
-    secret = {"defaultMode": "0400"} if mode_field == "defaultMode" else \
-        {"items": [{"key": ".dockerconfigjson", "path": "config.json", "mode": 0o400}]}
-    rendered = rendered_ok(render_build(work, registry, "buildkit", secret=secret))
+@pytest.mark.parametrize("secret", [{"defaultMode": "0400"},
+                                    {"items": [{"key": ".dockerconfigjson", "path": "config.json", "mode": 0o400}]}],
+                         ids=["defaultMode", "item-mode"])
+def test_buildkit_with_a_secret_it_cannot_read_is_refused(engine, registry, work, secret):
+    """BuildKit runs as uid 1000; a 0400 file of root's is 'permission denied', then an anonymous push."""
+    _refused(render_build(work, registry, "buildkit", secret=secret), engine, work,
+             "buildkit runs as uid 1000", "0400", builder="buildkit")
+
+
+def test_buildkit_reads_a_0444_secret(engine, registry, work):
+    rendered = rendered_ok(render_build(work, registry, "buildkit", secret={"defaultMode": "0444"}))
     mark = registry.log_mark()
     assert_pushed("buildkit", run_job(engine, rendered, "buildkit", work), registry, work, mark)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import first_container, load_stream, run_conngen
+from conftest import run_conngen
 from generator.builders import PROFILES
 from generator.errors import Origin
 from generator.pod import Pod
@@ -105,26 +105,29 @@ def test_env_agreeing_with_the_mount_is_fine(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _pod_security(result) -> dict | None:
-    job = next(o for o in load_stream(result.stdout) if o["kind"] == "Job")
-    assert first_container(job)
-    return job["spec"]["template"]["spec"].get("securityContext")
+@pytest.mark.parametrize("builder, secret, refused", [
+    ("buildkit", {"defaultMode": "0400"}, True),
+    ("buildkit", {"defaultMode": "0440"}, True),
+    ("buildkit", {"items": [{"key": ".dockerconfigjson", "path": "config.json", "mode": 0o600}]}, True),
+    ("buildkit", {"defaultMode": "0444"}, False),
+    ("kaniko", {"defaultMode": "0400"}, False),
+    ("buildah", {"defaultMode": "0400"}, False),
+])
+def test_modes_a_non_root_builder_cannot_read_are_refused(tmp_path, builder, secret, refused) -> None:
+    result = render(tmp_path, builder, secret=secret)
+    assert (result.returncode == 1) == refused, result.stderr
+    if refused:
+        assert "runs as uid 1000" in result.stderr and "connections.yaml:" in result.stderr, result.stderr
+        job = yaml.safe_load(result.stdout) if result.stdout else None
+        assert job is None
 
 
-@pytest.mark.parametrize("builder, expected", [("buildkit", {"fsGroup": 1000}), ("kaniko", None),
-                                               ("buildah", None), ("dockerizer", None)])
-def test_non_root_builders_get_an_fs_group(tmp_path, builder, expected) -> None:
-    result = render(tmp_path, builder, secret={"defaultMode": "0400"})
-    assert result.returncode == 0, result.stderr
-    assert _pod_security(result) == expected
-
-
-def test_fs_group_follows_an_overridden_security_context() -> None:
+def test_run_as_follows_an_overridden_security_context() -> None:
     buildkit = PROFILES["buildkit"]
-    assert buildkit.fs_group(None) == 1000
-    assert buildkit.fs_group({"runAsUser": 2000, "runAsGroup": 3000}) == 3000
-    assert buildkit.fs_group({"runAsUser": 0}) is None
-    assert PROFILES["kaniko"].fs_group({"runAsUser": 1001}) == 1001
+    assert buildkit.run_as(None) == (1000, 1000)
+    assert buildkit.run_as({"runAsUser": 2000, "runAsGroup": 0}) == (2000, 0)
+    assert buildkit.run_as({"runAsUser": 0}) == (0, -1)
+    assert PROFILES["kaniko"].run_as(None) == (0, 0)
 
 
 def test_dockerizer_cache_is_warned_about(tmp_path) -> None:
