@@ -28,7 +28,7 @@ import yaml
 from conftest import load_stream, run_conngen
 from support.builder_images import ToolMissing, ensure_image
 from support.clients import HostFootprint, isolated_env, require_binaries, run, running_on_ci, skopeo_inspect_digest
-from support.engine import Engine, engine_fixture
+from support.engine import Engine
 from support.podrunner import PodRun, run_pod
 from support.registry import Registry, registry_fixture
 from test_real_registry import CA_CONNECTION, Rendered, ca_configmap, login_credentials, registry_connection
@@ -40,7 +40,6 @@ HELLO = "built by the rendered Job, pushed by the builder itself\n"
 CONTEXT = {"Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n", "hello.txt": HELLO}
 CONTEXT_MOUNT = "/mnt/context"
 
-engine = engine_fixture()
 registry = registry_fixture(scope="module")
 http_registry = registry_fixture(tls=False, scope="module", name="http_registry")
 

@@ -14,13 +14,11 @@ import shutil
 import pytest
 
 from support.builder_images import ensure_image
-from support.engine import engine_fixture
 from support.podrunner import NotEmulated, run_pod
 
 pytestmark = pytest.mark.e2e
 
 IMAGE = "conngen-test/runner-probe:v1"  # the buildah image: Debian with sh, stat and id
-engine = engine_fixture()
 
 
 def b64(text: str) -> str:
