@@ -148,8 +148,9 @@ PROFILES: dict[str, BuilderProfile] = {
         # ecr-login, acr-env and the google keychain are linked into the executor (kaniko >= 1.8.0)
         helpers=frozenset({"ecr", "acr", "gcr"}),
         ca_dir=CA_DIR,
-        # FROM scratch: the executor, its CA bundle (SSL_CERT_DIR) and its work dir are all there is
-        image_paths=("/kaniko/executor", "/kaniko/ssl/certs/ca-certificates.crt", "/etc/nsswitch.conf", "/dev", "/proc", "/sys"),
+        # FROM scratch: the executor and its CA bundle (SSL_CERT_DIR) are all there is, besides the kernel's
+        image_paths=("/kaniko/executor", "/kaniko/ssl/certs/ca-certificates.crt", "/etc/nsswitch.conf",
+                     "/dev", "/proc", "/sys"),
         description="kaniko executor: reads $DOCKER_CONFIG/config.json (the image sets DOCKER_CONFIG=/kaniko/.docker/)",
     ),
     "dockerizer": BuilderProfile(
