@@ -260,7 +260,7 @@ class Probe:
         key = _key(self.directory, create=False)
         raw = _read_trusted(self.path) if key is not None else None
         if key is None or raw is None:
-            return None, "no trusted entry for this config, root and conngen version"
+            return None, "no entry for this config, root and conngen version (or none this user can trust)"
         mac, _, body = raw.partition(b"\n")
         if not _compare_digest(mac, _mac(key, body)):
             return None, "the entry fails its integrity check"

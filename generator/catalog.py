@@ -189,7 +189,7 @@ def _check_registry_url(value: Any, ctx: Ctx, path: tuple) -> Any:
         fix = (f"write {address.repository_prefix} to say so" if namespace == address.path else
                f"Docker Hub holds only <namespace>/<name>, so it refuses images under {address.repository_prefix}: "
                f"write docker.io/{namespace} and name the repository in the build's image")
-        ctx.issues.append(Issue(Origin(ctx.file, path), f"url {url!r} names no registry host: like docker, conngen "
+        ctx.issues.append(Issue(Origin(ctx.file, path), f"url {shown(url)} names no registry host: like docker, conngen "
                                 f"reads it as Docker Hub, {address.repository_prefix}",
                                 f"{fix}, or put the registry's host first (registry.example.com/{address.path})",
                                 severity="warning"))

@@ -13,7 +13,7 @@ from pathlib import Path
 from generator.builders import PROFILES
 from generator.catalog import load_catalog_file
 from generator.contexts import VOLUME_KINDS
-from generator.errors import UserError
+from generator.errors import UserError, shown
 from generator.model import Connection
 from generator.providers import detect
 from generator.registry import AddressError, parse_registry_url
@@ -42,7 +42,7 @@ def _row(c: Connection) -> dict:
         try:
             address = parse_registry_url(c.registry.url)
         except AddressError as exc:
-            row["use"] = f"registry url {c.registry.url!r} cannot be used: {exc}"
+            row["use"] = f"registry url {shown(c.registry.url)} cannot be used: {exc}"
             return row
         row.update(
             use="a registry builds push to (`connection:` of a build)",

@@ -448,7 +448,7 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
         try:
             path = Path(paths.resolve(rel, origin))
             if not path.exists():  # named at the config's line that lists it, with where the path was looked up
-                issues.append(Issue(origin, f"catalog {rel!r} not found: no file {paths.display(path)}",
+                issues.append(Issue(origin, f"catalog {shown(rel)} not found: no file {paths.display(path)}",
                                     f"fix the path; relative paths start at {paths.root}"))
                 continue
             found, more = load_catalog_file(path, paths.display(path))

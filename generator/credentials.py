@@ -76,7 +76,9 @@ def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapp
         source = cred.docker_config
         raw = decryptor.docker_config(source) if source.sops is not None else \
             read_value(source, f"credentials {cred.secret_name}.dockerConfig", environ)
-        where = f"credentials {cred.secret_name}.dockerConfig"
+        # the origin's key path already names the credential; say "the docker config" instead of repeating it
+        where = "the docker config" if (source.origin or cred.origin).path else \
+            f"credentials {cred.secret_name}.dockerConfig"
         try:
             data, notes = checked_config(raw, servers, helpers)
         except Problem as exc:

@@ -49,14 +49,13 @@ class Problem(Exception):
 
 
 def normalise_key(key: str) -> str:
-    """How clients match auths keys: scheme and a trailing /v1/ or /v2/ do not matter."""
+    """The host an auths key stands for, as docker's clients match it: scheme, path (`/v1/`, a repository
+    scope such as `host:port/org`) and trailing slash do not matter (docker/cli ConvertToHostname,
+    docker-py convert_to_hostname; containers/image also matches `host/org` for images under it)."""
     for prefix in ("https://", "http://"):
         if key.startswith(prefix):
             key = key[len(prefix):]
-    key = key.rstrip("/")
-    for suffix in ("/v1", "/v2"):
-        if key.endswith(suffix):
-            key = key[: -len(suffix)]
+    key = key.split("/", 1)[0]
     return "index.docker.io" if key in ("docker.io", "registry-1.docker.io") else key
 
 

@@ -87,7 +87,7 @@ def _unreadable(exc: yaml.YAMLError, number: int, source: str | None) -> UserErr
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = (f" ({source})" if source else "") + (f" at line {mark.line + 1}" if mark else "")
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
-    return UserError([Issue(None, f"the manifests from helm, document {number}{where}: invalid YAML: {clipped(problem)}",
+    return UserError([Issue(None, f"helm's manifests, document {number}{where}: invalid YAML: {clipped(problem)}",
                             "check the chart with helm template; manifests are plain data (no Python tags, "
                             "no lists or mappings as keys)")])
 
@@ -140,7 +140,7 @@ def _add(seq: yaml.SequenceNode, entry: dict, key: str, what: str, field: str) -
 
 def _describe(data: Mapping, source: str | None) -> str:
     meta = _mapping(data.get("metadata"))
-    source = source or (meta.get("annotations") or {}).get(HELM4_SOURCE_ANNOTATION)
+    source = source or _mapping(meta.get("annotations")).get(HELM4_SOURCE_ANNOTATION)
     name = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
     return f"{data.get('kind')} {name}" + (f" ({source})" if source else "")
 
@@ -215,13 +215,13 @@ def chart_release(docs: list[_Document]) -> str | None:
     for doc in docs:
         for node in doc.nodes:
             data = _value(node)
-            labels = (data.get("metadata") or {}).get("labels") if isinstance(data, dict) else None
+            labels = _mapping(_mapping(data).get("metadata")).get("labels")
             value = labels.get(INSTANCE_LABEL) if isinstance(labels, dict) else None
             if isinstance(value, str) and value:
                 found.setdefault(value, _describe(data, doc.source))
     if len(found) > 1:
         raise UserError([Issue(None, f"the chart's objects name several releases in {INSTANCE_LABEL}: "
-                               + ", ".join(f"{v!r} ({what})" for v, what in sorted(found.items())),
+                               + ", ".join(f"{shown(v)} ({what})" for v, what in sorted(found.items())),
                                "pass the release: --post-renderer-args --release --post-renderer-args <name>")])
     return next(iter(found), None)
 
@@ -337,7 +337,7 @@ def post_render_command(config_file: str, templates: str | None, release: str | 
             raise click.UsageError("post-render reads the chart's rendered manifests on stdin "
                                    "(helm --post-renderer); pipe them in")
         config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
-        text = read_stdin("the manifests from helm")
+        text = read_stdin("helm's manifests")
         out, issues = post_render(text, config, os.environ, warnings, release)
         print_issues(issues)
         sys.stdout.write(out)

@@ -86,8 +86,10 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         route = credential_route(obj, PROFILES[job.builder])
         expected = job.credential
         if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
+            found = (f"which is {shown(route.key)} of Secret {shown(route.secret)}" if route.secret
+                     else "where no Secret is mounted")
             problems.append(Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                                  f"which is {shown(route.key)} of Secret {shown(route.secret)}, not {shown(expected.key)} of {shown(expected.secret)}",
+                                  f"{found}, not {shown(expected.key)} of {shown(expected.secret)}",
                                   "; ".join(route.problems) or "keep the volume and mount the plan gives"))
         elif route.problems and expected.secret is not None:
             problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))

@@ -17,6 +17,7 @@ from generator.model import Build, Connection, Credential, GeneratorConfig, KeyT
 from generator.lifecycle import MODES, hashed_job_name
 from generator.names import dns_label
 from generator.pod import Pod, expose, resource_volume, use_connection
+from generator.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
 from generator.registry import AddressError, RegistryAddress, destinations, split_image
 
@@ -176,7 +177,7 @@ class Planner(ContextPlanner):
                 continue
             base = dns_label(build.name)
             if base in job_names:
-                self.error(build.origin.at("name"), f"build {shown(build.name)} gives the same Job name {base!r} "
+                self.error(build.origin.at("name"), f"build {shown(build.name)} gives the same Job name {shown(base)} "
                            f"as build {shown(job_names[base].name)}", "rename one of the builds")
                 continue
             job_names[base] = build
@@ -324,6 +325,11 @@ class Planner(ContextPlanner):
                                   severity="warning"))
         for scratch in profile.scratch:
             pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
+        check_mounts(pod, profile, local_context_dir(context, build.context_sub_path))
+        check_credentials_env(pod, profile, credential.mounted_file, credential.secret, conn.origin)
+        cache_warning(pod, profile, build.cache, build.origin.at("cache"))
+        security = self.security.get(profile.name, dict(profile.security_context or {})) or None
+        check_modes(pod, profile, security)
         insecure: tuple[str, ...] = ()
         if conn.registry and conn.registry.insecure:
             insecure = (address.host,)
@@ -354,8 +360,7 @@ class Planner(ContextPlanner):
             backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
             active_deadline_seconds=defaults.active_deadline_seconds,
             service_account_name=defaults.service_account_name, credential=credential,
-            security_context=self.security.get(profile.name, dict(profile.security_context or {})) or None,
-            registry_ca=registry_ca,
+            security_context=security, registry_ca=registry_ca,
         )
 
     def _warn_once(self, warning: Issue) -> None:
@@ -518,16 +523,16 @@ class Planner(ContextPlanner):
                 mounted.setdefault(conn.secret.name, []).append(conn)
         for entry in self.existing.values():
             if entry.name in self.credentials:
-                self.error(entry.origin, f"Secret {entry.name!r} is generated from credentials, with the key "
+                self.error(entry.origin, f"Secret {shown(entry.name)} is generated from credentials, with the key "
                            f"{DOCKERCONFIGJSON_KEY}", f"remove existingSecrets.{entry.name} or credentials.{entry.name}")
             elif entry.name not in mounted:
-                self.error(entry.origin, f"no registry connection mounts a Secret named {entry.name!r}",
+                self.error(entry.origin, f"no registry connection mounts a Secret named {shown(entry.name)}",
                            "existing registry Secrets in the catalog: "
                            f"{', '.join(sorted(set(mounted) - set(self.credentials))) or 'none'}")
             for conn in mounted.get(entry.name, ()):
                 if conn.secret is not None and conn.secret.items:
-                    self.error(entry.origin, f"connection {conn.name!r} already says with secret.items which key "
-                               f"of {entry.name!r} to mount", "keep one of the two: the catalog's items or this entry")
+                    self.error(entry.origin, f"connection {shown(conn.name)} already says with secret.items which key "
+                               f"of {shown(entry.name)} to mount", "keep one of the two: the catalog's items or this entry")
 
     def _secret_key(self, name: str) -> tuple[str, str]:
         """The key that holds a registry Secret's docker config, and who said so."""
@@ -551,7 +556,7 @@ class Planner(ContextPlanner):
             key, key_source = self._secret_key(secret.name)
             items = (KeyToPath(key, profile.file_name),)
             if key_source == "default":
-                self._warn_once(Issue(secret.origin.at("name"), f"existing Secret {secret.name!r} is mounted by its "
+                self._warn_once(Issue(secret.origin.at("name"), f"existing Secret {shown(secret.name)} is mounted by its "
                                       f"key {key}, as Polyaxon's docs create it (kubectl create secret generic "
                                       "--from-file=config.json=...)", "a Secret from kubectl create secret "
                                       f"docker-registry holds {DOCKERCONFIGJSON_KEY} instead: say which in the generator "

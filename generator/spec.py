@@ -141,7 +141,7 @@ class Bool(Spec):
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         if isinstance(value, str) and value.lower() in ("true", "false"):
-            return ctx.error(path, f"expected true or false, got the string {value!r}",
+            return ctx.error(path, f"expected true or false, got the string {shown(value)}",
                              f"drop the quotes: {value.lower()}")
         if not isinstance(value, bool):
             return ctx.error(path, f"expected true or false, got {type_name(value)}",
@@ -307,7 +307,7 @@ class Record(Spec):
                     known = ", ".join(sorted(self.fields))
                     close = nearest(str(key), self.aliases, 1)
                     ctx.error(path + (key,), f"unknown key {shown(key)} in {self.title}",
-                              f"did you mean {self.aliases[close[0]]!r}? (known keys: {known})" if close else
+                              f"did you mean {shown(self.aliases[close[0]])}? (known keys: {known})" if close else
                               f"known keys: {known}")
                     bad = True
                 continue

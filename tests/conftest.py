@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.engine import engine_fixture
+
 # the render cache must not leak between tests, nor into the user's ~/.cache
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="conngen-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
@@ -29,6 +31,10 @@ connections:
     schema: {url: https://registry.acme.example/ml}
     secret: {name: regcred, mountPath: /kaniko/.docker}
 """
+
+
+#: one Docker engine per session for every test that runs containers (tests/support/engine.py)
+engine = engine_fixture()
 
 
 def golden_cases() -> list[Path]:
