@@ -590,7 +590,7 @@ def _measured_run(argv: list[str], stdin: object = None) -> tuple[int, str, floa
     import sys
 
     proc = subprocess.Popen([sys.executable, "-c", _MEASURED, *argv], stdin=stdin, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, env={**os.environ, "H_USER": "u", "H_PASS": "p"})
     err = proc.stderr.read().decode() if proc.stderr else ""
     _, status, usage = os.wait4(proc.pid, 0)
     peak = int(err.rsplit("peak-kib ", 1)[1].split()[0]) / 1024
@@ -603,8 +603,11 @@ def test_oversized_input_is_refused_before_it_is_parsed(tmp_path: Path, source: 
     """CPU time and memory, not wall time: refused by size, nothing of it parsed or printed."""
     big = tmp_path / "big.yaml"
     big.write_text("a: [" + ",".join(["x"] * 25_000_000) + "]\n")  # 50 MB of real YAML, not a sparse file
-    path = _write(tmp_path, {**BASE, "credentials": {"docker-conf": {"username": "u", "password": {"file": "pw"}}}})
-    os.symlink(big if source != "credential file" else "/dev/zero", tmp_path / "pw")
+    if source == "credential file":
+        path = _write(tmp_path, {**BASE, "credentials": {"docker-conf": {"username": "u", "password": {"file": "pw"}}}})
+        os.symlink("/dev/zero", tmp_path / "pw")
+    else:
+        path = _write(tmp_path, BASE)  # credentials from H_USER/H_PASS: only the input under test is large
     with open(big, "rb") as stdin:
         argv, feed = {
             "config file": (["cli", "render", str(big)], None),
