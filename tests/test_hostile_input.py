@@ -652,6 +652,17 @@ def test_template_files_stay_inside_the_root(tmp_path: Path, how: str) -> None:
     assert allowed.returncode == 0 and CANARY in allowed.stdout, allowed.stderr  # the same files, when allowed
 
 
+def test_a_gcp_key_beside_an_external_secret_is_a_message_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzz/run.py (seed 2026, index 87703): a KeyError, exit 3."""
+    config = json.loads(json.dumps(BASE))
+    config["generatorOptions"] = {"secretMode": "externalSecret"}
+    config["credentials"]["docker-conf"] = {"gcpServiceAccountKey": {"env": "H_PASS"},
+                                            "externalSecret": {"storeRef": {"name": "s"},
+                                                               "remoteRefs": {"username": {"key": "u"}, "password": {"key": "k"}}}}
+    with pytest.raises(UserError, match="takes its values from the secret store"):
+        load(config, "generator.yaml", tmp_path)
+
+
 # 9. The fuzz harness (fuzz/harness.py): a short seeded slice of `python fuzz/run.py` -------------
 
 @pytest.fixture(scope="module")
