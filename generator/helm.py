@@ -84,7 +84,7 @@ def _unreadable(exc: yaml.YAMLError, number: int, source: str | None) -> UserErr
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = (f" ({source})" if source else "") + (f" at line {mark.line + 1}" if mark else "")
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
-    return UserError([Issue(None, f"the manifests from helm, document {number}{where}: invalid YAML: {clipped(problem)}",
+    return UserError([Issue(None, f"helm's manifests, document {number}{where}: invalid YAML: {clipped(problem)}",
                             "check the chart with helm template; manifests are plain data (no Python tags, "
                             "no lists or mappings as keys)")])
 
