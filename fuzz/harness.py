@@ -518,7 +518,8 @@ class Harness:
         connections = [c.get("name") for doc in [config, *more["catalogs"].values()] if isinstance(doc, dict)
                        and isinstance(doc.get("connections"), list)
                        for c in doc["connections"] if isinstance(c, dict) and c.get("kind") == "registry"]
-        chart = _CHART.replace("CONNECTION", json.dumps(str(rng.choice(connections))) if connections else "none")
+        chart = _CHART.replace("CONNECTION", json.dumps(str(rng.choice(connections)), ensure_ascii=False)
+                               if connections else "none")  # (ASCII escapes of astral characters are not YAML's)
         if rng.random() < 0.5:
             docs = list(yaml.safe_load_all(chart))
             mutated = mutate(rng, docs, self.keys, rng.randint(1, 4))

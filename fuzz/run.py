@@ -45,6 +45,8 @@ def work(seed: int, indexes: range, timeout: float, progress: int, queue: "multi
             key = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''} " \
                   f"[{Path(where.filename).name}:{where.lineno}]"
             entry = findings.setdefault(key, {"count": 0, "indexes": []})
+            if not entry["count"]:
+                print(f"finding at index {index}: {key}", flush=True)
             entry["count"] += 1
             if len(entry["indexes"]) < 5:
                 entry["indexes"].append(index)

@@ -211,7 +211,7 @@ def _source_value(source: dict, environ: dict) -> str | None:
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    if len(raw) > TOO_BIG or not raw or "\r" in text:  # the full path reads these (and says what is wrong)
+    if len(raw) > TOO_BIG or not raw or "\r" in text:  # the full path reads these (line ends, what is wrong)
         return None
     return text[:-1] if text.endswith("\n") else text
 

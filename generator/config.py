@@ -97,7 +97,8 @@ def _check_credential(c: Rec, ctx: Ctx) -> None:
     has_login = c["username"] is not None or c["password"] is not None
     if c["externalSecret"] is not None:
         if has_config or has_login:
-            given = c.spelled.get("dockerConfig") or c.spelled.get("username") or c.spelled["password"]
+            given = next(c.spelled[k] for k in ("dockerConfig", "username", "password", "gcpServiceAccountKey")
+                         if k in c.spelled)
             ctx.error(c.origin.path + (given,), "an externalSecret credential takes its values from the secret store",
                       "remove username/password/dockerConfig (the ExternalSecret's remoteRefs say where they are)")
     elif has_config and has_login:

@@ -591,7 +591,7 @@ def _measured_run(argv: list[str], stdin: object = None) -> tuple[int, str, floa
     import sys
 
     proc = subprocess.Popen([sys.executable, "-c", _MEASURED, *argv], stdin=stdin, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, env={**os.environ, "H_USER": "u", "H_PASS": "p"})
     err = proc.stderr.read().decode() if proc.stderr else ""
     _, status, usage = os.wait4(proc.pid, 0)
     peak = int(err.rsplit("peak-kib ", 1)[1].split()[0]) / 1024
@@ -604,8 +604,11 @@ def test_oversized_input_is_refused_before_it_is_parsed(tmp_path: Path, source: 
     """CPU time and memory, not wall time: refused by size, nothing of it parsed or printed."""
     big = tmp_path / "big.yaml"
     big.write_text("a: [" + ",".join(["x"] * 25_000_000) + "]\n")  # 50 MB of real YAML, not a sparse file
-    path = _write(tmp_path, {**BASE, "credentials": {"docker-conf": {"username": "u", "password": {"file": "pw"}}}})
-    os.symlink(big if source != "credential file" else "/dev/zero", tmp_path / "pw")
+    if source == "credential file":
+        path = _write(tmp_path, {**BASE, "credentials": {"docker-conf": {"username": "u", "password": {"file": "pw"}}}})
+        os.symlink("/dev/zero", tmp_path / "pw")
+    else:
+        path = _write(tmp_path, BASE)  # credentials from H_USER/H_PASS: only the input under test is large
     with open(big, "rb") as stdin:
         argv, feed = {
             "config file": (["cli", "render", str(big)], None),
@@ -648,6 +651,17 @@ def test_template_files_stay_inside_the_root(tmp_path: Path, how: str) -> None:
     assert "resolves outside the root" in refused.stderr and CANARY not in refused.stderr + refused.stdout
     allowed = run_conngen("render", "--load-restrictor", "LoadRestrictionsNone", *flags, str(path), env=env)
     assert allowed.returncode == 0 and CANARY in allowed.stdout, allowed.stderr  # the same files, when allowed
+
+
+def test_a_gcp_key_beside_an_external_secret_is_a_message_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzz/run.py (seed 2026, index 87703): a KeyError, exit 3."""
+    config = json.loads(json.dumps(BASE))
+    config["generatorOptions"] = {"secretMode": "externalSecret"}
+    config["credentials"]["docker-conf"] = {"gcpServiceAccountKey": {"env": "H_PASS"},
+                                            "externalSecret": {"storeRef": {"name": "s"},
+                                                               "remoteRefs": {"username": {"key": "u"}, "password": {"key": "k"}}}}
+    with pytest.raises(UserError, match="takes its values from the secret store"):
+        load(config, "generator.yaml", tmp_path)
 
 
 # 9. The fuzz harness (fuzz/harness.py): a short seeded slice of `python fuzz/run.py` -------------
