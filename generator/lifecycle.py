@@ -32,7 +32,7 @@ class Lifecycle(Struct, frozen=True):
     hashed_names: bool
     ttl_allowed: bool
     job_annotations: tuple[tuple[str, str], ...] = ()
-    other_annotations: tuple[tuple[str, str], ...] = ()  # Secrets, ExternalSecrets, ServiceAccounts
+    other_annotations: tuple[tuple[str, str], ...] = ()  # on the registry Secrets (and ExternalSecrets)
     why_no_ttl: str = ""
 
 
@@ -51,6 +51,7 @@ MODES = {mode.name: mode for mode in (
               why_no_ttl="kustomize-controller re-applies the Kustomization on every interval and re-creates "
                          "a deleted Job, which builds again"),
 )}
+
 
 def job_templates_digest(search: list[str], template: str) -> str:
     """A digest of the sources a builder's Job is rendered from: its template and every `_` partial.
