@@ -250,8 +250,6 @@ def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, strict: b
     """
 
     def go() -> int:
-        from msgspec.structs import replace
-
         from generator.targets import expand
         from generator.validate import validate_files
         from generator.verbose import note
@@ -262,7 +260,9 @@ def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, strict: b
             issues += [i for i in validate_files((file,), file_root, load_restrictor, skip_credentials, os.environ)
                        if i not in issues]
         if strict:
-            issues = [replace(i, severity="error") for i in issues]
+            from generator.pipeline import as_errors
+
+            issues = as_errors(issues)
         _print_report(issues, fmt)
         return EXIT_USER if any(i.severity == "error" for i in issues) else 0
 

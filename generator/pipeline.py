@@ -14,8 +14,8 @@ from generator.config import load_config
 from generator.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, Origin, UserError, shown
 from generator.model import GeneratorConfig
-from generator.plan import Plan, make_plan
 from generator.lifecycle import job_templates_digest
+from generator.plan import Plan, make_plan
 from generator.render import Renderer, builtin_templates_dir
 from generator.routes import credential_route, pod_shape_problem
 
@@ -37,8 +37,7 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     if errors or config is None:
         raise UserError(issues)
     if templates_dir:  # named on the command line: its files stay inside it, unless nothing is restricted
-        from msgspec.structs import replace
-        config = replace(config, templates_dir=templates_dir,
+        config = structs.replace(config, templates_dir=templates_dir,
                          templates_root=config.templates_root and os.path.realpath(templates_dir))
     return config, issues
 
@@ -102,9 +101,14 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
 def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:
     """The warnings, raised as errors when the config (or `--strict`) asks for it."""
     if config.strict and warnings:
-        raise UserError([structs.replace(w, severity="error", hint=(w.hint + "; " if w.hint else "") +
-                                         "strict: warnings are errors") for w in warnings])
+        raise UserError(as_errors(warnings))
     return warnings
+
+
+def as_errors(issues: list[Issue]) -> list[Issue]:
+    """Every warning among `issues` as an error that says why (strict)."""
+    return [structs.replace(i, severity="error", hint=(i.hint + "; " if i.hint else "") + "strict: warnings are errors")
+            if i.severity == "warning" else i for i in issues]
 
 
 def _helpers(plan: Plan, secret: str) -> frozenset[str] | None:
