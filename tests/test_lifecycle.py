@@ -19,15 +19,10 @@ from typing import Callable
 import pytest
 import yaml
 
-from conftest import FIXTURES, assert_valid_k8s, load_stream, require_tool, run_conngen
+from conftest import FIXTURES, REGCRED_CATALOG, assert_valid_k8s, load_stream, require_tool, run_conngen
 
 SOPS_FIXTURE = FIXTURES / "sops-credentials"
-CATALOG = """\
-connections:
-  - name: reg
-    kind: registry
-    schema: {url: https://registry.acme.example/ml}
-    secret: {name: regcred, mountPath: /kaniko/.docker}
+CATALOG = REGCRED_CATALOG + """\
   - name: files
     kind: registry
     schema: {url: https://files.acme.example/ml}
