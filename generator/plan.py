@@ -364,7 +364,7 @@ class Planner(ContextPlanner):
         )
 
     def _warn_once(self, warning: Issue) -> None:
-        """A warning about the config as a whole, however many builds meet it."""
+        """A warning said once, however many builds meet it (its message names what it is about)."""
         if all(i.message != warning.message for i in self.issues):
             self.issues.append(warning)
 
@@ -437,8 +437,7 @@ class Planner(ContextPlanner):
                 warning = Issue(conn.origin.at("schema", "url"), f"in-cluster registry {address.host} is pushed to "
                                 "over HTTPS with public CAs",
                                 "set schema.insecure: true for plain HTTP, or schema.ca for a private CA", severity="warning")
-                if warning not in self.issues:  # once per connection, however many builds use it
-                    self.issues.append(warning)
+                self._warn_once(warning)  # once per connection, however many builds use it
 
     def _helper_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
                             provider: Provider) -> CredentialPath:
@@ -453,8 +452,8 @@ class Planner(ContextPlanner):
             warning = Issue(conn.origin, f"connection {shown(conn.name)} has no secret: {helper.name} uses the pod's "
                             f"identity ({helper.identity})", "set jobDefaults.serviceAccountName to that ServiceAccount",
                             severity="warning")
-            if not self.config.job_defaults.service_account_name and warning not in self.issues:
-                self.issues.append(warning)
+            if not self.config.job_defaults.service_account_name:
+                self._warn_once(warning)
         elif helper.secret_as == "env":
             if secret.mount_path:
                 self.error(secret.origin.at("mountPath"), f"{helper.name} reads {helper.secret_holds} from environment "
