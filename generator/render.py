@@ -35,7 +35,8 @@ from msgspec import StructMeta
 from generator.errors import Issue, Origin, UserError, shown
 from generator.plan import JobPlan, SecretPlan, ServiceAccountPlan
 from generator.shapes import MAX_SHAPES, Skeleton, skeleton
-from generator.yamlio import MAX_FILE_BYTES, parse_yaml
+from generator.limits import MAX_FILE_BYTES
+from generator.yamlio import parse_yaml
 
 _LONE_SURROGATE = re.compile(r"\\ud[89a-f][0-9a-f]{2}")
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
