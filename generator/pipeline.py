@@ -12,12 +12,12 @@ from generator.builders import PROFILES
 from generator.collector import paused
 from generator.config import load_config
 from generator.credentials import docker_config_json, external_secret_parts
-from generator.errors import Issue, Origin, UserError, shown
+from generator.errors import Issue, UserError
 from generator.model import GeneratorConfig
 from generator.lifecycle import job_templates_digest
 from generator.plan import Plan, make_plan
 from generator.render import Renderer, builtin_templates_dir
-from generator.routes import credential_route, pod_shape_problem
+from generator.routes import job_route, route_issue, route_problems
 
 
 class Result(Struct):
@@ -78,20 +78,13 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         add(renderer.service_account(account))
     for job in plan.jobs:
         obj = renderer.job(job)
-        shape = pod_shape_problem(obj)
-        if shape is not None:
-            problems.append(Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job"))
+        try:
+            wrong = route_problems(job_route(obj, job), job)
+        except UserError as exc:
+            problems.extend(exc.issues)
             continue
-        route = credential_route(obj, PROFILES[job.builder])
-        expected = job.credential
-        if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
-            found = (f"which is {shown(route.key)} of Secret {shown(route.secret)}" if route.secret
-                     else "where no Secret is mounted")
-            problems.append(Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                                  f"{found}, not {shown(expected.key)} of {shown(expected.secret)}",
-                                  "; ".join(route.problems) or "keep the volume and mount the plan gives"))
-        elif route.problems and expected.secret is not None:
-            problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))
+        if wrong:
+            problems.append(route_issue(job, wrong))
         add(obj)
     if problems:
         raise UserError(problems)
