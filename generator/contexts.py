@@ -1,7 +1,7 @@
 """Build contexts: a URL, or a git, bucket or volume connection of the catalog.
 
-A mixin of the Planner: how each context reaches the builder — natively (kaniko fetches git over
-HTTPS and bucket tarballs), as a mounted directory, or through the git clone init container.
+How each context reaches the builder: natively (kaniko fetches git over HTTPS and bucket
+tarballs), as a mounted directory, or through an init step (a git clone, an rclone fetch).
 """
 
 from __future__ import annotations
@@ -68,17 +68,17 @@ def _local_dir(profile: BuilderProfile, directory: str) -> str:
 
 
 class ContextPlanner:
-    """The context half of the Planner; it shares the Planner's catalog index and issue list."""
+    """Plans build contexts against a catalog; problems go to `issues`, the list the caller reports."""
 
-    connections: dict[str, Connection]
-    issues: list[Issue]
-    images: dict[str, str]
+    def __init__(self, connections: Mapping[str, Connection], images: Mapping[str, str], issues: list[Issue]):
+        self.connections = connections  # by name: the caller may still be filling it
+        self.images = images  # builders.<name>.image overrides, for the git and fetch steps
+        self.issues = issues
 
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
-        raise NotImplementedError
+        self.issues.append(Issue(origin, message, hint))
 
-    def _context(self, pod: Pod, build: Build, profile: BuilderProfile
-                 ) -> tuple[str, GitClone | ContextFetch | None]:
+    def context(self, pod: Pod, build: Build, profile: BuilderProfile) -> tuple[str, GitClone | ContextFetch | None]:
         """The context argument the builder gets, and a clone or fetch step when it cannot fetch it."""
         origin = build.origin.at("context")
         ctx = build.context
