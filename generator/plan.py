@@ -177,6 +177,8 @@ class Planner:
         self.images = dict(config.builder_images)
         self.security = dict(config.builder_security)
         self.contexts = ContextPlanner(self.connections, self.images, self.issues)
+        self.labels = dict(config.options.labels)  # the config's own, on every object
+        self.job_annotations = {**dict(config.options.annotations), **dict(self.lifecycle.job_annotations)}
 
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
         self.issues.append(Issue(origin, message, hint))
@@ -234,7 +236,7 @@ class Planner:
                     mounted.add(conn.secret.name)
         options = self.config.options
         base_annotations = {**dict(options.annotations), **dict(self.lifecycle.other_annotations)}
-        labels = {**dict(options.labels), "app.kubernetes.io/name": "conngen",
+        labels = {**self.labels, "app.kubernetes.io/name": "conngen",
                   "app.kubernetes.io/instance": self.config.name,
                   "app.kubernetes.io/component": "registry-credentials", **MANAGED_BY}
         out = []
@@ -260,7 +262,7 @@ class Planner:
         return out
 
     def _service_accounts(self) -> tuple[ServiceAccountPlan, ...]:
-        labels = {**dict(self.config.options.labels), "app.kubernetes.io/name": "conngen",
+        labels = {**self.labels, "app.kubernetes.io/name": "conngen",
                   "app.kubernetes.io/instance": self.config.name, "app.kubernetes.io/component": "image-pull",
                   **MANAGED_BY}
         return tuple(ServiceAccountPlan(p.service_account, self.config.namespace, {} if p.patch else labels,
@@ -365,9 +367,10 @@ class Planner:
         """Refuse a wired pod the builder could not run in or read from; warn about how it will push."""
         check_mounts(pod, profile, local_context_dir(wiring.context, build.context_sub_path))
         check_credentials_env(pod, profile, wiring.credential.mounted_file, wiring.credential.secret, conn.origin)
-        cache_warning(pod, profile, build.cache, build.origin.at("cache"))
+        cache_warning(pod, profile, build.cache, build.origin)
         check_modes(pod, profile, security)
-        if conn.registry and conn.registry.insecure:
+        registry = conn.registry
+        if registry and registry.insecure:
             for note in profile.notes:
                 self.issues.append(Issue(conn.origin.at("schema", "insecure"), note, severity="warning"))
         elif self.addresses[conn.name].plain_http_scheme:
@@ -381,18 +384,18 @@ class Planner:
         name = dns_label(build.name)
         config = self.config
         defaults = config.job_defaults
-        labels = {**dict(config.options.labels), "app.kubernetes.io/name": profile.name,
+        labels = {**self.labels, "app.kubernetes.io/name": profile.name,
                   "app.kubernetes.io/instance": name, "app.kubernetes.io/component": "image-build",
                   "app.kubernetes.io/part-of": config.name, **MANAGED_BY}
-        step = wiring.step
+        step, registry = wiring.step, conn.registry
         return JobPlan(
             name=name, build=build.name, namespace=config.namespace, builder=profile.name,
             template=profile.template, image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations={**dict(config.options.annotations), **dict(self.lifecycle.job_annotations)},
+            labels=labels, annotations=self.job_annotations.copy(),
             pod_annotations=dict(sorted(pod.annotations.items())),
             destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
-            insecure_registries=(self.addresses[conn.name].host,) if conn.registry and conn.registry.insecure else (),
+            insecure_registries=(registry.address.host,) if registry and registry.insecure else (),
             env=tuple(pod.env), env_from=tuple(pod.env_from),
             volume_mounts=tuple(pod.mounts), volumes=tuple(pod.volumes), workspace=profile.workspace,
             git_clone=step if isinstance(step, GitClone) else None,

@@ -124,4 +124,5 @@ def use_connection(pod: Pod, conn: Connection, mount_secret: bool = True) -> Non
         pod.mount(conn.name, source, conn.schema["mountPath"], bool(conn.schema.get("readOnly")), conn.origin)
     for name, value in conn.env:
         pod.set_env({"name": name, "value": value}, conn.origin.at("env", name))
-    pod.annotate(conn.annotations, conn.origin.at("annotations"))
+    if conn.annotations:
+        pod.annotate(conn.annotations, conn.origin.at("annotations"))

@@ -123,8 +123,8 @@ def check_modes(pod: Pod, profile: BuilderProfile, security_context: dict | None
                                         "(the volume is read-only anyway), or leave the mode out (0644)"))
 
 
-def cache_warning(pod: Pod, profile: BuilderProfile, cache: bool, origin: Origin) -> None:
+def cache_warning(pod: Pod, profile: BuilderProfile, cache: bool, build: Origin) -> None:
     """Say what `cache: true` really does where that is not a layer cache (the dockerizer)."""
     if cache and profile.cache_note:
-        pod.issues.append(Issue(origin, profile.cache_note, "leave cache off unless every build pushes a new tag",
+        pod.issues.append(Issue(build.at("cache"), profile.cache_note, "leave cache off unless every build pushes a new tag",
                                 severity="warning"))
