@@ -94,18 +94,18 @@ def render(config_file: str, output: str | None, templates: str | None, root: st
     """Render the Secrets and Jobs of CONFIG_FILE as a YAML stream."""
 
     def go() -> None:
-        from generator.emit import stream_of, write_dir, yaml_document
+        from generator.emit import write_dir
         from generator.pipeline import generate
         from generator.report import print_issues
 
         config, warnings = load_config_file(config_file, root, load_restrictor, templates)
-        result = generate(config, os.environ, warnings, keep=None if output else yaml_document)
+        result = generate(config, os.environ, warnings, text=not output)
         print_issues(result.warnings)
         if output:
             for path in write_dir(result.objects, Path(output)):
                 click.echo(str(path), err=True)
         else:
-            sys.stdout.writelines(stream_of(result.objects))
+            sys.stdout.write(result.text or "")
 
     run_guarded(go)
 

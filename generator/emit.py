@@ -1,22 +1,22 @@
-"""Writing objects out: one deterministic YAML stream, byte for byte what PyYAML writes.
+"""Writing YAML byte for byte as PyYAML writes it: values placed by templates, and object streams.
 
-PyYAML's representer walks every value in Python and was a third of a large render. Most
-of what conngen writes is mappings, lists, numbers and short strings of name-like characters,
-whose YAML form is fixed: this module writes those directly, in PyYAML's layout (two-space
-indent, lists level with their key). Any object holding something else (text with spaces or
-newlines, floats, long keys, a list or mapping used twice) is handed to PyYAML whole. A
-property test checks the two writers against each other.
+Built-in templates are written in PyYAML's block layout (two-space indent, lists level with
+their key) and print each value with the `yaml` filter, which calls `node`. Most values are
+name-like strings, numbers, and mappings and lists of them, whose YAML form is fixed: `node`
+writes those directly. Anything else (text with spaces or newlines, floats, long keys) is
+written by PyYAML itself, at the same column, so its quoting, folding and block style are
+PyYAML's. A property test checks `node` against PyYAML for any value.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import yaml
-
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -38,30 +38,48 @@ def _pyyaml(objects: list) -> str:
 
 
 def yaml_stream(objects: Iterable[dict]) -> str:
-    return "".join(stream_of(map(yaml_document, objects)))
+    objects = list(objects)
+    return _pyyaml(objects) if objects else ""
 
 
-def yaml_document(obj: dict) -> str:
-    """One object as a document of the stream (`---` first; it may end in `...`, see stream_of)."""
-    lines = ["---\n"]
+# the JSON every value of a template stands for (plan records hold tuples; JSON makes them lists)
+json_text = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "), allow_nan=False).encode
+
+
+def node(value: Any, column: int, key: int | None) -> tuple[str, bool]:
+    """`value` as PyYAML writes it after `key:` (`key` long, at `column`), or, if `key` is None, after a `-` at `column`.
+
+    The text starts with its separator (a space, or a line break before a block) and has no
+    final line break. The flag says PyYAML would end the stream with `...` right after it.
+    """
     try:
-        if type(obj) is not dict or not obj:
-            raise _Hard
-        _block(obj, "", "", lines, set())
+        kind = type(value)
+        if (kind is dict or kind is list or kind is tuple) and value:
+            out: list[str] = []
+            if key is None:
+                _block(value, " " * (column + 2), "", out)
+                return " " + "".join(out)[:-1], False
+            inner = " " * (column + 2 if kind is dict else column)
+            _block(value, inner, inner, out)
+            return "\n" + "".join(out)[:-1], False
+        return " " + _scalar(value), False
     except _Hard:
-        return _pyyaml([obj])
-    return "".join(lines)
+        return _placed(value, column, key)
 
 
-def stream_of(documents: Iterable[str]) -> Iterator[str]:
-    """Documents joined as PyYAML's dump_all joins them: `...` only ends the stream."""
-    held: str | None = None
-    for document in documents:
-        if held is not None:
-            yield held[:-4] if held.endswith("\n...\n") else held
-        held = document
-    if held is not None:
-        yield held
+def _placed(value: Any, column: int, key: int | None) -> tuple[str, bool]:
+    """PyYAML's text for the value at that place: it is written inside single-key mappings that put it there."""
+    data = json.loads(json_text(value))  # the data the value's JSON reads back as
+    name = "k" * (key or 1)  # a long text is folded at the same column as after the real key
+    wrapped: Any = {name: data if key else [data]}
+    for _ in range(column // 2):
+        wrapped = {"k": wrapped}
+    text = yaml.dump(wrapped, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=4096)
+    head = "".join(" " * i + "k:\n" for i in range(0, column, 2)) + " " * column + name + ":"
+    head += "" if key else "\n" + " " * column + "-"
+    open_ended = text.endswith("\n...\n")
+    return text[len(head):-5 if open_ended else -1], open_ended
 
 
 class _Hard(Exception):
@@ -114,20 +132,13 @@ def _scalar(value: Any) -> str:
         return str(value)
     if value is None:
         return "null"
-    if kind is dict or kind is list:  # only empty ones come here
+    if kind is dict or kind is list or kind is tuple:  # only empty ones come here
         return "{}" if kind is dict else "[]"
     raise _Hard
 
 
-def _block(node: dict | list, indent: str, lead: str, out: list[str], seen: set[int]) -> None:
-    """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`.
-
-    The hottest loop of a large render: known scalar texts are looked up inline (`_scalars`)
-    before falling back to the checks in `_str`/`_scalar`.
-    """
-    if id(node) in seen:
-        raise _Hard  # PyYAML would write an anchor and an alias
-    seen.add(id(node))
+def _block(node: dict | list | tuple, indent: str, lead: str, out: list[str]) -> None:
+    """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`."""
     scalars = _scalars
     if type(node) is dict:
         for key, value in node.items():
@@ -140,10 +151,10 @@ def _block(node: dict | list, indent: str, lead: str, out: list[str], seen: set[
                 out.append(head + ": " + (scalars.get(value) or _str(value)) + "\n")
             elif kind is dict and value:
                 out.append(head + ":\n")
-                _block(value, indent + "  ", indent + "  ", out, seen)
-            elif kind is list and value:
+                _block(value, indent + "  ", indent + "  ", out)
+            elif (kind is list or kind is tuple) and value:
                 out.append(head + ":\n")
-                _block(value, indent, indent, out, seen)
+                _block(value, indent, indent, out)
             else:
                 out.append(head + ": " + _scalar(value) + "\n")
     else:
@@ -151,8 +162,8 @@ def _block(node: dict | list, indent: str, lead: str, out: list[str], seen: set[
             kind = type(item)
             if kind is str:
                 out.append(lead + "- " + (scalars.get(item) or _str(item)) + "\n")
-            elif (kind is dict or kind is list) and item:
-                _block(item, indent + "  ", lead + "- ", out, seen)
+            elif (kind is dict or kind is list or kind is tuple) and item:
+                _block(item, indent + "  ", lead + "- ", out)
             else:
                 out.append(lead + "- " + _scalar(item) + "\n")
             lead = indent

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -13,17 +15,18 @@ from generator.config import load_config
 from generator.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, Origin, UserError
 from generator.model import GeneratorConfig
-from generator.plan import Plan, make_plan
+from generator.plan import JobPlan, Plan, make_plan
 from generator.render import Renderer
 from generator.routes import credential_route
 
 
 class Result(Struct):
-    """What a render produced: the objects (or what `keep` made of them), warnings and the plan."""
+    """What a render produced: the objects (or the stream's text), warnings and the plan."""
 
-    objects: list[Any]  # the rendered objects, or what `keep` made of each
+    objects: list[Any]  # the rendered objects; empty when `text` holds the stream
     warnings: list[Issue]
     plan: Plan
+    text: str | None = None
 
 
 @paused
@@ -42,40 +45,70 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
 
 @paused
 def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None,
-             keep: Callable[[dict], Any] | None = None) -> Result:
+             text: bool = False) -> Result:
     """Render every object of the config's plan; raise with every problem found.
 
-    `keep` turns each checked object into what the caller holds on to (`conngen render` keeps
-    its YAML text, a third of the memory of the object itself on large catalogs).
+    With `text`, the result is the YAML stream as printed. Built-in templates render it
+    straight, a run of objects per template call; the first Job of each template is also
+    parsed back and its credential route checked. Otherwise, and for user templates, every
+    object is parsed back and checked.
     """
     plan = make_plan(config)
     renderer = Renderer(config.templates_dir, environ)
-    objects: list[Any] = []
-    add = objects.append if keep is None else (lambda obj: objects.append(keep(obj)))
     problems: list[Issue] = []
+    todo: list[tuple[str, tuple[str, ...], tuple, str, str, str]] = []  # template, names, context, what
     for secret in plan.secrets:
         try:
             if secret.credential.external is not None:
-                add(renderer.external_secret(secret, *external_secret_parts(secret.credential, secret.servers)))
+                template, remote = external_secret_parts(secret.credential, secret.servers)
+                todo.append(("externalsecret.yaml.j2", _EXTERNAL, (secret, secret.credential.external, template, remote),
+                             "external-secrets.io/v1", "ExternalSecret", secret.name))
                 continue
-            data = docker_config_json(secret.credential, secret.servers, environ)
+            data = base64.b64encode(docker_config_json(secret.credential, secret.servers, environ)).decode("ascii")
         except UserError as exc:
             problems.extend(exc.issues)
             continue
-        add(renderer.secret(secret, data))
+        todo.append(("secret.yaml.j2", ("secret", "dockerconfigjson_b64"), (secret, data), "v1", "Secret", secret.name))
     for account in plan.service_accounts:
-        add(renderer.service_account(account))
-    for job in plan.jobs:
-        obj = renderer.job(job)
-        route = credential_route(obj, PROFILES[job.builder])
-        expected = job.credential
-        if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
-            problems.append(Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                                  f"which is {route.key!r} of Secret {route.secret!r}, not {expected.key!r} of {expected.secret!r}",
-                                  "; ".join(route.problems) or "keep the volume and mount the plan gives"))
-        elif route.problems and expected.secret is not None:
-            problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))
-        add(obj)
+        todo.append(("serviceaccount.yaml.j2", ("account",), (account,), "v1", "ServiceAccount", account.name))
+    jobs = dict(zip(range(len(todo), len(todo) + len(plan.jobs)), plan.jobs))
+    todo.extend((job.template, ("job",), (job,), "batch/v1", "Job", job.name) for job in plan.jobs)
+    straight = text and config.templates_dir is None
+    objects: list[Any] = []
+    checked: set[str] = set()
+    for i, (name, names, context, *what) in enumerate(todo):
+        if straight and (i not in jobs or name in checked):
+            continue
+        checked.add(name)
+        obj = renderer.object(name, dict(zip(names, context)), *what)
+        if i in jobs:
+            problems.extend(_route_problems(obj, jobs[i]))
+        objects.append(obj)
     if problems:
         raise UserError(problems)
-    return Result(objects, list(warnings or []) + list(plan.warnings), plan)
+    result = Result(objects, list(warnings or []) + list(plan.warnings), plan)
+    if straight:
+        runs = [(name, names, [entry[2] for entry in group])
+                for (name, names), group in groupby(todo, key=lambda entry: entry[:2])]
+        result.objects, result.text = [], renderer.stream(runs)
+    elif text:
+        from generator.emit import yaml_stream
+
+        result.text = yaml_stream(objects)
+    return result
+
+
+_EXTERNAL = ("secret", "external", "dockerconfigjson_template", "remote_data")
+
+
+def _route_problems(obj: dict, job: JobPlan) -> list[Issue]:
+    """A rendered Job's builder must read the registry Secret the plan mounts for it."""
+    route = credential_route(obj, PROFILES[job.builder])
+    expected = job.credential
+    if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
+        return [Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
+                      f"which is {route.key!r} of Secret {route.secret!r}, not {expected.key!r} of {expected.secret!r}",
+                      "; ".join(route.problems) or "keep the volume and mount the plan gives")]
+    if route.problems and expected.secret is not None:
+        return [Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems))]
+    return []

@@ -1,26 +1,17 @@
-"""Rendering plans through Jinja templates, safely, and parsing the result back.
+"""Rendering plans through Jinja templates, with every value quoted by a filter.
 
-The environment is sandboxed (a user template cannot reach Python internals) with
-StrictUndefined, and every `{{ }}` must end in the `json` filter: `finalize` refuses any
-other value. JSON text is valid YAML, so a value can never break out of its place, whatever
-characters it holds. Each rendered document is parsed back and must be the one object the
-plan asked for.
-
-Parsing that YAML back was most of a render's cost, so built-in templates take a faster road
-to the same result: while rendering, the `json` filter prints a token in place of each value
-and keeps the value's JSON aside. The token text (the template's *shape*: which branches ran,
-which loops ran how often) is parsed once, checked, and turned into a JSON skeleton; each later
-object of that shape is its skeleton with the values put back, read by `json.loads`. A JSON
-value in a token's place parses to the same data as in the YAML text, so the result is the one
-the full parse gives, which a property test checks. Shapes the check refuses (a token as a key,
-inside a longer string, behind a tag or anchor, aliased) and user templates, which may inspect
-what `json` returns, go through the full parse.
+StrictUndefined, and every `{{ }}` must end in the `yaml` or `json` filter: `finalize`
+refuses any other value. `json` prints JSON, which is valid YAML; `yaml` prints the value as
+PyYAML writes it at that place (emit.node), so a value can never break out of its place,
+whatever characters it holds. Built-in templates are written in PyYAML's block layout with
+`yaml` only, so what they render is the stream as printed: a run of objects is one template
+call, and nothing is parsed back or written again. Tests check every built-in template's
+shapes against their parse. User templates (an override directory) are sandboxed, and each
+object they render is parsed back and must be the one object the plan asked for.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
 from importlib.util import find_spec
@@ -28,23 +19,19 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
+import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from msgspec import StructMeta
 
 from generator.errors import Issue, Origin, UserError
-from generator.plan import JobPlan, SecretPlan, ServiceAccountPlan
-from generator.shapes import MAX_SHAPES, Skeleton, skeleton
+from generator.emit import json_text, node
+from generator.plan import JobPlan
 from generator.yamlio import parse_yaml
 
-_LONE_SURROGATE = re.compile(r"\\ud[89a-f][0-9a-f]{2}")
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
 
 
-class JsonText(str):
-    """Text produced by the `json` filter: the only thing a template may print."""
-
-
-_dumps = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "), allow_nan=False).encode
+class Printed(str):
+    """Text the `json` or `yaml` filter made of a value: the only thing a template may print."""
 
 
 def _astral(m: re.Match) -> str:
@@ -52,20 +39,37 @@ def _astral(m: re.Match) -> str:
     return "\\U%08x" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 
 
-def yaml_safe(json_text: str) -> str:
-    """JSON text YAML reads the same way: astral characters as \\U escapes, not surrogate pairs."""
-    return _SURROGATE_PAIR.sub(_astral, json_text)
+def to_json(value: Any) -> Printed:
+    """JSON that is also safe YAML: ASCII only, astral characters as \\U escapes, not surrogate pairs."""
+    return Printed(_SURROGATE_PAIR.sub(_astral, json_text(value)))
 
 
-def to_json(value: Any) -> JsonText:
-    """JSON that is also safe YAML: ASCII only, astral characters as \\U escapes."""
-    return JsonText(yaml_safe(_dumps(value)))
-
-
-def _only_json(value: Any) -> Any:
-    if isinstance(value, JsonText):
+def _only_printed(value: Any) -> Any:
+    if isinstance(value, Printed):
         return value
-    raise jinja2.TemplateRuntimeError("a template printed a value without the json filter; write {{ value | json }}")
+    raise jinja2.TemplateRuntimeError("a template printed a value without the json filter; write {{ value | json }} "
+                                      "(or, alone after `key: ` or `- `, {{ value | yaml }})")
+
+
+# `key: {{ v | yaml }}` or `- {{ v | yaml }}` alone on a line: the filter is told the column and
+# which of the two it follows, and prints the separator itself (a block value starts on a new line)
+_PLACED = re.compile(r"^( *)((?:- )*)([^\s{:#'\"][^{:]*: )?\{\{(.*?)\|\s*yaml\s*\}\}$", re.M)
+
+
+def _place(m: re.Match) -> str:
+    spaces, dashes, key, expr = m.groups()
+    if key:
+        return f"{spaces}{dashes}{key[:-1]}{{{{{expr}| yaml({len(spaces) + len(dashes)}, {len(key) - 2}) }}}}"
+    if dashes:
+        return f"{spaces}{dashes[:-1]}{{{{{expr}| yaml({len(spaces) + len(dashes) - 2}) }}}}"
+    return m.group(0)
+
+
+class _Placement(jinja2.ext.Extension):
+    """Tells each `| yaml` where it stands, from the template's own layout (see `_PLACED`)."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return _PLACED.sub(_place, source)
 
 
 def builtin_templates_dir() -> Path:
@@ -73,32 +77,6 @@ def builtin_templates_dir() -> Path:
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
     return Path(__file__).resolve().parent.parent / "templates"
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, with a short way to the fields of conngen's own plan records.
-
-    Templates read dozens of plan fields per object; the sandbox's general check of each read
-    was a third of a render. A declared field of a generator record (a Struct) is plain data,
-    so it is returned directly; everything else takes the sandbox's full check.
-    """
-
-    _fields: dict[type, frozenset[str]] = {}
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        kind = type(obj)
-        fields = self._fields.get(kind)
-        if fields is None:
-            fields = self._fields[kind] = _plan_fields(kind)
-        if attribute in fields:
-            return getattr(obj, attribute)
-        return super().getattr(obj, attribute)
-
-
-def _plan_fields(kind: type) -> frozenset[str]:
-    if not kind.__module__.startswith("generator.") or not isinstance(kind, StructMeta):
-        return frozenset()
-    return frozenset(name for name in kind.__struct_fields__ if not name.startswith("_"))
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
@@ -153,49 +131,59 @@ def compiled_templates(environ: Mapping[str, str] | None) -> CompiledTemplates |
 
 
 class Renderer:
-    """One environment per run: templates are compiled once (and kept compiled between runs)."""
+    """One environment per run: templates are compiled once (and kept compiled between runs).
+
+    `stream` renders a run of objects with one template call and returns the stream's text as
+    it is printed; `object` renders one object and parses it back. User templates (an override
+    directory) are sandboxed: a template there cannot reach Python internals.
+    """
 
     def __init__(self, override_dir: str | None = None, environ: Mapping[str, str] | None = None):
         search = [override_dir] if override_dir else []
         search.append(str(builtin_templates_dir()))
-        self.env = _Sandbox(
+        kind = ImmutableSandboxedEnvironment if override_dir else jinja2.Environment
+        self.env = kind(
             loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined, autoescape=False,
-            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_only_json,
-            bytecode_cache=compiled_templates(environ),
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_only_printed,
+            extensions=[_Placement], bytecode_cache=compiled_templates(environ),
             auto_reload=False,  # one run renders thousands of objects; a template file does not change meanwhile
         )
-        # Built-in templates print tokens (see the module docstring); a user's template may look
-        # at what `json` returns, so with an override directory every value is printed as JSON.
-        self._shapes: dict[str, Skeleton | None] | None = None if override_dir else {}
-        self._prefix = f"cgslot{os.urandom(8).hex()}x"  # no template text can hold it by chance
-        self._values: list[str] = []
-        self.env.filters["json"] = to_json if override_dir else self._token
+        self.env.filters["json"] = to_json
+        self.env.filters["yaml"] = self._yaml
+        self._open_end = False  # the document printed holds a `|+` block: PyYAML ends a stream with `...` after it
 
-    def secret(self, plan: SecretPlan, dockerconfigjson: bytes) -> dict:
-        data = base64.b64encode(dockerconfigjson).decode("ascii")
-        obj = self._render("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": data})
-        return _expect(obj, "secret.yaml.j2", "v1", "Secret", plan.name)
+    def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> Printed:
+        if column is None:
+            raise jinja2.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
+                                              "after `key: ` or `- `; elsewhere write `| json`")
+        text, open_ended = node(value, column, key)
+        self._open_end |= open_ended
+        return Printed(text)
 
-    def external_secret(self, plan: SecretPlan, template: str, remote_data: list[dict]) -> dict:
-        """An ExternalSecret whose Go `template` ESO fills with the `remote_data` values it fetches."""
-        obj = self._render("externalsecret.yaml.j2", {"secret": plan, "external": plan.credential.external,
-                                                       "dockerconfigjson_template": template,
-                                                       "remote_data": remote_data})
-        return _expect(obj, "externalsecret.yaml.j2", "external-secrets.io/v1", "ExternalSecret", plan.name)
+    def _document(self) -> Printed:
+        self._open_end = False
+        return Printed("---\n")
 
-    def service_account(self, plan: ServiceAccountPlan) -> dict:
-        obj = self._render("serviceaccount.yaml.j2", {"account": plan})
-        return _expect(obj, "serviceaccount.yaml.j2", "v1", "ServiceAccount", plan.name)
+    def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]]) -> str:
+        """YAML documents of (template, context names, one context per object) runs, each run one render."""
+        parts = []
+        for name, names, contexts in runs:
+            loop = "{% for " + ", ".join(names) + " in contexts %}{{ document() }}{% include " + json_text(name) + " %}{% endfor %}"
+            items = contexts if len(names) > 1 else [context[0] for context in contexts]
+            parts.append(self._render(name, self.env.from_string(loop), {"contexts": items, "document": self._document}))
+        return "".join(parts) + ("...\n" if self._open_end else "")
+
+    def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
+        """One object rendered and parsed back; it must be the object its plan describes."""
+        text = self._render(name, None, context)
+        return _expect(parse_yaml(text, f"output of template {name}", check=False), name, api_version, kind, object_name)
 
     def job(self, plan: JobPlan) -> dict:
-        obj = self._render(plan.template, {"job": plan})
-        return _expect(obj, plan.template, "batch/v1", "Job", plan.name)
+        return self.object(plan.template, {"job": plan}, "batch/v1", "Job", plan.name)
 
-    def _render(self, name: str, context: dict) -> Any:
+    def _render(self, name: str, template: jinja2.Template | None, context: dict) -> str:
         try:
-            template = self.env.get_template(name)
-            self._values = []
-            text = template.render(context)
+            return (template or self.env.get_template(name)).render(context)
         except jinja2.TemplateNotFound as exc:
             raise UserError([Issue(Origin(name), f"template {exc.name} not found",
                                    "a templates directory overrides files of the same name")]) from None
@@ -208,32 +196,6 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
             raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {type(exc).__name__}",
                                    line=_template_line(exc))]) from None
-        if self._shapes is None:
-            return parse_yaml(text, f"output of template {name}", check=False)
-        return self._from_shape(text, name)
-
-    def _token(self, value: Any) -> JsonText:
-        """The `json` filter of built-in templates: keep the value's JSON, print its token."""
-        self._values.append(_dumps(value))
-        return JsonText(f"{self._prefix}{len(self._values) - 1}")
-
-    def _from_shape(self, text: str, name: str) -> Any:
-        values, self._values = self._values, []
-        shapes = self._shapes
-        assert shapes is not None
-        if text in shapes:
-            found = shapes[text]
-        else:
-            try:
-                found = skeleton(text, parse_yaml(text, name, check=False), self._prefix, len(values))
-            except UserError:
-                found = None  # the full text below gives the error its real values
-            if len(shapes) < MAX_SHAPES:
-                shapes[text] = found
-        if found is not None and not any("\\ud" in v and _LONE_SURROGATE.search(yaml_safe(v)) for v in values):
-            return found.fill(values)  # (json.loads would take a lone surrogate that YAML refuses)
-        full = re.sub(re.escape(self._prefix) + r"(\d+)", lambda m: yaml_safe(values[int(m.group(1))]), text)
-        return parse_yaml(full, f"output of template {name}", check=False)
 
 
 def _frames(exc: BaseException) -> list:

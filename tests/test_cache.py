@@ -166,8 +166,8 @@ def _edit_catalog(app: Path) -> None:
 
 def _override_template(app: Path) -> None:
     path = app / "templates" / "kaniko.yaml.j2"
-    path.write_text(path.read_text().replace('"--digest-file=/dev/termination-log"\n',
-                                             '"--digest-file=/dev/termination-log"\n            - "--verbosity=debug"\n'))
+    path.write_text(path.read_text().replace("- --digest-file=/dev/termination-log\n",
+                                             "- --digest-file=/dev/termination-log\n        - --verbosity=debug\n"))
 
 
 def _edit_config(app: Path) -> None:
