@@ -42,6 +42,18 @@ def yaml_stream(objects: Iterable[dict]) -> str:
     return _pyyaml(objects) if objects else ""
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_document(text: str) -> Any:
+    """A document this module wrote, read back as PyYAML reads it (not with YAML 1.2, as user files are)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+
+
+def read_stream(text: str) -> list:
+    return list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - a SafeLoader
+
+
 # the JSON every value of a template stands for (plan records hold tuples; JSON makes them lists)
 json_text = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "), allow_nan=False).encode
 
@@ -52,8 +64,10 @@ def node(value: Any, column: int, key: int | None) -> tuple[str, bool]:
     The text starts with its separator (a space, or a line break before a block) and has no
     final line break. The flag says PyYAML would end the stream with `...` right after it.
     """
+    kind = type(value)
+    if kind is str and value in _scalars:
+        return " " + _scalars[value], False
     try:
-        kind = type(value)
         if (kind is dict or kind is list or kind is tuple) and value:
             out: list[str] = []
             if key is None:

@@ -62,7 +62,7 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
 
     import io
 
-    from generator.emit import yaml_stream
+    from generator.emit import read_stream, yaml_stream
     from generator.errors import UserError
     from generator.pipeline import generate, load
     from generator.render import builtin_templates_dir
@@ -74,18 +74,18 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
         data = load_yaml_file(Path(config_file), config_file)
         display = original_config(root, data) or config_file
         config, warnings = load(data, display, root)
-        result = generate(config, environ, warnings)
+        result = generate(config, environ, warnings, text=True)
     except UserError as exc:
         print_issues(exc.issues, err, texts)
         return EXIT_USER
     shown = io.StringIO()
     print_issues(result.warnings, shown)
-    stream = yaml_stream(result.objects)
+    stream = result.text or ""
     err.write(shown.getvalue())
     out.write(stream)
-    if slot is not None:
-        slot.store(data, display, config, result.plan, result.objects, stream, shown.getvalue(), yaml_stream,
-                   str(builtin_templates_dir()))
+    if slot is not None:  # the entry keeps the objects with their Secrets' values taken out
+        slot.store(data, display, config, result.plan, result.objects or read_stream(stream), stream,
+                   shown.getvalue(), yaml_stream, str(builtin_templates_dir()))
     return EXIT_OK
 
 

@@ -1,17 +1,19 @@
 """Rendering plans through Jinja templates, with every value quoted by a filter.
 
-StrictUndefined, and every `{{ }}` must end in the `yaml` or `json` filter: `finalize`
-refuses any other value. `json` prints JSON, which is valid YAML; `yaml` prints the value as
-PyYAML writes it at that place (emit.node), so a value can never break out of its place,
-whatever characters it holds. Built-in templates are written in PyYAML's block layout with
-`yaml` only, so what they render is the stream as printed: a run of objects is one template
-call, and nothing is parsed back or written again. Tests check every built-in template's
-shapes against their parse. User templates (an override directory) are sandboxed, and each
-object they render is parsed back and must be the one object the plan asked for.
+Every `{{ }}` ends in the `yaml` or `json` filter (in user templates `finalize` refuses
+anything else; for built-in ones a test checks it). `json` prints JSON, which is valid YAML;
+`yaml` prints the value as PyYAML writes it at that place (emit.node), so a value can never
+break out of its place, whatever characters it holds. Built-in templates are written in
+PyYAML's block layout with `yaml` only, so what they render is the stream as printed: a run
+of objects is one template call, and nothing is parsed back or written again (a test renders
+every golden case both ways). User templates (an override directory) are sandboxed, print
+every value as JSON, and each object they render is parsed back and must be the one object
+the plan asked for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from importlib.util import find_spec
@@ -23,7 +25,7 @@ import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import Issue, Origin, UserError
-from generator.emit import json_text, node
+from generator.emit import json_text, node, read_document, yaml_stream
 from generator.plan import JobPlan
 from generator.yamlio import parse_yaml
 
@@ -72,6 +74,11 @@ class _Placement(jinja2.ext.Extension):
         return _PLACED.sub(_place, source)
 
 
+def _json_anywhere(value: Any, column: int | None = None, key: int | None = None) -> Printed:
+    """`yaml` in user templates: JSON wherever it stands (placed, it prints its separator too)."""
+    return Printed(to_json(value) if column is None else " " + to_json(value))
+
+
 def builtin_templates_dir() -> Path:
     spec = find_spec("generator.templates")
     if spec is not None and spec.submodule_search_locations:
@@ -84,12 +91,20 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
     Jinja keys each entry by template name and file and checks the source's checksum and the
     Jinja/Python versions; the directory name adds conngen's version, which fixes the
-    environment's options. A missing, unreadable or corrupt entry is a miss; a failed write is
-    ignored. Templates hold no credentials, and the directory is the render cache's (0700).
+    environment's options; the checksum also covers how `_Placement` rewrites the source and
+    whether the environment is sandboxed (which compiles the same source to other code). A
+    missing, unreadable or corrupt entry is a miss; a failed write is ignored. Templates hold
+    no credentials, and the directory is the render cache's (0700).
     """
 
-    def __init__(self, directory: str):
+    _rewrite = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
+
+    def __init__(self, directory: str, environment: type):
         self.directory = directory
+        self.salt = self._rewrite + environment.__qualname__.encode()
+
+    def get_source_checksum(self, source: str) -> str:
+        return hashlib.sha1(source.encode("utf-8") + self.salt).hexdigest()
 
     def _path(self, bucket: jinja2.bccache.Bucket) -> str:
         return os.path.join(self.directory, bucket.key + ".code")
@@ -118,7 +133,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
                 pass
 
 
-def compiled_templates(environ: Mapping[str, str] | None) -> CompiledTemplates | None:
+def compiled_templates(environ: Mapping[str, str] | None, environment: type) -> CompiledTemplates | None:
     """The compiled-template store under the render cache directory, unless caching is off."""
     from generator import __version__
     from generator.cache import cache_dir, private_dir
@@ -127,7 +142,7 @@ def compiled_templates(environ: Mapping[str, str] | None) -> CompiledTemplates |
     if base is None:
         return None
     directory = os.path.join(base, f"templates-{__version__}")
-    return CompiledTemplates(directory) if private_dir(base, True) and private_dir(directory, True) else None
+    return CompiledTemplates(directory, environment) if private_dir(base, True) and private_dir(directory, True) else None
 
 
 class Renderer:
@@ -144,39 +159,44 @@ class Renderer:
         kind = ImmutableSandboxedEnvironment if override_dir else jinja2.Environment
         self.env = kind(
             loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined, autoescape=False,
-            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_only_printed,
-            extensions=[_Placement], bytecode_cache=compiled_templates(environ),
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            finalize=_only_printed if override_dir else None,  # a test checks the built-in templates instead
+            extensions=[_Placement], bytecode_cache=compiled_templates(environ, kind),
             auto_reload=False,  # one run renders thousands of objects; a template file does not change meanwhile
         )
         self.env.filters["json"] = to_json
-        self.env.filters["yaml"] = self._yaml
-        self._open_end = False  # the document printed holds a `|+` block: PyYAML ends a stream with `...` after it
+        # with user templates every value is printed as JSON and each object read back with YAML 1.2,
+        # as a user's file is read; built-in templates print PyYAML's text, read back by PyYAML
+        self.env.filters["yaml"] = _json_anywhere if override_dir else self._yaml
+        self.user_templates = bool(override_dir)
+        self._open_ended = False  # a `|+` block was printed: PyYAML ends a stream whose last document holds one with `...`
 
     def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> Printed:
         if column is None:
             raise jinja2.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
                                               "after `key: ` or `- `; elsewhere write `| json`")
         text, open_ended = node(value, column, key)
-        self._open_end |= open_ended
+        self._open_ended |= open_ended
         return Printed(text)
-
-    def _document(self) -> Printed:
-        self._open_end = False
-        return Printed("---\n")
 
     def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]]) -> str:
         """YAML documents of (template, context names, one context per object) runs, each run one render."""
         parts = []
         for name, names, contexts in runs:
-            loop = "{% for " + ", ".join(names) + " in contexts %}{{ document() }}{% include " + json_text(name) + " %}{% endfor %}"
+            loop = "{% for " + ", ".join(names) + " in contexts %}---\n{% include " + json_text(name) + " %}{% endfor %}"
             items = contexts if len(names) > 1 else [context[0] for context in contexts]
-            parts.append(self._render(name, self.env.from_string(loop), {"contexts": items, "document": self._document}))
-        return "".join(parts) + ("...\n" if self._open_end else "")
+            parts.append(self._render(name, self.env.from_string(loop), {"contexts": items}))
+        text = "".join(parts)
+        if self._open_ended:  # rare: PyYAML says whether the last document ends the stream with `...`
+            last = read_document(text[text.rfind("\n---\n") + 1:])
+            text += "...\n" if yaml_stream([last]).endswith("\n...\n") else ""
+        return text
 
     def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
         """One object rendered and parsed back; it must be the object its plan describes."""
         text = self._render(name, None, context)
-        return _expect(parse_yaml(text, f"output of template {name}", check=False), name, api_version, kind, object_name)
+        obj = parse_yaml(text, f"output of template {name}", check=False) if self.user_templates else read_document(text)
+        return _expect(obj, name, api_version, kind, object_name)
 
     def job(self, plan: JobPlan) -> dict:
         return self.object(plan.template, {"job": plan}, "batch/v1", "Job", plan.name)

@@ -70,8 +70,26 @@ def test_a_stream_ending_in_a_kept_line_break_ends_with_the_marker(renderer: Ren
 
 def test_yaml_elsewhere_is_refused(tmp_path: Path) -> None:
     (tmp_path / "inline.j2").write_text("a: [{{ v | yaml }}]\n")
+    straight = Renderer()
+    straight.env.loader = jinja2.FileSystemLoader(str(tmp_path))
     with pytest.raises(UserError, match="stands alone"):
-        Renderer(str(tmp_path)).object("inline.j2", {"v": 1}, "v1", "X", "x")
+        straight.stream([("inline.j2", ("v", "w"), [(1, 2)])])
+
+
+def test_each_road_reads_back_what_it_printed(tmp_path: Path) -> None:
+    """Built-in text is PyYAML's, read back by PyYAML; user templates print JSON, read back as YAML 1.2.
+
+    `1e5` and `0o17` are strings PyYAML writes plain, which YAML 1.2 would read as numbers.
+    """
+    from generator.plan import SecretPlan
+
+    plan = SecretPlan("1e5", None, {"x": "0o17"}, {}, None, ())  # type: ignore[arg-type]
+    built_in = Renderer().object("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": "e30="}, "v1", "Secret", "1e5")
+    assert built_in["metadata"]["labels"] == {"x": "0o17"}
+    (tmp_path / "secret.yaml.j2").write_text((builtin_templates_dir() / "secret.yaml.j2").read_text())
+    user = Renderer(str(tmp_path)).object("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": "e30="},
+                                          "v1", "Secret", "1e5")
+    assert user == built_in
 
 
 def test_user_templates_may_look_at_json_output(tmp_path: Path) -> None:
