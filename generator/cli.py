@@ -99,13 +99,11 @@ def render(config_file: str, output: str | None, templates: str | None, root: st
         from generator.report import print_issues
 
         config, warnings = load_config_file(config_file, root, load_restrictor, templates)
-        result = generate(config, os.environ, warnings, text=not output)
+        result = generate(config, os.environ, warnings, out=None if output else sys.stdout)
         print_issues(result.warnings)
         if output:
             for path in write_dir(result.objects, Path(output)):
                 click.echo(str(path), err=True)
-        else:
-            sys.stdout.write(result.text or "")
 
     run_guarded(go)
 

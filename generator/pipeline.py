@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping, TextIO
 
 from msgspec import Struct
 
@@ -21,12 +21,11 @@ from generator.routes import credential_route
 
 
 class Result(Struct):
-    """What a render produced: the objects (or the stream's text), warnings and the plan."""
+    """What a render produced: the objects (none if built-in templates wrote the stream), warnings and the plan."""
 
-    objects: list[Any]  # the rendered objects; empty when `text` holds the stream
+    objects: list[Any]
     warnings: list[Issue]
     plan: Plan
-    text: str | None = None
 
 
 @paused
@@ -45,13 +44,13 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
 
 @paused
 def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None,
-             text: bool = False) -> Result:
+             out: TextIO | None = None) -> Result:
     """Render every object of the config's plan; raise with every problem found.
 
-    With `text`, the result is the YAML stream as printed. Built-in templates render it
-    straight, a run of objects per template call; the first Job of each template is also
-    parsed back and its credential route checked. Otherwise, and for user templates, every
-    object is parsed back and checked.
+    With `out`, the YAML stream is written to it. Built-in templates render it straight, a
+    run of objects per template call, once every problem is known; the first Job of each
+    template is also parsed back and its credential route checked. Otherwise, and for user
+    templates, every object is parsed back and checked.
     """
     plan = make_plan(config)
     renderer = Renderer(config.templates_dir, environ)
@@ -73,7 +72,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         todo.append(("serviceaccount.yaml.j2", ("account",), (account,), "v1", "ServiceAccount", account.name))
     jobs = dict(zip(range(len(todo), len(todo) + len(plan.jobs)), plan.jobs))
     todo.extend((job.template, ("job",), (job,), "batch/v1", "Job", job.name) for job in plan.jobs)
-    straight = text and config.templates_dir is None
+    straight = out is not None and config.templates_dir is None
     objects: list[Any] = []
     checked: set[str] = set()
     for i, (name, names, context, *what) in enumerate(todo):
@@ -86,16 +85,15 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         objects.append(obj)
     if problems:
         raise UserError(problems)
-    result = Result(objects, list(warnings or []) + list(plan.warnings), plan)
     if straight:
-        runs = [(name, names, [entry[2] for entry in group])
-                for (name, names), group in groupby(todo, key=lambda entry: entry[:2])]
-        result.objects, result.text = [], renderer.stream(runs)
-    elif text:
+        renderer.stream([(name, names, [entry[2] for entry in group])
+                         for (name, names), group in groupby(todo, key=lambda entry: entry[:2])], out)
+        objects = []
+    elif out is not None:
         from generator.emit import yaml_stream
 
-        result.text = yaml_stream(objects)
-    return result
+        out.write(yaml_stream(objects))
+    return Result(objects, list(warnings or []) + list(plan.warnings), plan)
 
 
 _EXTERNAL = ("secret", "external", "dockerconfigjson_template", "remote_data")

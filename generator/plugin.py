@@ -74,13 +74,14 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
         data = load_yaml_file(Path(config_file), config_file)
         display = original_config(root, data) or config_file
         config, warnings = load(data, display, root)
-        result = generate(config, environ, warnings, text=True)
+        rendered = io.StringIO()
+        result = generate(config, environ, warnings, out=rendered)
     except UserError as exc:
         print_issues(exc.issues, err, texts)
         return EXIT_USER
     shown = io.StringIO()
     print_issues(result.warnings, shown)
-    stream = result.text or ""
+    stream = rendered.getvalue()
     err.write(shown.getvalue())
     out.write(stream)
     if slot is not None:  # the entry keeps the objects with their Secrets' values taken out

@@ -18,7 +18,8 @@ import os
 import re
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Mapping
+from itertools import islice
+from typing import Any, Mapping, TextIO
 
 import jinja2
 import jinja2.ext
@@ -179,18 +180,25 @@ class Renderer:
         self._open_ended |= open_ended
         return Printed(text)
 
-    def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]]) -> str:
-        """YAML documents of (template, context names, one context per object) runs, each run one render."""
-        parts = []
+    def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO) -> None:
+        """Write the YAML documents of (template, context names, one context per object) runs, one render a run.
+
+        Jinja's pieces are written in batches as it makes them: a run's pieces joined at once
+        would be a list of millions of small strings on large catalogs.
+        """
         for name, names, contexts in runs:
             loop = "{% for " + ", ".join(names) + " in contexts %}---\n{% include " + json_text(name) + " %}{% endfor %}"
             items = contexts if len(names) > 1 else [context[0] for context in contexts]
-            parts.append(self._render(name, self.env.from_string(loop), {"contexts": items}))
-        text = "".join(parts)
-        if self._open_ended:  # rare: PyYAML says whether the last document ends the stream with `...`
-            last = read_document(text[text.rfind("\n---\n") + 1:])
-            text += "...\n" if yaml_stream([last]).endswith("\n...\n") else ""
-        return text
+            try:
+                pieces = self.env.from_string(loop).generate(contexts=items)
+                while batch := list(islice(pieces, 65536)):
+                    out.write("".join(batch))
+            except (jinja2.TemplateError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
+                raise _template_error(exc, name) from None
+        if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
+            name, names, contexts = runs[-1]
+            last = read_document(self._render(name, None, dict(zip(names, contexts[-1]))))
+            out.write("...\n" if yaml_stream([last]).endswith("\n...\n") else "")
 
     def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
         """One object rendered and parsed back; it must be the object its plan describes."""
@@ -204,18 +212,20 @@ class Renderer:
     def _render(self, name: str, template: jinja2.Template | None, context: dict) -> str:
         try:
             return (template or self.env.get_template(name)).render(context)
-        except jinja2.TemplateNotFound as exc:
-            raise UserError([Issue(Origin(name), f"template {exc.name} not found",
-                                   "a templates directory overrides files of the same name")]) from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise UserError([Issue(Origin(exc.filename or name), f"template syntax error: {exc.message}",
-                                   line=exc.lineno)]) from None
-        except (jinja2.TemplateError, jinja2.exceptions.SecurityError) as exc:
-            raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {exc.message or type(exc).__name__}",
-                                   line=_template_line(exc))]) from None
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
-            raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {type(exc).__name__}",
-                                   line=_template_line(exc))]) from None
+            raise _template_error(exc, name) from None
+
+
+def _template_error(exc: Exception, name: str) -> UserError:
+    """What went wrong in a template, located, and never with a value in it."""
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return UserError([Issue(Origin(name), f"template {exc.name} not found",
+                                "a templates directory overrides files of the same name")])
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return UserError([Issue(Origin(exc.filename or name), f"template syntax error: {exc.message}", line=exc.lineno)])
+    message = exc.message if isinstance(exc, (jinja2.TemplateError, jinja2.exceptions.SecurityError)) else None
+    return UserError([Issue(Origin(_template_file(exc) or name), f"template error: {message or type(exc).__name__}",
+                            line=_template_line(exc))])
 
 
 def _frames(exc: BaseException) -> list:

@@ -7,6 +7,7 @@ PyYAML's layout. These tests check both, for hostile values and for every golden
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -50,22 +51,28 @@ def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
     return straight
 
 
+def _stream(renderer: Renderer, name: str, contexts: list[tuple]) -> str:
+    out = io.StringIO()
+    renderer.stream([(name, ("v", "w"), contexts)], out)
+    return out.getvalue()
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(sorted(TEMPLATES)), v=JSON, w=JSON)
 def test_printed_text_is_pyyaml_text_of_its_parse(renderer: Renderer, name: str, v: object, w: object) -> None:
-    text = renderer.stream([(name, ("v", "w"), [(v, w), (w, v)])])
+    text = _stream(renderer, name, [(v, w), (w, v)])
     assert text == yaml_stream(load_stream(text))
 
 
 def test_values_read_back_as_themselves(renderer: Renderer) -> None:
     values = ({"k": ("a b", 1.5, None)}, "x\n\n")
-    (doc,) = load_stream(renderer.stream([("nested.j2", ("v", "w"), [values])]))
+    (doc,) = load_stream(_stream(renderer, "nested.j2", [values]))
     assert doc == {"a": {"b": [{"name": {"k": ["a b", 1.5, None]}, "value": "x\n\n"}, "x\n\n"]}}
 
 
 def test_a_stream_ending_in_a_kept_line_break_ends_with_the_marker(renderer: Renderer) -> None:
-    assert renderer.stream([("last.j2", ("v", "w"), [("x\n\n", 0), ("y", 0)])]).endswith("b: y\n")
-    assert renderer.stream([("last.j2", ("v", "w"), [("y", 0), ("x\n\n", 0)])]).endswith("b: |+\n  x\n\n...\n")
+    assert _stream(renderer, "last.j2", [("x\n\n", 0), ("y", 0)]).endswith("b: y\n")
+    assert _stream(renderer, "last.j2", [("y", 0), ("x\n\n", 0)]).endswith("b: |+\n  x\n\n...\n")
 
 
 def test_yaml_elsewhere_is_refused(tmp_path: Path) -> None:
@@ -73,7 +80,7 @@ def test_yaml_elsewhere_is_refused(tmp_path: Path) -> None:
     straight = Renderer()
     straight.env.loader = jinja2.FileSystemLoader(str(tmp_path))
     with pytest.raises(UserError, match="stands alone"):
-        straight.stream([("inline.j2", ("v", "w"), [(1, 2)])])
+        _stream(straight, "inline.j2", [(1, 2)])
 
 
 def test_each_road_reads_back_what_it_printed(tmp_path: Path) -> None:
@@ -111,8 +118,9 @@ def test_built_in_templates_place_every_value() -> None:
 @pytest.mark.parametrize("case", golden_cases(), ids=lambda p: p.name)
 def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path) -> None:
     config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
-    text = generate(config, dict(os.environ), warnings, text=True).text
-    assert text == yaml_stream(generate(config, dict(os.environ), warnings).objects)
+    out = io.StringIO()
+    generate(config, dict(os.environ), warnings, out=out)
+    assert out.getvalue() == yaml_stream(generate(config, dict(os.environ), warnings).objects)
 
 
 def test_the_first_job_of_each_template_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,4 +133,4 @@ def test_the_first_job_of_each_template_is_checked(tmp_path: Path, monkeypatch: 
     case = next(c for c in golden_cases() if c.name == "seed")
     config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
     with pytest.raises(UserError, match="kaniko reads /kaniko/.docker/config.json, which is None of Secret None"):
-        generate(config, dict(os.environ), warnings, text=True)
+        generate(config, dict(os.environ), warnings, out=io.StringIO())
