@@ -36,8 +36,9 @@ POLYAXON_VERSION = "2.18.0"
 POLYAXON_VENV = CACHE_DIR / f"polyaxon-{POLYAXON_VERSION}"
 CONNGEN_VENV = CACHE_DIR / "conngen"
 REPO = BENCH_DIR.parent
-# shared/ sits beside the repository, on developer machines and in CI alike.
-KANIKO_COMPONENT = BENCH_DIR.parent.parent / "shared" / "reference" / "polyaxon-hub" / "kaniko.yaml"
+# shared/ sits beside the repository (or beside the directory of its worktrees)
+_COMPONENT = Path("shared", "reference", "polyaxon-hub", "kaniko.yaml")
+KANIKO_COMPONENT = next((d / _COMPONENT for d in REPO.parents if (d / _COMPONENT).is_file()), REPO.parent / _COMPONENT)
 NOT_INSTALLED = "conngen not installed"
 CONNGEN_FAILED = "conngen failed"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -446,7 +447,10 @@ def main(argv: list[str] | None = None) -> int:
             rows: list[Row] = []
             for name in args.case or CASES:
                 print(f"{name}:", file=sys.stderr, flush=True)
-                rows.extend(CASES[name](ctx))
+                try:
+                    rows.extend(CASES[name](ctx))
+                except CommandFailed as failure:  # the other cases' rows are still worth printing
+                    ctx.failures.append(f"{name}: {failure}")
             runs_text = f"{warmups} warm-up + {runs} measured, medians"
             info = machine(kubectl, conngen or f"{NOT_INSTALLED} ({problem})", runs_text, load_before)
     except CommandFailed as failure:
