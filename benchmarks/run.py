@@ -5,8 +5,8 @@ Usage: python benchmarks/run.py [--quick] [--case NAME ...]
 
 Each comparison runs conngen and its peer alternately (ABBA order) in one invocation so that
 machine noise hits both, and reports medians of whole-process wall time; peak RSS comes from
-os.wait4 for exactly the measured child. Timing never sets the exit code: only a command that
-fails does, because this is a report, not a test.
+os.wait4 of separate runs launched from a small process (see peak_rss_mib). Timing never sets
+the exit code: only a command that fails does, because this is a report, not a test.
 """
 
 from __future__ import annotations
@@ -112,16 +112,11 @@ class Stats:
 
     command: Command
     wall: list[float] = field(default_factory=list)
-    rss_kib: list[int] = field(default_factory=list)
     problem: str | None = None
 
     @property
     def median(self) -> float:
         return statistics.median(self.wall)
-
-    @property
-    def peak_mib(self) -> float:
-        return max(self.rss_kib) / 1024
 
 
 @dataclass(frozen=True)
@@ -167,18 +162,35 @@ def run_setup(argv: list[str], env: dict[str, str] | None = None) -> str:
     return proc.stdout
 
 
-def run_once(cmd: Command, env: dict[str, str], out: Path, err: Path) -> tuple[float, int]:
-    """Time one whole process; wait4 gives the peak RSS of that child alone (KiB)."""
+def run_once(cmd: Command, env: dict[str, str], out: Path, err: Path) -> float:
+    """Time one whole process."""
     with out.open("wb") as stdout, err.open("wb") as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, env={**env, **cmd.env}, stdout=stdout, stderr=stderr)
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _ = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         tail = err.read_text(errors="replace")[-4000:]
         raise CommandFailed(f"{cmd.label}: {' '.join(cmd.argv)} exited {proc.returncode}:\n{tail}")
-    return wall, usage.ru_maxrss
+    return wall
+
+
+# A child forked from this harness (which holds parsed outputs) starts with the harness's peak in
+# its ru_maxrss, so peak RSS is taken from a grandchild, forked from a small launcher.
+_PEAK_RSS = "import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL); print(os.wait4(p.pid, 0)[2].ru_maxrss)"
+
+
+def peak_rss_mib(cmd: Command, env: dict[str, str], runs: int = 3) -> float:
+    """The largest peak RSS of `runs` runs of the command (output discarded), in MiB."""
+    peaks = []
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-S", "-c", _PEAK_RSS, *cmd.argv], cwd=cmd.cwd,
+                              env={**env, **cmd.env}, capture_output=True, text=True, check=False)
+        if proc.returncode:
+            raise CommandFailed(f"{cmd.label}: peak RSS run exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+        peaks.append(int(proc.stdout.strip().splitlines()[-1]) / 1024)
+    return max(peaks)
 
 
 def check_output(cmd: Command, out: Path) -> str | None:
@@ -230,9 +242,7 @@ class Context:
         for i in range(total):
             for index, s in slots if i % 2 == 0 else slots[::-1]:
                 slot = self.tmp / f"out-{index}"
-                wall, rss = run_once(s.command, self.env, slot.with_suffix(".yaml"), slot.with_suffix(".err"))
-                s.wall.append(wall)
-                s.rss_kib.append(rss)
+                s.wall.append(run_once(s.command, self.env, slot.with_suffix(".yaml"), slot.with_suffix(".err")))
             if i == 0 and cutoff is not None:
                 slowest = max(stats, key=lambda st: st.wall[0])
                 if slowest.wall[0] > cutoff:
@@ -242,7 +252,6 @@ class Context:
             if i < self.warmups:
                 for st in stats:
                     st.wall.clear()
-                    st.rss_kib.clear()
         for index, s in enumerate(stats):
             s.problem = check_output(s.command, self.tmp / f"out-{index}.yaml")
             if s.problem:
@@ -318,16 +327,17 @@ def case_scale(ctx: Context) -> list[Row]:
     commands.append(Command("libyaml events 10k", [python, str(BENCH_DIR / "floor.py"), *files], BENCH_DIR, {}))
     try:
         big, small, floor = ctx.measure(*commands, cutoff=SCALE_CUTOFF)
+        peak = peak_rss_mib(commands[0], ctx.env)
     except CommandFailed as failure:
         ctx.failures.append(str(failure))
         return [Row(name, CONNGEN_FAILED, "—", "—", b.text(), "—") for name, b in zip(names, budgets)]
     valid = not (big.problem or small.problem)
     ratio, growth = big.median / floor.median, big.median / small.median
-    rss = f"{big.peak_mib:.1f} MiB"
+    rss = f"{peak:.1f} MiB"
     return [
         Row(names[0], seconds(big.median), seconds(floor.median), f"{ratio:.2f}×", ratio_budget.text(),
             ratio_budget.verdict(ratio, valid)),
-        Row(names[1], rss, "—", "—", rss_budget.text(), rss_budget.verdict(big.peak_mib, valid)),
+        Row(names[1], rss, "—", "—", rss_budget.text(), rss_budget.verdict(peak, valid)),
         Row(names[2], seconds(big.median), seconds(small.median), f"{growth:.2f}×", growth_budget.text(),
             growth_budget.verdict(growth, valid)),
     ]
