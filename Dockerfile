@@ -5,6 +5,12 @@
 #
 #   docker build -t conngen:0.1.0 .
 #
+# Dependencies come from requirements.lock: exact versions with sha256 hashes (pip checks every
+# file it installs against them), made by pip-tools from setup.cfg and pyproject.toml:
+#   pip-compile --generate-hashes --allow-unsafe --all-build-deps --strip-extras --no-header \
+#     --no-emit-find-links -o requirements.lock pyproject.toml
+# (tests/test_image.py checks that it pins every dependency setup.cfg declares.)
+#
 # The base is pinned by digest. To move it, look the digest up with
 #   docker buildx imagetools inspect python:3.11-slim-bookworm
 # and pass --build-arg BASE=python:3.11-slim-bookworm@sha256:<digest> (or edit the line below).
@@ -19,30 +25,47 @@ COPY . /src
 # /opt/conngen is a relocatable Python: interpreter, libpython (found through an $ORIGIN rpath),
 # stdlib and site-packages all under one directory, so the same tree runs in this image and,
 # copied into a shared volume, in another container (docs/integrations/argocd.md).
-# Dependencies are installed from wheels only (PyYAML's wheel carries libyaml): no compiler runs.
+# Dependencies (and the build's setuptools and wheel) are installed from hashed wheels only
+# (PyPI's PyYAML wheel carries libyaml): no compiler runs. conngen itself is then built offline.
 RUN mkdir -p /opt/conngen/bin /opt/conngen/lib \
  && cp -a /usr/local/bin/python3.11 /opt/conngen/bin/ \
  && ln -s python3.11 /opt/conngen/bin/python \
  && cp -a /usr/local/lib/libpython3.11.so* /usr/local/lib/python3.11 /opt/conngen/lib/ \
  && patchelf --set-rpath '$ORIGIN/../lib' /opt/conngen/bin/python3.11 \
- && /opt/conngen/bin/python3.11 -m pip install --only-binary=:all: --no-binary=conngen /src \
- && /opt/conngen/bin/python3.11 -m pip uninstall -y pip setuptools wheel \
+ && /opt/conngen/bin/python3.11 -m pip install --require-hashes --only-binary=:all: -r /src/requirements.lock \
+ && /opt/conngen/bin/python3.11 -m pip install --no-deps --no-index --no-build-isolation /src \
+ && /opt/conngen/bin/python3.11 -m pip uninstall -y pip setuptools wheel packaging \
  && rm -rf /opt/conngen/lib/python3.11/test /opt/conngen/lib/python3.11/ensurepip \
            /opt/conngen/lib/python3.11/idlelib /opt/conngen/lib/python3.11/tkinter \
  && /opt/conngen/bin/python3.11 -m compileall -q /opt/conngen/lib/python3.11 \
+ && cp /src/LICENSE /src/NOTICE /opt/conngen/ \
  && chmod -R a+rX,go-w /opt/conngen
 
 FROM ${BASE}
-# kustomize runs function containers as `--user nobody`, ArgoCD runs the sidecar as 999: the
-# installed files are world-readable and nothing is written at run time.
-RUN python -m pip uninstall -y -q pip setuptools wheel
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="conngen" \
+      org.opencontainers.image.description="Registry Secrets and image-builder Jobs from a Polyaxon connections catalog (KRM function, ArgoCD CMP sidecar)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE}"
+# One Python on the final filesystem: the base's interpreter goes (its shared libraries stay, which
+# the relocatable copy's extension modules need); the build fails if that copy lacks one of them.
+RUN rm -rf /usr/local/bin/python* /usr/local/bin/pip* /usr/local/bin/idle* /usr/local/bin/pydoc* \
+           /usr/local/lib/python3.11 /usr/local/lib/libpython3* /usr/local/include/python3.11
 COPY --from=build /opt/conngen /opt/conngen
 ENV PATH=/opt/conngen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1
-# Container functions see only what is mounted: mount the kustomization's catalog and credential
-# files here, at the relative paths the config uses (docs/integrations/kustomize.md).
+RUN ! command -v python3 >/dev/null \
+ && /opt/conngen/bin/python3.11 -I -c "import hashlib, ssl, zlib, ctypes, bz2, lzma, generator.cli, generator.plugin"
+# Container functions see only what is mounted, read-only: mount the kustomization's catalog and
+# credential files here, at the relative paths the config uses (docs/integrations/kustomize.md).
 WORKDIR /work
+# kustomize runs function containers as `--user nobody`, ArgoCD runs the sidecar as 999: the
+# installed files are world-readable and nothing is written at run time.
 USER 65532:65532
-# kustomize forwards the host's environment (PATH, PYTHON*) into function containers: an absolute
-# interpreter in isolated mode (-I) keeps the host's values from changing what runs.
+# kustomize passes a function container only the variables its annotation lists under `envs:`
+# (and LOG_TO_STDERR, STRUCTURED_RESULTS); an absolute interpreter in isolated mode (-I) keeps a
+# listed PATH or PYTHON* from changing what runs.
 ENTRYPOINT ["/opt/conngen/bin/python3.11", "-I", "-m", "generator.plugin"]

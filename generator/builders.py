@@ -32,6 +32,10 @@ class AuthLookup(Struct, frozen=True):
         return self.env_file or self.env_dir
 
 
+#: the volume of the node's Docker socket; `builders.dockerizer.dockerSocket` moves its node side
+DOCKER_SOCKET = "docker-socket"
+
+
 class HostMount(Struct, frozen=True):
     """A node path the builder needs (the dockerizer talks to the node's docker daemon)."""
 
@@ -71,8 +75,17 @@ class BuilderProfile(Struct, frozen=True):
     security_context: Mapping[str, Any] | None = None
     helpers: frozenset[str] = frozenset()  # providers whose credential helper is built into the image
     ca_dir: str | None = None  # where a registry CA is mounted; None: the builder cannot take one
+    image_user: tuple[int, int] = (0, 0)  # uid, gid the image runs as when the securityContext does not say
+    # files and dirs of the image the builder needs: a mount at or above one of them hides it
+    image_paths: tuple[str, ...] = ()
+    cache_note: str = ""  # what `cache: true` really does with this builder, when that surprises
     description: str = ""
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def template(self) -> str:
+        """The template its Jobs are rendered with."""
+        return f"{self.name}.yaml.j2"
 
     @property
     def dir_env(self) -> str:
@@ -103,6 +116,13 @@ class BuilderProfile(Struct, frozen=True):
                 return step.path
         return ""
 
+    def run_as(self, security_context: Mapping[str, Any] | None) -> tuple[int, int]:
+        """The uid and gid the builder runs as: the securityContext's, else the image's (gid -1: unknown,
+        the image's entry for that uid)."""
+        context = security_context or {}
+        uid = context.get("runAsUser", self.image_user[0])
+        return uid, context.get("runAsGroup", self.image_user[1] if "runAsUser" not in context else -1)
+
     def auth_env_value(self, mount_path: str) -> str:
         """The value of `auth_env` that makes the builder read `file_name` under `mount_path`."""
         base = mount_path.rstrip("/")
@@ -110,6 +130,9 @@ class BuilderProfile(Struct, frozen=True):
 
 
 _DOCKER_LOOKUP = (AuthLookup(env_dir="DOCKER_CONFIG"), AuthLookup(home_dir=".docker"))
+#: what every image with a shell and libc needs, and the kernel's file systems
+_SYSTEM_PATHS = ("/bin/sh", "/usr/bin", "/usr/lib", "/lib", "/etc/passwd", "/etc/ssl/certs", "/dev", "/proc", "/sys",
+                 "/tmp")
 _DOCKER_CONFIG = AuthLookup(env_dir="DOCKER_CONFIG")
 _UNCONFINED = {"type": "Unconfined"}
 CA_DIR = "/etc/conngen/registry-ca"  # a fresh directory: mounting over the image's own CA bundle would hide it
@@ -134,6 +157,9 @@ PROFILES: dict[str, BuilderProfile] = {
         # ecr-login, acr-env and the google keychain are linked into the executor (kaniko >= 1.8.0)
         helpers=frozenset({"ecr", "acr", "gcr"}),
         ca_dir=CA_DIR,
+        # FROM scratch: the executor and its CA bundle (SSL_CERT_DIR) are all there is, besides the kernel's
+        image_paths=("/kaniko/executor", "/kaniko/ssl/certs/ca-certificates.crt", "/etc/nsswitch.conf",
+                     "/dev", "/proc", "/sys"),
         description="kaniko executor: reads $DOCKER_CONFIG/config.json (the image sets DOCKER_CONFIG=/kaniko/.docker/)",
     ),
     "dockerizer": BuilderProfile(
@@ -151,7 +177,11 @@ PROFILES: dict[str, BuilderProfile] = {
         dockerfile_path=False,
         cluster_dns=False,
         env=(("PYTHONUNBUFFERED", "true"),),
-        host_mounts=(HostMount("docker-socket", "/var/run/docker.sock", "Socket"),),
+        host_mounts=(HostMount(DOCKER_SOCKET, "/var/run/docker.sock", "Socket"),),
+        image_paths=(*_SYSTEM_PATHS, "/usr/local/bin/polyaxon"),
+        # polyaxon's build skips `docker build` when the node already has an image with that tag
+        cache_note="cache: true makes the dockerizer reuse any image the node's docker daemon already has under "
+                   "the destination tag, built from whatever context it was built from; it is not a layer cache",
         description="Polyaxon dockerizer (docker-py through the node's docker socket): reads "
                     "$DOCKER_CONFIG/config.json, else $HOME/.docker/config.json",
         notes=("pushes through the node's docker daemon: insecure registries must be listed in the daemon's "
@@ -177,6 +207,10 @@ PROFILES: dict[str, BuilderProfile] = {
         security_context={"runAsUser": 1000, "runAsGroup": 1000, "seccompProfile": _UNCONFINED,
                           "appArmorProfile": _UNCONFINED},
         ca_dir=CA_DIR,
+        image_user=(1000, 1000),
+        # the rootless image's programs, its TMPDIR and the runtime dir buildkitd puts its socket in
+        image_paths=(*_SYSTEM_PATHS, "/usr/bin/buildctl-daemonless.sh", "/usr/bin/buildctl", "/usr/bin/buildkitd",
+                     "/usr/bin/rootlesskit", "/etc/subuid", "/home/user/.local/tmp", "/run/user/1000"),
         description="BuildKit rootless (buildctl-daemonless.sh): reads $DOCKER_CONFIG/config.json, "
                     "else $HOME/.docker/config.json (HOME=/home/user)",
     ),
@@ -202,6 +236,8 @@ PROFILES: dict[str, BuilderProfile] = {
         security_context={"runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]},
                           "seccompProfile": _UNCONFINED, "appArmorProfile": _UNCONFINED},
         ca_dir=CA_DIR,
+        # containers/image refuses to push without /etc/containers/policy.json
+        image_paths=(*_SYSTEM_PATHS, "/etc/containers/policy.json", "/usr/share/containers"),
         description="buildah bud + push (vfs, chroot isolation): reads $REGISTRY_AUTH_FILE, else "
                     "$DOCKER_CONFIG/config.json, else ${XDG_RUNTIME_DIR}/containers/auth.json",
     ),

@@ -3,15 +3,25 @@
 kustomize (and ArgoCD, on every refresh) runs the plugin for every build, and importing the
 renderer costs more than the whole budget. So after a full render the plugin stores the YAML
 stream with each Secret's `.dockerconfigjson` replaced by a placeholder, where each credential
-comes from (an environment variable name or a file path, never a value), and the sha256 of
-every file the render read. A later build with the same config, root and files fills the
-Secrets from the live sources and writes the stream, without rendering.
+comes from (an environment variable name or a file path, never a value), and what the render
+read: the sha256 of every file, and how every path the root rule checked resolved (catalogs,
+credential files, the templates directory and each file in it, the root itself). A later
+build with the same config, root and working directory is a hit only if a fresh render would
+read exactly that: same resolutions, same bytes. It then fills the Secrets from the live
+sources and writes the stream, without rendering.
+
+An entry is trusted only if it is a regular file of ours, closed to everyone else, not a
+symlink and not hard-linked, and its HMAC-SHA256 under a per-user key (32 random bytes in the
+same private directory, checked the same way) matches. Ownership and mode stop another local
+user who once could write into the directory; the MAC stops everything that can put a file
+there without the key (see SECURITY.md for what it does not stop).
 
 Nothing secret is stored: a config with a literal credential, a dockerConfig, sops or
 ExternalSecrets is never cached, nor one whose secret.yaml.j2 is overridden (a template could
 derive text from the value). Any problem on the way (an unset variable, a missing file, a
-changed dependency, a corrupt entry) means "no hit": the full path runs and reports it as usual.
-Stdlib only, and only modules the interpreter has loaded anyway or that are cheap.
+changed dependency, a corrupt or untrusted entry) means "no hit": the full path runs and
+reports it as usual. Stdlib only, and only modules the interpreter has loaded anyway or that
+are cheap.
 """
 
 from __future__ import annotations
@@ -26,13 +36,21 @@ try:
     from _sha256 import sha256  # CPython 3.11's builtin; hashlib would load OpenSSL, several ms every build
 except ImportError:  # elsewhere in other versions
     from hashlib import sha256
+from _operator import _compare_digest  # what hmac.compare_digest is, without importing hmac (and OpenSSL)
 
 from generator import __version__
 from generator.dockerauth import login_config
 
-FORMAT = 1  # bump when the entry layout changes
+FORMAT = 2  # bump when the entry layout changes
 MAX_ENTRIES = 256  # oldest entries beyond this are removed when one is stored
 TOO_BIG = 1024 * 1024  # a value or Secret this large goes the full path, whose limits are not smaller
+MAX_ENTRY = 64 * 1024 * 1024  # a larger entry file is not read
+MAX_TREE = 1000  # a templates directory with more files than this is not cached
+CONFIG_LIMIT = 8 * 1024 * 1024  # yamlio.MAX_FILE_BYTES (not imported: it loads PyYAML)
+KEY_FILE = "hmac-key"
+KEY_BYTES = 32
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -65,6 +83,63 @@ def private_dir(path: str, create: bool) -> bool:
         return False
 
 
+def _mac(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) on the builtin sha256; the hmac module would load OpenSSL on every build."""
+    block = key.ljust(64, b"\0")
+    inner = sha256(block.translate(_IPAD) + message).digest()
+    return sha256(block.translate(_OPAD) + inner).hexdigest().encode("ascii")
+
+
+def _trusted(fd: int) -> bool:
+    """A regular file of ours that no one else can write or read, under one name only."""
+    info = os.fstat(fd)
+    return (stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
+            and info.st_nlink == 1 and info.st_size <= MAX_ENTRY)
+
+
+def _read_trusted(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        if not _trusted(fd):
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _key(directory: str, create: bool) -> bytes | None:
+    """The per-user MAC key; with `create`, one is made (or an untrusted one replaced, voiding its entries)."""
+    path = os.path.join(directory, KEY_FILE)
+    key = _read_trusted(path)
+    if key is not None and len(key) == KEY_BYTES:
+        return key
+    if not create:
+        return None
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        if os.path.lexists(path):
+            os.unlink(path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(KEY_BYTES))
+        os.link(tmp, path)  # never replaces: of two racing builds, the first key stays
+    except OSError:
+        pass
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+    return _key(directory, False)
+
+
 def _sha(path: str) -> str | None:
     try:
         with open(path, "rb") as fh:
@@ -74,7 +149,7 @@ def _sha(path: str) -> str | None:
 
 
 def _tree(directory: str, suffix: str = "", recursive: bool = True) -> dict[str, str | None]:
-    """Every file under `directory` (names relative to it) with its sha256."""
+    """Every file under conngen's own `directory` (names relative to it) with its sha256."""
     found: dict[str, str | None] = {}
     pending = [""]
     while pending:
@@ -93,6 +168,34 @@ def _tree(directory: str, suffix: str = "", recursive: bool = True) -> dict[str,
     return found
 
 
+def _user_tree(directory: str) -> dict[str, list] | None:
+    """Everything a template could load from a user's templates directory: each name, where it
+    resolves and its sha256 (symlinked directories followed once); None when it has too many."""
+    found: dict[str, list] = {}
+    pending, seen = [""], set()
+    while pending:
+        sub = pending.pop()
+        real = os.path.realpath(os.path.join(directory, sub))
+        if real in seen:
+            found[sub + "/"] = [real, None]  # a loop: where it points is what matters
+            continue
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(os.path.join(directory, sub)), key=lambda e: e.name)
+        except OSError as exc:
+            found[sub + "/"] = [real, type(exc).__name__]
+            continue
+        for entry in entries:
+            name = os.path.join(sub, entry.name)
+            if entry.is_dir():
+                pending.append(name)
+            else:
+                found[name] = [os.path.realpath(entry.path), _sha(entry.path) if entry.is_file() else None]
+            if len(found) > MAX_TREE:
+                return None
+    return found
+
+
 def _source_value(source: dict, environ: dict) -> str | None:
     """A credential value from its live source, read as credentials.read_value reads it."""
     if "env" in source:
@@ -100,11 +203,15 @@ def _source_value(source: dict, environ: dict) -> str | None:
     if os.path.realpath(source["path"]) != source["file"]:  # a symlink moved: the full path re-checks it
         return None
     try:
-        if os.stat(source["file"]).st_size > TOO_BIG:
-            return None
-        with open(source["file"], encoding="utf-8") as fh:
-            text = fh.read()
+        fd = os.open(source["file"], os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            raw = os.read(fd, TOO_BIG + 1) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        finally:
+            os.close(fd)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError):
+        return None
+    if len(raw) > TOO_BIG or not raw or "\r" in text:  # the full path reads these (line ends, what is wrong)
         return None
     return text[:-1] if text.endswith("\n") else text
 
@@ -117,21 +224,26 @@ class Probe:
         self.config_file = config_file
         self.root = root
         with open(config_file, "rb") as fh:
-            config_bytes = fh.read()
+            config_bytes = fh.read(CONFIG_LIMIT + 1)  # /dev/zero: the full path refuses it, by the same limit
+        if len(config_bytes) > CONFIG_LIMIT:
+            raise OSError("too large to be a config")
         digest = sha256()
         for part in (f"conngen-cache-{FORMAT}", __version__, root, os.getcwd()):
             digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
         digest.update(config_bytes)
         self.key = digest.hexdigest()
         self.path = os.path.join(directory, self.key + ".json")
+        self.miss = ""
 
     def replay(self, out, err, environ: dict) -> bool:
         """Write the stored build with fresh credentials; False (nothing written) when it cannot."""
         try:
             text, warnings = self._filled(environ)
         except Exception:  # noqa: BLE001 - a corrupt or foreign entry is a miss, never a failure
+            self.miss = "the entry is unreadable"
             return False
         if text is None:
+            self.miss = warnings  # on a miss, _filled says why (for --verbose)
             return False
         out.write(text)
         err.write(warnings)
@@ -142,50 +254,55 @@ class Probe:
         return True
 
     def _filled(self, environ: dict) -> tuple[str | None, str]:
+        """(stream, warnings) on a hit; (None, why not) on a miss."""
         if not private_dir(self.directory, create=False):
-            return None, ""
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None, ""
-        with os.fdopen(fd, encoding="utf-8") as fh:
-            entry = json.load(fh)
+            return None, f"{self.directory} is missing or not private to this user"
+        key = _key(self.directory, create=False)
+        raw = _read_trusted(self.path) if key is not None else None
+        if key is None or raw is None:
+            return None, "no entry for this config, root and conngen version (or none this user can trust)"
+        mac, _, body = raw.partition(b"\n")
+        if not _compare_digest(mac, _mac(key, body)):
+            return None, "the entry fails its integrity check"
+        entry = json.loads(body)
         if entry["format"] != FORMAT or entry["key"] != self.key:
-            return None, ""
-        if any(_sha(path) != sha for path, sha in entry["files"].items()):
-            return None, ""
-        if any(_tree(d, suffix, recursive) != files for d, suffix, recursive, files in entry["trees"]):
-            return None, ""
+            return None, "the entry has another format"
+        changed = _changed(entry)
+        if changed:
+            return None, changed
         text = entry["stream"]
         for secret in entry["secrets"]:
             user = _source_value(secret["username"], environ)
             password = _source_value(secret["password"], environ)
             if not user or not password or ":" in user:
-                return None, ""  # the full path says what is wrong, located
+                return None, "a credential source is unset or unusable"  # the full path says which, located
             data = login_config(secret["servers"], user, password, secret["email"])
             if len(data) > TOO_BIG:
-                return None, ""
+                return None, "a Secret is too large to replay"
             text = text.replace(secret["placeholder"], base64.b64encode(data).decode("ascii"))
         return text, entry["warnings"]
 
     def store(self, data: object, display: str, config, plan, objects: list[dict], stream: str, warnings: str,
-              dump, builtin_templates: str) -> bool:
+              dump, builtin_templates: str, read: list[str] = ()) -> bool:
         """Keep this build for next time, if it can be kept without any secret-derived text.
 
         `display` is the kustomization's own file for the config (warnings name its lines),
-        `dump` writes objects as the stream does, `builtin_templates` is render's directory.
+        `dump` writes objects as the stream does, `builtin_templates` is render's directory,
+        `read` the kustomization's files that were read to find `display`.
         """
         try:
-            entry = self._entry(data, display, config, plan, objects, stream, warnings, dump, builtin_templates)
+            entry = self._entry(data, display, config, plan, objects, stream, warnings, dump, builtin_templates, read)
         except Exception:  # noqa: BLE001 - the build already succeeded; a cache that cannot keep it just misses
             return False
-        if entry is None or not private_dir(self.directory, create=True):
+        key = _key(self.directory, create=True) if entry is not None and private_dir(self.directory, True) else None
+        if key is None:
             return False
+        body = json.dumps(entry).encode("utf-8")
         tmp = os.path.join(self.directory, f".{self.key}.{os.getpid()}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_mac(key, body) + b"\n" + body)
             os.replace(tmp, self.path)
         except OSError:
             try:
@@ -196,7 +313,8 @@ class Probe:
         _prune(self.directory)
         return True
 
-    def _entry(self, data, display, config, plan, objects, stream, warnings, dump, builtin_templates) -> dict | None:
+    def _entry(self, data, display, config, plan, objects, stream, warnings, dump, builtin_templates, read
+               ) -> dict | None:
         if config.templates_dir and os.path.exists(os.path.join(config.templates_dir, "secret.yaml.j2")):
             return None
         secrets, real = [], {}
@@ -227,21 +345,58 @@ class Probe:
             check = check.replace(placeholder, value)
         if check != stream:
             return None
-        files = {path: _sha(path) for path in _catalogs(data, config.root)}
-        for name in KUSTOMIZATIONS:
-            files[os.path.join(self.root, name)] = _sha(os.path.join(self.root, name))
-        if display != self.config_file:
-            files[os.path.join(self.root, display)] = _sha(os.path.join(self.root, display))
+        links = _written_paths(data, config)
+        if links is None:
+            return None
+        files = {real: _sha(real) for _, real in links if os.path.isfile(real)}
+        for path in [os.path.join(self.root, name) for name in KUSTOMIZATIONS] + list(read):
+            files[path] = _sha(path)
         for name in ("yaml", "jinja2", "markupsafe"):  # their versions live here; an upgrade may change bytes
             module = sys.modules.get(name)
             if getattr(module, "__file__", None):
                 files[module.__file__] = _sha(module.__file__)
         trees = [[builtin_templates, "", True, _tree(builtin_templates)],
                  [PACKAGE_DIR, ".py", False, _tree(PACKAGE_DIR, ".py", False)]]
+        templates = None
         if config.templates_dir:
-            trees.append([config.templates_dir, "", True, _tree(config.templates_dir)])
-        return {"format": FORMAT, "key": self.key, "stream": template, "secrets": secrets, "files": files,
-                "trees": trees, "warnings": warnings}
+            templates = [config.templates_dir, _user_tree(config.templates_dir)]
+            if templates[1] is None:
+                return None
+        return {"format": FORMAT, "key": self.key, "stream": template, "secrets": secrets, "warnings": warnings,
+                "root": [self.root, os.path.realpath(self.root), config.root], "links": links, "files": files,
+                "trees": trees, "templates": templates}
+
+
+def _changed(entry: dict) -> str | None:
+    """Why a fresh render would not read what this entry's render read (root, resolved paths, bytes); None if it would."""
+    given, real, config_root = entry["root"]
+    if os.path.realpath(given) != real or os.path.realpath(config_root) != config_root:
+        return "the root resolves elsewhere"
+    moved = next((joined for joined, resolved in entry["links"] if os.path.realpath(joined) != resolved), None)
+    if moved:
+        return f"{moved} resolves elsewhere"
+    changed = next((path for path, sha in entry["files"].items() if _sha(path) != sha), None)
+    if changed:
+        return f"{changed} changed"
+    if any(_tree(d, suffix, recursive) != files for d, suffix, recursive, files in entry["trees"]):
+        return "a directory it depends on (templates, credentials) changed"
+    if entry["templates"] is not None and _user_tree(entry["templates"][0]) != entry["templates"][1]:
+        return "the templates directory changed"
+    return None
+
+
+def _written_paths(data: object, config) -> list[list[str]] | None:
+    """[path as written joined to the root, where it resolved] for the catalogs and the templates directory."""
+    raw = data.get("catalog") if isinstance(data, dict) else None
+    written = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    if not all(isinstance(f, str) for f in written):
+        return None
+    if config.templates_dir:
+        templates = data.get("templates") if isinstance(data, dict) else None
+        if not isinstance(templates, str):
+            return None  # --templates on the command line: the plugin never has it
+        written.append(templates)
+    return [[os.path.join(config.root, f), os.path.realpath(os.path.join(config.root, f))] for f in written]
 
 
 def _source_record(source, data: object, root: str) -> dict | None:
@@ -263,12 +418,6 @@ def _source_record(source, data: object, root: str) -> dict | None:
     if source.file is None or os.path.realpath(path) != source.file:
         return None
     return {"file": source.file, "path": path}
-
-
-def _catalogs(data: object, root: str) -> list[str]:
-    raw = data.get("catalog") if isinstance(data, dict) else None
-    files = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
-    return [os.path.realpath(os.path.join(root, f)) for f in files if isinstance(f, str)]
 
 
 def _prune(directory: str) -> None:

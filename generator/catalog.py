@@ -9,13 +9,15 @@ becomes a dict. Here the schema is chosen by `kind` and checked; `items` may be 
 from __future__ import annotations
 
 import posixpath
+import re
 from pathlib import Path
 from typing import Any
 
 from generator import names
-from generator.errors import Issue, Origin, UserError
+from generator.errors import Issue, Origin, UserError, shown
 from generator.model import Connection, GitSchema, KeyToPath, RegistrySchema, Resource
 from generator.providers import AUTH_MODES, CA_KEY, PROVIDERS
+from generator.registry import AddressError, parse_registry_url
 from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, ListOf, MapOf, Rec, Record, Str,
                             rec, type_name)
 from generator.yamlio import load_yaml_file
@@ -39,7 +41,7 @@ def _check_mount_path(value: Any, ctx: Ctx, path: tuple) -> Any:
     if checked is INVALID:
         return INVALID
     if ".." in checked.split("/"):
-        return ctx.error(path, f"mount path {checked!r} contains '..'", "write the absolute path without '..'")
+        return ctx.error(path, f"mount path {shown(checked)} contains '..'", "write the absolute path without '..'")
     return posixpath.normpath(checked) if checked != "/" else checked
 
 
@@ -51,7 +53,7 @@ def _check_item_path(value: Any, ctx: Ctx, path: tuple) -> Any:
     if not isinstance(value, str) or not value:
         return ctx.error(path, f"expected a file name, got {type_name(value)}")
     if value.startswith("/") or ".." in value.split("/"):
-        return ctx.error(path, f"item path {value!r} must be relative and must not contain '..'",
+        return ctx.error(path, f"item path {shown(value)} must be relative and must not contain '..'",
                          "use a file name such as config.json")
     return value
 
@@ -72,7 +74,7 @@ def _check_mode(value: Any, ctx: Ctx, path: tuple) -> Any:
             mode = int(text, 8)
             if mode <= 0o777:
                 return mode
-        return ctx.error(path, f"file mode {value!r} is not an octal mode", "write it like \"0644\" or 420")
+        return ctx.error(path, f"file mode {shown(value)} is not an octal mode", "write it like \"0644\" or 420")
     return ctx.error(path, f"expected a file mode, got {type_name(value)}")
 
 
@@ -156,7 +158,7 @@ def _check_env(value: Any, ctx: Ctx, path: tuple) -> Any:
     seen: set[str] = set()
     for i, (name, _) in enumerate(pairs):
         if name in seen:
-            return ctx.error(path, f"environment variable {name!r} is set twice", "keep one entry per name")
+            return ctx.error(path, f"environment variable {shown(name)} is set twice", "keep one entry per name")
         seen.add(name)
     return tuple(pairs)
 
@@ -172,13 +174,38 @@ ENV = Custom(_check_env, {"oneOf": [
 ANNOTATIONS = MapOf(Str("annotation value"), "annotations added to the builder pod",
                     key=Str(pattern=names.QUALIFIED_KEY, hint="annotation keys look like example.com/key"))
 
+
+def _check_registry_url(value: Any, ctx: Ctx, path: tuple) -> Any:
+    """The url taken apart by the rules `render` uses, so `validate` of a catalog alone refuses the same urls."""
+    url = Str(min_len=1).check(value, ctx, path)
+    if url is INVALID:
+        return INVALID
+    try:
+        address = parse_registry_url(url)
+    except AddressError as exc:
+        return ctx.error(path, str(exc), exc.hint)
+    if address.hub_by_default:
+        namespace = address.path.split("/")[0]
+        fix = (f"write {address.repository_prefix} to say so" if namespace == address.path else
+               f"Docker Hub holds only <namespace>/<name>, so it refuses images under {address.repository_prefix}: "
+               f"write docker.io/{namespace} and name the repository in the build's image")
+        ctx.issues.append(Issue(Origin(ctx.file, path), f"url {shown(url)} names no registry host: like docker, conngen "
+                                f"reads it as Docker Hub, {address.repository_prefix}",
+                                f"{fix}, or put the registry's host first (registry.example.com/{address.path})",
+                                severity="warning"))
+    return url, address
+
+
+REGISTRY_URL = Custom(_check_registry_url, {"type": "string", "minLength": 1},
+                      "registry host, optional path: myregistry.com/org (a scheme is ignored; a first component "
+                      "without '.', ':' or localhost is a Docker Hub namespace, as for docker)")
+
 _kind_field = Field("kind", Str("accepted for Polyaxon compatibility; must equal the connection kind"))
 _bool_ro = Field("readOnly", Bool())
 
 KIND_SCHEMAS: dict[str, Record] = {
     "registry": rec("registry schema",
-                    Field("url", Str("registry host, optional path: myregistry.com/org (a scheme is ignored)",
-                                     min_len=1), required=True),
+                    Field("url", REGISTRY_URL, required=True),
                     Field("insecure", Bool("plain HTTP or unverified TLS"), default=False),
                     Field("provider", Str("registry provider; detected from url when omitted", enum=PROVIDERS)),
                     Field("auth", Str("dockerConfig: the secret is a docker config.json; helper: the builder's "
@@ -218,7 +245,7 @@ def _check_connection(conn: Rec, ctx: Ctx) -> None:
         return
     checked = spec.check(conn["schema"], ctx, path)
     if checked is not INVALID and checked.get("kind") not in (None, kind):
-        ctx.error(path + ("kind",), f"schema kind {checked['kind']!r} differs from connection kind {kind!r}",
+        ctx.error(path + ("kind",), f"schema kind {shown(checked['kind'])} differs from connection kind {shown(kind)}",
                   "remove schema.kind")
     conn["schema"] = checked
 
@@ -259,7 +286,8 @@ CATALOG_SCHEMA = {
 def build_connection(c: Rec) -> Connection:
     schema = c["schema"]
     if c["kind"] == "registry" and schema:
-        schema = RegistrySchema(schema["url"], schema["insecure"], schema["provider"], schema["auth"], schema["ca"])
+        url, address = schema["url"]
+        schema = RegistrySchema(url, address, schema["insecure"], schema["provider"], schema["auth"], schema["ca"])
     elif c["kind"] == "git" and schema:
         schema = GitSchema(schema["url"], schema["revision"], tuple(schema["flags"] or ()))
     return Connection(
@@ -283,6 +311,36 @@ def check_connections(value: Any, ctx: Ctx, path: tuple) -> list[Connection]:
     return [build_connection(c) for c in checked if c is not INVALID]
 
 
+LEGACY_KEY = "privateRegistries"
+
+
+def legacy_private_registries(data: dict, display: str) -> Issue:
+    """Polyaxon v0's `privateRegistries` (deployment config): what it is, and the catalog and credentials to write."""
+    entries = data[LEGACY_KEY] if isinstance(data[LEGACY_KEY], list) else []
+    hosts = [h for h in map(_legacy_host, entries) if h]
+    host = hosts[0] if hosts else "registry.example.com"
+    name = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-")
+    found = f"; entries for {', '.join(hosts)}" if hosts else ""
+    return Issue(Origin(display, (LEGACY_KEY,)),
+                 "this is Polyaxon v0's registry list ('user:password@host' or {host, user, password}), "
+                 "which conngen does not read: it reads Polyaxon v1+ connections catalogs",
+                 f"write each entry as a registry connection in a catalog, connections: [{{name: {name}, kind: registry, "
+                 f"schema: {{url: {host}}}, secret: {{name: {name}}}}}], and its login as credentials in the generator "
+                 f"config, credentials: {{{name}: {{username: {{env: REG_USER}}, password: {{env: REG_PASS}}}}}}{found} "
+                 "(docs/registries.md, 'Polyaxon v0's privateRegistries')")
+
+
+def _legacy_host(entry: Any) -> str | None:
+    """The host of a v0 entry, shown only when it is plainly a host: never a part of the login."""
+    host = entry.get("host") if isinstance(entry, dict) else entry.rpartition("@")[2] if isinstance(entry, str) \
+        and "@" in entry else None
+    try:
+        address = parse_registry_url(host) if isinstance(host, str) else None
+    except AddressError:
+        return None
+    return None if address is None or address.hub_by_default or address.path else address.host
+
+
 def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[Issue]]:
     """Connections of one catalog file (a `connections:` list, or a Polyaxon agent config)."""
     data = load_yaml_file(path, display)
@@ -291,10 +349,12 @@ def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[
         raise UserError([Issue(Origin(display), f"a catalog must be a mapping with 'connections:', got {type_name(data)}",
                                "start the file with connections:")])
     store_key = next((k for k in ("artifactsStore", "artifacts_store") if k in data), None)
+    if LEGACY_KEY in data and "connections" not in data and store_key is None:
+        raise UserError([legacy_private_registries(data, display)])
     if store_key is None:
         for key in data:
             if key != "connections":
-                ctx.error((key,), f"unknown top-level key {key!r} in the catalog", "a catalog has only connections:")
+                ctx.error((key,), f"unknown top-level key {shown(key)} in the catalog", "a catalog has only connections:")
     if "connections" not in data and store_key is None:
         ctx.error((), "the catalog has no 'connections:' list", "add connections: [...]")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import os
@@ -11,9 +12,13 @@ from typing import Any, Callable
 
 import click
 
-from generator.errors import EXIT_BUG, EXIT_USER, Issue, UserError
+from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, Issue, Origin, UserError
 
 RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
+
+#: File texts read from stdin (`-`), so that messages about them can still name a line.
+STDIN_TEXTS: dict[str, str] = {}
+STDIN = "<stdin>"
 
 #: Commands defined in other modules, imported only when they run ("module:attribute").
 LAZY_COMMANDS: dict[str, str] = {
@@ -45,12 +50,17 @@ def run_guarded(fn: Callable[[], int | None]) -> None:
     try:
         code = fn() or 0
     except UserError as exc:
-        print_issues(exc.issues)
+        print_issues(exc.issues, texts=STDIN_TEXTS)
         sys.exit(EXIT_USER)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise
+    except KeyboardInterrupt:  # Ctrl-C: the user knows; no traceback, the shell's usual code
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:  # `conngen render ... | head`: the reader left; not a bug, nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_USER)
+    except OSError as exc:  # writing the output failed (stdout closed, a full disk): the environment, not a bug
+        click.echo(f"conngen: error: cannot write the output ({exc.strerror or type(exc).__name__})", err=True)
         sys.exit(EXIT_USER)
     except Exception as exc:  # noqa: BLE001
         click.echo(f"conngen: internal error ({type(exc).__name__}); please report it", err=True)
@@ -58,14 +68,119 @@ def run_guarded(fn: Callable[[], int | None]) -> None:
     sys.exit(code)
 
 
-def load_config_file(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None) -> Any:
-    from generator.pipeline import load
-    from generator.yamlio import load_yaml_file
+def write_dir(objects: list[dict], directory: Path) -> list[Path]:
+    """One file per object: written into a fresh directory beside them, then renamed into place.
 
-    path = Path(config_file)
-    data = load_yaml_file(path, config_file)
-    base = Path(root) if root else path.resolve().parent
-    return load(data, config_file, base, restrictor, str(Path(templates).resolve()) if templates else None)
+    Anything that fails while writing (a full disk, a target that is a directory, a parent that
+    is a file) leaves the directory as it was; only a rename can fail half-way, and then the
+    message says exactly which files were replaced.
+    """
+    import shutil
+    import tempfile  # only for -o DIR: kept off the plugin's start-up path
+
+    from generator.emit import yaml_stream
+
+    names = [f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml" for obj in objects]
+    where = Origin(str(directory))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=directory, prefix=".conngen-")
+    except OSError as exc:
+        raise UserError([Issue(where, f"cannot create the output directory ({exc.strerror or type(exc).__name__})",
+                               "give -o a directory you can write, or one that does not exist yet")]) from None
+    try:
+        for name, obj in zip(names, objects):
+            target = directory / name
+            if target.is_dir() or (target.exists() and not target.is_file()):
+                raise UserError([Issue(where, f"{name} is there and is not a file; nothing was written",
+                                       "move it away, or give -o another directory")])
+            try:
+                with open(os.path.join(staging, name), "w", encoding="utf-8") as fh:
+                    fh.write(yaml_stream([obj]))
+            except OSError as exc:
+                raise UserError([Issue(where, f"cannot write {name} ({exc.strerror or type(exc).__name__}); "
+                                       "nothing was written")]) from None
+        for done, name in enumerate(names):
+            try:
+                os.replace(os.path.join(staging, name), directory / name)
+            except OSError as exc:
+                written = ", ".join(names[:done]) or "none"
+                raise UserError([Issue(where, f"cannot replace {name} ({exc.strerror or type(exc).__name__}) after "
+                                       f"writing {done} of {len(names)} files (written: {written})")]) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [directory / name for name in names]
+
+
+def load_config_file(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None,
+                     strict: bool = False) -> Any:
+    """The checked config and its warnings; `-` reads stdin, with paths relative to the working directory."""
+    from msgspec.structs import replace
+
+    from generator.pipeline import load
+    from generator.verbose import note
+    from generator.yamlio import load_yaml_file, parse_yaml
+
+    if config_file == "-":
+        from generator.plugin import read_stdin
+
+        STDIN_TEXTS[STDIN] = read_stdin("the config")
+        data, display, base = parse_yaml(STDIN_TEXTS[STDIN], STDIN), STDIN, Path(root or os.getcwd())
+    else:
+        path = Path(config_file)
+        data, display = load_yaml_file(path, config_file), config_file
+        base = Path(root) if root else path.resolve().parent
+    note(f"read config {display}; relative paths start at {base}")
+    config, warnings = load(data, display, base, restrictor, str(Path(templates).resolve()) if templates else None)
+    catalogs = sorted({c.origin.file for c in config.connections})
+    note(f"read catalog{'s' if len(catalogs) != 1 else ''} {', '.join(catalogs) or '(none)'}: "
+         f"{len(config.connections)} connections, {len(config.builds)} builds, {len(config.credentials)} credentials")
+    for cred in config.credentials:
+        note(f"credential {cred.secret_name}: {_sources(cred)}")
+    return (replace(config, strict=True) if strict else config), warnings
+
+
+def strict_option(fn: Callable) -> Callable:
+    return click.option("--strict", is_flag=True, help="Treat warnings as errors (also `strict: true` in the config).")(fn)
+
+
+def _sources(cred: Any) -> str:
+    """Where a credential's values come from, in words: never the values themselves."""
+    if cred.external is not None:
+        return f"an ExternalSecret from {cred.external.store_kind} {cred.external.store_name}"
+    parts = []
+    for field in ("docker_config", "username", "password"):
+        source = getattr(cred, field)
+        if source is None:
+            continue
+        where = (f"env {source.env}" if source.env else f"file {source.file}" if source.file else
+                 f"sops file {source.sops}" + (f" key {source.key}" if source.key else "") if source.sops else "a literal")
+        parts.append(f"{field.replace('_c', 'C')} from {where}")
+    return ", ".join(parts)
+
+
+def verbosity(fn: Callable) -> Callable:
+    """-q/--quiet and -v/--verbose, the way kubectl-family tools spell them."""
+    def set_level(level: int) -> Callable:
+        def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+            if value and not ctx.resilient_parsing:
+                from generator import verbose
+
+                verbose.set_level(level)
+        return callback
+
+    fn = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=set_level(1),
+                      help="Say what is read, where credentials come from, the cache decision, and timings "
+                           "(never a value).")(fn)
+    fn = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=set_level(-1),
+                      help="Print only errors.")(fn)
+    return fn
+
+
+def quiet() -> bool:
+    from generator import verbose
+
+    return verbose.level < verbose.NORMAL
 
 
 def root_options(fn: Callable) -> Callable:
@@ -85,42 +200,66 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.argument("config_file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", type=click.Path(file_okay=False), help="Write one file per object into this directory.")
 @click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
+@strict_option
 @root_options
-def render(config_file: str, output: str | None, templates: str | None, root: str | None,
+@verbosity
+def render(config_file: str, output: str | None, templates: str | None, strict: bool, root: str | None,
            load_restrictor: str | None) -> None:
-    """Render the Secrets and Jobs of CONFIG_FILE as a YAML stream."""
+    """Render the Secrets and Jobs of CONFIG_FILE (`-`: stdin) as a YAML stream."""
 
     def go() -> None:
-        from generator.emit import write_dir
         from generator.pipeline import generate
         from generator.report import print_issues
+        from generator.verbose import note
 
-        config, warnings = load_config_file(config_file, root, load_restrictor, templates)
+        config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
+        note("render cache: not used (it serves only the kustomize plugin, whose repeated builds it replays)")
         result = generate(config, os.environ, warnings, out=None if output else sys.stdout)
-        print_issues(result.warnings)
+        note(f"rendered {result.count} objects")
+        if not quiet():
+            print_issues(result.warnings, texts=STDIN_TEXTS)
         if output:
             for path in write_dir(result.objects, Path(output)):
-                click.echo(str(path), err=True)
+                if not quiet():
+                    click.echo(str(path), err=True)
+        note("written")
 
     run_guarded(go)
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--skip-credentials", is_flag=True, help="Do not read credential values (env vars, files).")
 @click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@strict_option
 @root_options
-def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, root: str | None,
+@verbosity
+def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, strict: bool, root: str | None,
              load_restrictor: str | None) -> None:
-    """Check generator configs and catalogs; list every problem (exit 1 if any)."""
+    """Check generator configs and catalogs; list every problem (exit 1 if any, or any warning with --strict).
+
+    A directory stands for the conngen configs its kustomization lists (each checked with that
+    directory as its root, as kustomize runs it), or else for the files in it named
+    generator.yaml, connections.yaml or *.conngen.yaml.
+    """
 
     def go() -> int:
+        from generator.targets import expand
         from generator.validate import validate_files
+        from generator.verbose import note
 
-        issues = validate_files(files, root, load_restrictor, skip_credentials, os.environ)
+        targets, issues = expand(files, root)
+        for file, file_root in targets:
+            note(f"validating {file}" + (f" (root {file_root})" if file_root else ""))
+            issues += [i for i in validate_files((file,), file_root, load_restrictor, skip_credentials, os.environ)
+                       if i not in issues]
+        if strict:
+            from generator.pipeline import as_errors
+
+            issues = as_errors(issues)
         _print_report(issues, fmt)
         return EXIT_USER if any(i.severity == "error" for i in issues) else 0
 
@@ -141,22 +280,33 @@ def _print_report(issues: list[Issue], fmt: str) -> None:
         click.echo(json.dumps({"ok": not any(i.severity == "error" for i in issues), "issues": rows}, indent=2))
         return
     for issue in issues:
-        click.echo(format_issue(issue), err=True)
-    if not any(i.severity == "error" for i in issues):
+        if issue.severity == "error" or not quiet():
+            click.echo(format_issue(issue), err=True)
+    if not any(i.severity == "error" for i in issues) and not quiet():
         click.echo("ok", err=True)
 
 
 @cli.command()
-@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.argument("config_file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
 @click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
 @root_options
+@verbosity
 def explain(config_file: str, templates: str | None, fmt: str, root: str | None, load_restrictor: str | None) -> None:
-    """Show, per build, how credentials travel: registry → Secret → mount → file read → destination."""
+    """Show, per build, how credentials travel: registry → Secret → mount → file read → destination.
+
+    Given a catalog instead of a generator config, say what each of its connections gives a build.
+    """
 
     def go() -> int:
         from generator.explain import explain_config
 
+        if config_file != "-" and _is_catalog(config_file):
+            from generator.catalog_explain import explain_catalog
+
+            text, ok = explain_catalog(config_file, fmt)
+            click.echo(text)
+            return 0 if ok else EXIT_USER
         config, _ = load_config_file(config_file, root, load_restrictor, templates)
         text, ok = explain_config(config, fmt)
         click.echo(text)
@@ -175,7 +325,16 @@ def schema(which: str) -> None:
     click.echo(json.dumps(CONFIG_SCHEMA if which == "config" else CATALOG_SCHEMA, indent=2, sort_keys=True))
 
 
+def _is_catalog(file: str) -> bool:
+    """A file that is a catalog (connections:) rather than a generator config (kind:)."""
+    from generator.yamlio import load_yaml_file
+
+    data = load_yaml_file(Path(file), file)
+    return isinstance(data, dict) and "kind" not in data and ("connections" in data or "artifactsStore" in data)
+
+
 @cli.command()
+@verbosity
 def install() -> None:
     """Install the kustomize exec plugin under the first plugin root kustomize will use."""
 
@@ -184,6 +343,8 @@ def install() -> None:
 
         target = do_install(os.environ)
         root = target.parents[3]
+        if quiet():
+            return
         click.echo(f"installed {target}")
         default = target.parents[3] in (Path.home() / ".config" / "kustomize" / "plugin",)
         env = "" if default else f"KUSTOMIZE_PLUGIN_HOME={root} "
@@ -193,5 +354,42 @@ def install() -> None:
     run_guarded(go)
 
 
+@cli.command()
+@verbosity
+def uninstall() -> None:
+    """Remove the kustomize exec plugin `conngen install` wrote, from every plugin root kustomize may use."""
+
+    def go() -> int:
+        from generator.install import plugin_roots
+        from generator.install import uninstall as do_uninstall
+
+        removed, refused = do_uninstall(os.environ)
+        for path in refused:
+            click.echo(f"left {path} alone: `conngen install` did not write it", err=True)
+        if not quiet():
+            for path in removed:
+                click.echo(f"removed {path}")
+            if not removed and not refused:
+                click.echo("no conngen plugin installed (looked in " + ", ".join(map(str, plugin_roots(os.environ)))
+                           + ")")
+        return EXIT_USER if refused else 0
+
+    run_guarded(go)
+
+
+class _Closed:
+    """Standard output when conngen was started with it closed (`>&-`): writing is an error, said once."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    writelines = write
+
+    def flush(self) -> None:
+        pass
+
+
 def main() -> None:
+    if sys.stdout is None:
+        sys.stdout = _Closed()  # type: ignore[assignment]
     cli(prog_name="conngen")

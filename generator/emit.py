@@ -11,9 +11,7 @@ PyYAML's. A property test checks `node` against PyYAML for any value.
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
@@ -182,23 +180,3 @@ def _block(node: dict | list | tuple, indent: str, lead: str, out: list[str]) ->
                 out.append(lead + "- " + _scalar(item) + "\n")
             lead = indent
 
-
-def write_dir(objects: list[dict], directory: Path) -> list[Path]:
-    """One file per object, each written atomically (temp file, then rename)."""
-    import tempfile  # only for -o DIR: kept off the plugin's start-up path
-
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for obj in objects:
-        name = f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
-        target = directory / name
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(yaml_stream([obj]))
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        written.append(target)
-    return written

@@ -16,8 +16,30 @@ EXIT_OK = 0
 EXIT_USER = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 KeyPath = tuple  # a path into a YAML document: ("connections", 3, "secret", "mountPath")
+
+#: The longest a quoted value may be in a message; a 1 MB tag must not become a 1 MB line.
+QUOTE_LIMIT = 80
+
+
+def shown(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`value` as messages quote it (its repr), cut to `limit` characters with the full length said.
+
+    Every message that quotes a user's value goes through here. Never pass a credential value:
+    this shortens, it does not hide.
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, (str, bytes)) else f"{len(text)} characters as text"
+    return f"{text[: limit - 1]}… ({size})"
+
+
+def clipped(text: str, limit: int = 2 * QUOTE_LIMIT) -> str:
+    """A library's own message (which may repeat a piece of the input, a YAML tag say), cut like `shown`."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 class Origin(Struct, frozen=True):  # no per-instance dict: a large catalog holds one per checked mapping

@@ -5,22 +5,28 @@ from __future__ import annotations
 import json
 
 from generator.builders import PROFILES
+from generator.errors import Issue, Origin, UserError
 from generator.model import GeneratorConfig
-from generator.plan import make_plan
+from generator.pipeline import planned
 from generator.render import Renderer
-from generator.routes import credential_route
+from generator.routes import credential_route, pod_shape_problem
 
 
 def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:
     """The explanation text, and whether every route is sound."""
-    plan = make_plan(config)
-    renderer = Renderer(config.templates_dir)
+    plan = planned(config)
+    renderer = Renderer(config.templates_dir, None, config.templates_root)
     servers = {s.name: s.servers for s in plan.secrets}
     external = {s.name for s in plan.secrets if s.credential.external is not None}
+    types = {e.name: e.type for e in config.existing_secrets}
     rows = []
     for job in plan.jobs:
         profile = PROFILES[job.builder]
-        route = credential_route(renderer.job(job), profile)
+        obj = renderer.job(job)
+        shape = pod_shape_problem(obj)
+        if shape is not None:
+            raise UserError([Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job")])
+        route = credential_route(obj, profile)
         expected = job.credential
         problems = list(route.problems) if expected.secret else []
         if expected.secret and (route.secret, route.key) != (expected.secret, expected.key):
@@ -31,10 +37,12 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
         rows.append({
             "build": job.build, "job": job.name, "builder": job.builder, "registry": expected.registry,
             "secret": expected.secret, "secretSource": _source(expected.secret, expected.generated, external),
+            "keySource": expected.key_source, "secretType": types.get(expected.secret),
             "volume": route.volume, "key": route.key, "mountPath": route.mount_path, "reads": route.reads,
             "dockerConfig": route.docker_config, "authEnv": profile.dir_env, "destinations": list(route.destinations),
             "provider": expected.provider, "helper": expected.helper, "helperSource": expected.helper_source,
             "registryCA": job.registry_ca.file if job.registry_ca else None,
+            "nodePaths": [v["hostPath"]["path"] for v in job.volumes if "hostPath" in v],
             "status": "ok" if not problems else "MISMATCH", "problems": problems,
         })
     ok = all(r["status"] == "ok" for r in rows)
@@ -44,8 +52,25 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
 
 
 #: every row label, so all blocks share one column (the longest is buildah's REGISTRY_AUTH_FILE)
-ROW_LABELS = ("registry", "secret", "volume", "mount path", "builder reads", "helper", "cloud creds", "registry CA",
-              "destination", "status", "problem", *{p.dir_env for p in PROFILES.values()})
+ROW_LABELS = ("registry", "secret", "volume", "key chosen by", "override", "mount path", "builder reads", "helper",
+              "cloud creds", "registry CA", "node path", "destination", "status", "problem",
+              *{p.dir_env for p in PROFILES.values()})
+
+
+def _key_rows(r: dict) -> list[tuple[str, str]]:
+    """Why an existing Secret is mounted by this key: the rule, and how to change it."""
+    source, name = r["keySource"], r["secret"]
+    if source == "default":
+        return [("key chosen by", "default: an Opaque Secret with key config.json, as Polyaxon's docs create it "
+                                  "(kubectl create secret generic --from-file=config.json=...)"),
+                ("override", f"existingSecrets: {{{name}: {{type: kubernetes.io/dockerconfigjson}}}} in the "
+                             "generator config, for a Secret from kubectl create secret docker-registry")]
+    if source == "existingSecrets":
+        said = f"type {r['secretType']}" if r["secretType"] else f"key {r['key']}"
+        return [("key chosen by", f"existingSecrets.{name} ({said})")]
+    if source == "items" and r["secretSource"] != "generated":
+        return [("key chosen by", "the catalog's secret.items")]
+    return []
 
 
 def _block(r: dict) -> str:
@@ -57,13 +82,15 @@ def _block(r: dict) -> str:
     lines = [
         f"build {r['build']} ({r['builder']}, Job {r['job']})",
         ("registry", f"{r['registry']} ({r['provider']})"), ("secret", secret), ("volume", volume),
-        ("mount path", r["mountPath"] or "-"), ("builder reads", r["reads"]),
+        *_key_rows(r), ("mount path", r["mountPath"] or "-"), ("builder reads", r["reads"]),
         (r["authEnv"], docker_config),
     ]
     if r["helper"]:
         lines += [("helper", r["helper"]), ("cloud creds", r["helperSource"])]
     if r["registryCA"]:
         lines.append(("registry CA", r["registryCA"]))
+    lines += [("node path", f"{p} (hostPath: the node must have it; Pod Security baseline refuses it)")
+              for p in r["nodePaths"]]
     lines += [("destination", d) for d in r["destinations"]]
     lines.append(("status", r["status"]))
     lines += [("problem", p) for p in r["problems"]]

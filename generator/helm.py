@@ -2,11 +2,12 @@
 
 Helm 3 runs `--post-renderer <executable>` with the rendered non-hook manifests on stdin
 (a `---` stream with `# Source:` comments) and reads the result from stdout; Helm 4 runs a
-`postrenderer/v1` plugin the same way, hooks included. Documents we do not touch are copied
-byte for byte. A chart workload annotated `conngen.dev/registry-connection: <name>` gets the
-registry Secret mounted where its builder reads it, by the same planning a generated Job
-uses (`plan.registry_mount`); only the documents we change are re-serialised, from their
-YAML node tree, so every scalar keeps its exact text and quoting.
+`postrenderer/v1` plugin the same way, hooks included, naming each document's template in an
+annotation instead of the comment. Documents we do not touch are copied byte for byte. A chart
+workload annotated `conngen.dev/registry-connection: <name>` gets the registry Secret mounted
+where its builder reads it, by the same planning a generated Job uses (`plan.registry_mount`);
+only the documents we change are re-serialised, from their YAML node tree, so every scalar keeps
+its exact text and quoting.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import yaml
 from msgspec import Struct
 
 from generator.builders import PROFILES
-from generator.cli import load_config_file, root_options, run_guarded
-from generator.errors import Issue, UserError
+from generator.cli import load_config_file, root_options, run_guarded, strict_option
+from generator.errors import Issue, UserError, clipped, shown
 from generator.model import GeneratorConfig
 from generator.plan import BEHAVIOR, NEEDS_HASH, registry_mount
 
@@ -31,6 +32,8 @@ CONNECTION_ANNOTATION = "conngen.dev/registry-connection"
 BUILDER_ANNOTATION = "conngen.dev/builder"
 CONTAINER_ANNOTATION = "conngen.dev/container"
 DEFAULT_BUILDER = "kaniko"
+#: Helm 4's name for the template a document came from (it sends no `# Source:` comments)
+HELM4_SOURCE_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
 
 #: Where each workload kind keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -70,18 +73,32 @@ def _split(text: str) -> list[_Document]:
         source = _SOURCE.search(chunk)
         try:
             nodes = [n for n in yaml.compose_all(chunk, Loader=_Loader) if n is not None]
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = (f" ({source.group(1)})" if source else "") + (f" at line {mark.line + 1}" if mark else "")
-            raise UserError([Issue(None, f"helm's manifests, document {i}{where}: invalid YAML: "
-                                   f"{exc.problem or exc.context}", "check the chart with helm template")]) from None
+            for node in nodes:
+                _value(node)  # a Python tag or a list as a key is refused here, once, for the whole document
+        except yaml.YAMLError as exc:
+            raise _unreadable(exc, i, source.group(1) if source else None) from None
         if nodes:
             docs.append(_Document(chunk, nodes, source.group(1) if source else None))
     return docs
 
 
+def _unreadable(exc: yaml.YAMLError, number: int, source: str | None) -> UserError:
+    """helm's document `number` cannot be read as plain YAML data: where and why, without its text."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = (f" ({source})" if source else "") + (f" at line {mark.line + 1}" if mark else "")
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
+    return UserError([Issue(None, f"helm's manifests, document {number}{where}: invalid YAML: {clipped(problem)}",
+                            "check the chart with helm template; manifests are plain data (no Python tags, "
+                            "no lists or mappings as keys)")])
+
+
 def _value(node: yaml.Node) -> Any:
     return _Loader("").construct_document(node)
+
+
+def _mapping(value: Any) -> Mapping:
+    """`value` if it is a mapping, else an empty one: a chart's odd metadata is passed through, not read."""
+    return value if isinstance(value, dict) else {}
 
 
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
@@ -116,20 +133,21 @@ def _add(seq: yaml.SequenceNode, entry: dict, key: str, what: str, field: str) -
         if isinstance(current, dict) and current.get(key) == entry[key]:
             if current == entry:
                 return
-            raise UserError([Issue(None, f"{what}: {field} already has {key} {entry[key]!r} with other content",
+            raise UserError([Issue(None, f"{what}: {field} already has {key} {shown(entry[key])} with other content",
                                    f"conngen adds {entry}; rename or remove the chart's entry")])
     seq.value.append(_node(entry))
 
 
 def _describe(data: Mapping, source: str | None) -> str:
-    meta = data.get("metadata") or {}
+    meta = _mapping(data.get("metadata"))
+    source = source or _mapping(meta.get("annotations")).get(HELM4_SOURCE_ANNOTATION)
     name = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
     return f"{data.get('kind')} {name}" + (f" ({source})" if source else "")
 
 
 def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str | None) -> bool:
     """Mount the annotated connection's registry Secret into the chart object; False if not annotated."""
-    annotations = (data.get("metadata") or {}).get("annotations") or {}
+    annotations = _mapping(_mapping(data.get("metadata")).get("annotations"))
     connection = annotations.get(CONNECTION_ANNOTATION)
     if connection is None:
         return False
@@ -140,24 +158,24 @@ def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str
         raise UserError([Issue(None, f"{where}: a {data.get('kind')} has no pod to mount a Secret in",
                                f"annotate one of: {', '.join(POD_SPEC_PATHS)}")])
     builder = annotations.get(BUILDER_ANNOTATION, DEFAULT_BUILDER)
-    if builder not in PROFILES:
-        raise UserError([Issue(None, f"{what}: annotation {BUILDER_ANNOTATION}: unknown builder {builder!r}",
+    if not isinstance(builder, str) or builder not in PROFILES:
+        raise UserError([Issue(None, f"{what}: annotation {BUILDER_ANNOTATION}: unknown builder {shown(builder)}",
                                f"use one of: {', '.join(sorted(PROFILES))}")])
     mount = registry_mount(config, str(connection), builder)
     if mount is None:
         registries = sorted(c.name for c in config.connections if c.kind == "registry")
         close = difflib.get_close_matches(str(connection), registries, n=1)
-        raise UserError([Issue(None, f"{where}: {connection!r} is not a registry connection of the catalog",
-                               f"did you mean {close[0]!r}?" if close
+        raise UserError([Issue(None, f"{where}: {shown(connection)} is not a registry connection of the catalog",
+                               f"did you mean {shown(close[0])}?" if close
                                else f"registry connections: {', '.join(registries) or 'none'}")])
     volumes, mounts, env, credential = mount
     if credential.secret is None:
-        raise UserError([Issue(None, f"{where}: connection {connection!r} has no secret to mount",
+        raise UserError([Issue(None, f"{where}: connection {shown(connection)} has no secret to mount",
                                "give the connection secret: {name: <Secret name>}")])
-    namespace = (data.get("metadata") or {}).get("namespace")
+    namespace = _mapping(data.get("metadata")).get("namespace")
     if config.namespace and namespace and namespace != config.namespace:
-        raise UserError([Issue(None, f"{what} is in namespace {namespace!r} but the generator config puts "
-                               f"Secret {credential.secret!r} in {config.namespace!r}; a pod mounts only Secrets of "
+        raise UserError([Issue(None, f"{what} is in namespace {shown(namespace)} but the generator config puts "
+                               f"Secret {shown(credential.secret)} in {shown(config.namespace)}; a pod mounts only Secrets of "
                                "its own namespace", "make the two namespaces the same, or remove metadata.namespace "
                                "from the generator config")])
     spec: yaml.Node | None = root
@@ -169,7 +187,7 @@ def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str
     wanted = annotations.get(CONTAINER_ANNOTATION)
     names = [_value(c).get("name") if isinstance(c, yaml.MappingNode) else None for c in containers.value]
     if wanted is not None and wanted not in names:
-        raise UserError([Issue(None, f"{what}: annotation {CONTAINER_ANNOTATION}: no container named {wanted!r}",
+        raise UserError([Issue(None, f"{what}: annotation {CONTAINER_ANNOTATION}: no container named {shown(wanted)}",
                                f"containers: {', '.join(map(str, names))}")])
     container = containers.value[names.index(wanted) if wanted is not None else 0]
     if not isinstance(container, yaml.MappingNode):
@@ -184,16 +202,73 @@ def _inject(config: GeneratorConfig, root: yaml.Node, data: Mapping, source: str
 
 
 def _key(obj: Mapping) -> tuple[str, str, str]:
-    meta = obj.get("metadata") or {}
+    meta = _mapping(obj.get("metadata"))
     return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
 
 
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+def chart_release(docs: list[_Document]) -> str | None:
+    """The release name the chart's own objects carry in `app.kubernetes.io/instance`, if they agree."""
+    found: dict[str, str] = {}
+    for doc in docs:
+        for node in doc.nodes:
+            data = _value(node)
+            labels = _mapping(_mapping(data).get("metadata")).get("labels")
+            value = labels.get(INSTANCE_LABEL) if isinstance(labels, dict) else None
+            if isinstance(value, str) and value:
+                found.setdefault(value, _describe(data, doc.source))
+    if len(found) > 1:
+        raise UserError([Issue(None, f"the chart's objects name several releases in {INSTANCE_LABEL}: "
+                               + ", ".join(f"{shown(v)} ({what})" for v, what in sorted(found.items())),
+                               "pass the release: --post-renderer-args --release --post-renderer-args <name>")])
+    return next(iter(found), None)
+
+
+def for_release(config: GeneratorConfig, release: str) -> GeneratorConfig:
+    """The config with every generated name (Secrets, Jobs, ServiceAccounts) prefixed by the release.
+
+    Two releases of one chart in a namespace would otherwise generate, and fight over, the same
+    objects. References follow; Secrets the catalog names but conngen does not generate, and
+    existing ServiceAccounts it only patches, keep their names.
+    """
+    from msgspec.structs import replace
+
+    generated = {c.secret_name for c in config.credentials}
+
+    def scoped(name: str) -> str:
+        return f"{release}-{name}" if name in generated else name
+
+    connections = tuple(replace(c, secret=replace(c.secret, name=scoped(c.secret.name)))
+                        if c.secret is not None and c.secret.name in generated else c for c in config.connections)
+    return replace(config, connections=connections,
+                   credentials=tuple(replace(c, secret_name=scoped(c.secret_name)) for c in config.credentials),
+                   pull_secrets=tuple(replace(p, secrets=tuple(map(scoped, p.secrets)), service_account=p.service_account
+                                              if p.patch else f"{release}-{p.service_account}")
+                                      for p in config.pull_secrets),
+                   builds=tuple(replace(b, name=f"{release}-{b.name}") for b in config.builds))
+
+
 def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
-                warnings: list[Issue] | None = None) -> tuple[str, list[Issue]]:
-    """The chart's stream with annotated workloads filled in, then the config's Secrets and Jobs."""
+                warnings: list[Issue] | None = None, release: str | None = None) -> tuple[str, list[Issue]]:
+    """The chart's stream with annotated workloads filled in, then the config's Secrets and Jobs.
+
+    Generated names are scoped to `release`, or to the release the chart's objects are labelled with.
+    """
     from generator.emit import yaml_stream
     from generator.pipeline import generate
 
+    docs = _split(text)
+    release = release or chart_release(docs)
+    warnings = list(warnings or [])
+    if release:
+        config = for_release(config, release)
+    elif config.credentials or config.builds:
+        warnings.append(Issue(config.origin, f"no release name: the chart's objects have no {INSTANCE_LABEL} "
+                              "label, so generated Secrets and Jobs are not scoped to the release and two releases "
+                              "in one namespace would collide", "pass --post-renderer-args --release "
+                              "--post-renderer-args <release name>", severity="warning"))
     result = generate(config, environ, warnings)
     generated = []
     for obj in result.objects:
@@ -203,7 +278,6 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
         if "annotations" in obj["metadata"] and not annotations:
             del obj["metadata"]["annotations"]
         generated.append(obj)
-    docs = _split(text)
     chart: dict[tuple[str, str, str], str] = {}
     for doc in docs:
         for node in doc.nodes:
@@ -237,9 +311,12 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("--templates", type=click.Path(file_okay=False, exists=True),
               help="Directory of template overrides.")
+@click.option("--release", help="Release name to scope generated names to (default: the chart's "
+              "app.kubernetes.io/instance label).")
+@strict_option
 @root_options
-def post_render_command(config_file: str, templates: str | None, root: str | None,
-                        load_restrictor: str | None) -> None:
+def post_render_command(config_file: str, templates: str | None, release: str | None, strict: bool,
+                        root: str | None, load_restrictor: str | None) -> None:
     """Helm post-renderer: the chart's manifests on stdin; they, plus CONFIG_FILE's Secrets and Jobs, on stdout.
 
     \b
@@ -253,17 +330,15 @@ def post_render_command(config_file: str, templates: str | None, root: str | Non
     """
 
     def go() -> None:
+        from generator.plugin import read_stdin
         from generator.report import print_issues
 
         if sys.stdin.isatty():
             raise click.UsageError("post-render reads the chart's rendered manifests on stdin "
                                    "(helm --post-renderer); pipe them in")
-        config, warnings = load_config_file(config_file, root, load_restrictor, templates)
-        try:
-            text = sys.stdin.buffer.read().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UserError([Issue(None, f"helm's manifests are not UTF-8 (byte {exc.start})")]) from None
-        out, issues = post_render(text, config, os.environ, warnings)
+        config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
+        text = read_stdin("helm's manifests")
+        out, issues = post_render(text, config, os.environ, warnings, release)
         print_issues(issues)
         sys.stdout.write(out)
 

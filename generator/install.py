@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Mapping
 
 PLUGIN_PATH = ("conngen.dev", "v1", "connectiongenerator", "ConnectionGenerator")
+_MARKER = "# conngen exec plugin for kustomize (written by `conngen install`)"
 
 
 def plugin_roots(environ: Mapping[str, str]) -> list[Path]:
-    """kustomize's candidate plugin homes, in its order (api/konfig/plugins.go)."""
+    """kustomize's candidate plugin homes, in its order (api/konfig/plugins.go), each once."""
     roots = []
     if environ.get("KUSTOMIZE_PLUGIN_HOME"):
         roots.append(Path(environ["KUSTOMIZE_PLUGIN_HOME"]))
@@ -21,7 +22,7 @@ def plugin_roots(environ: Mapping[str, str]) -> list[Path]:
     home = Path(environ.get("HOME") or Path.home())
     roots.append(home / ".config" / "kustomize" / "plugin")
     roots.append(home / "kustomize" / "plugin")
-    return roots
+    return list(dict.fromkeys(roots))  # KUSTOMIZE_PLUGIN_HOME or XDG_CONFIG_HOME may name a default root again
 
 
 def chosen_root(environ: Mapping[str, str]) -> tuple[Path, bool]:
@@ -39,7 +40,7 @@ def plugin_script(python: str) -> str:
     added for this install are written into the script instead."""
     from generator import __version__
 
-    lines = [f"#!{python}", "# conngen exec plugin for kustomize (written by `conngen install`)",
+    lines = [f"#!{python}", _MARKER,
              f"# conngen {__version__}", "import sys"]
     if Path(python).resolve() == Path(sys.executable).resolve():
         package_root = str(Path(__file__).resolve().parent.parent)
@@ -59,3 +60,35 @@ def install(environ: Mapping[str, str], python: str | None = None) -> Path:
     tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
     os.replace(tmp, target)
     return target
+
+
+def uninstall(environ: Mapping[str, str]) -> tuple[list[Path], list[Path]]:
+    """Remove conngen's plugin from every root kustomize may use: (removed, refused) paths.
+
+    A file at the plugin path that `conngen install` did not write (no marker line) is left alone;
+    directories are removed only when empty, up to (not including) the root.
+    """
+    removed: list[Path] = []
+    refused: list[Path] = []
+    for root in plugin_roots(environ):
+        target = root.joinpath(*PLUGIN_PATH)
+        if not target.is_file():
+            continue
+        try:
+            with target.open(encoding="utf-8", errors="replace") as fh:
+                ours = _MARKER in fh.read(4096)
+        except OSError:
+            ours = False
+        if not ours:
+            refused.append(target)
+            continue
+        target.unlink()
+        removed.append(target)
+        for parent in target.parents:
+            if parent == root:
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+    return removed, refused

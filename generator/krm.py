@@ -124,7 +124,8 @@ def run(text: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
         loaded, warnings = load(authored, display, root)
         result = generate(loaded, environ, warnings)
     except UserError as exc:
-        issues = warnings + [i for i in exc.issues if i not in warnings]
+        raised = {(i.origin, i.message) for i in exc.issues}  # under strict, the warnings come back as errors
+        issues = [w for w in warnings if (w.origin, w.message) not in raised] + exc.issues
         print_issues(issues, err)
         results = [to_result(i, display, config) for i in issues]
         out.write(_dump({"apiVersion": RESOURCE_LIST_API_VERSIONS[0], "kind": "ResourceList", "items": [],

@@ -11,6 +11,7 @@ from typing import Any, Iterator, Mapping
 from msgspec import Struct
 
 from generator.errors import Origin
+from generator.registry import RegistryAddress
 
 
 class KeyToPath(Struct, frozen=True):
@@ -35,6 +36,7 @@ class RegistrySchema(Struct, frozen=True):
     """A registry connection's `schema`: where images go and how to authenticate."""
 
     url: str
+    address: RegistryAddress  # the url taken apart, checked once when the catalog is read
     insecure: bool
     provider: str | None = None  # None: detected from the url
     auth: str | None = None  # dockerConfig or helper; None: the provider's default
@@ -125,6 +127,15 @@ class Credential(Struct, frozen=True):
     external: ExternalSource | None = None
 
 
+class ExistingSecret(Struct, frozen=True):
+    """A registry Secret that exists in the cluster, and the key of it that holds the docker config."""
+
+    name: str
+    key: str
+    type: str | None  # the Secret type the key was derived from, when the config gave one
+    origin: Origin
+
+
 class PullSecrets(Struct, frozen=True):
     """A ServiceAccount whose pods pull with the generated registry Secrets."""
 
@@ -198,4 +209,9 @@ class GeneratorConfig(Struct, frozen=True):
     origin: Origin
     builder_security: tuple[tuple[str, Any], ...] = ()  # securityContext replacing a builder's default
     pull_secrets: tuple[PullSecrets, ...] = ()
+    lifecycle: str = "plain"  # how Jobs survive the next apply: plain | argocd | helm | flux (generator.lifecycle)
+    strict: bool = False  # warnings are errors
+    docker_socket: str | None = None  # the node's Docker socket for the dockerizer, when not the default
+    existing_secrets: tuple[ExistingSecret, ...] = ()
+    templates_root: str | None = None  # every file a template loads must resolve inside it; None: anywhere
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import base64
+import os
 from itertools import groupby
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from msgspec import Struct
+from msgspec import Struct, structs
 
 from generator.builders import PROFILES
 from generator.collector import paused
 from generator.config import load_config
 from generator.credentials import docker_config_json, external_secret_parts
-from generator.errors import Issue, Origin, UserError
+from generator.errors import Issue, Origin, UserError, shown
 from generator.model import GeneratorConfig
+from generator.lifecycle import job_templates_digest
 from generator.plan import JobPlan, Plan, make_plan
-from generator.render import Renderer
-from generator.routes import credential_route
+from generator.render import Renderer, builtin_templates_dir
+from generator.routes import credential_route, pod_shape_problem
 
 
 class Result(Struct):
@@ -26,6 +28,11 @@ class Result(Struct):
     objects: list[Any]
     warnings: list[Issue]
     plan: Plan
+
+    @property
+    def count(self) -> int:
+        """How many objects were rendered."""
+        return len(self.plan.secrets) + len(self.plan.service_accounts) + len(self.plan.jobs)
 
 
 @paused
@@ -36,10 +43,18 @@ def load(data: Any, display: str, root: Path, restrictor: str | None = None,
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
         raise UserError(issues)
-    if templates_dir:
-        from msgspec.structs import replace
-        config = replace(config, templates_dir=templates_dir)
+    if templates_dir:  # named on the command line: its files stay inside it, unless nothing is restricted
+        config = structs.replace(config, templates_dir=templates_dir,
+                         templates_root=config.templates_root and os.path.realpath(templates_dir))
     return config, issues
+
+
+def planned(config: GeneratorConfig) -> Plan:
+    """The config's plan, its Job names made from the templates its builders render with."""
+    search = [config.templates_dir] if config.templates_dir else []
+    search.append(str(builtin_templates_dir()))
+    templates = {PROFILES[b.builder].template for b in config.builds}
+    return make_plan(config, {t: job_templates_digest(search, t) for t in templates})
 
 
 @paused
@@ -49,12 +64,13 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
 
     With `out`, the YAML stream is written to it. Built-in templates render it straight, a
     run of objects per template call, once every problem is known; the first Job of each
-    template is also parsed back and its credential route checked. Otherwise, and for user
-    templates, every object is parsed back and checked.
+    template is also parsed back and its shape and credential route checked. Otherwise, and
+    for user templates, every object is parsed back and checked.
     """
-    plan = make_plan(config)
-    renderer = Renderer(config.templates_dir, environ)
+    plan = planned(config)
+    renderer = Renderer(config.templates_dir, environ, config.templates_root)
     problems: list[Issue] = []
+    notes: list[Issue] = []
     todo: list[tuple[str, tuple[str, ...], tuple, str, str, str]] = []  # template, names, context, what
     for secret in plan.secrets:
         try:
@@ -63,11 +79,12 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
                 todo.append(("externalsecret.yaml.j2", _EXTERNAL, (secret, secret.credential.external, template, remote),
                              "external-secrets.io/v1", "ExternalSecret", secret.name))
                 continue
-            data = base64.b64encode(docker_config_json(secret.credential, secret.servers, environ)).decode("ascii")
+            data = docker_config_json(secret.credential, secret.servers, environ, _helpers(plan, secret.name), notes)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
-        todo.append(("secret.yaml.j2", ("secret", "dockerconfigjson_b64"), (secret, data), "v1", "Secret", secret.name))
+        todo.append(("secret.yaml.j2", ("secret", "dockerconfigjson_b64"),
+                     (secret, base64.b64encode(data).decode("ascii")), "v1", "Secret", secret.name))
     for account in plan.service_accounts:
         todo.append(("serviceaccount.yaml.j2", ("account",), (account,), "v1", "ServiceAccount", account.name))
     jobs = dict(zip(range(len(todo), len(todo) + len(plan.jobs)), plan.jobs))
@@ -81,10 +98,14 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         checked.add(name)
         obj = renderer.object(name, dict(zip(names, context)), *what)
         if i in jobs:
-            problems.extend(_route_problems(obj, jobs[i]))
+            problem = _job_problem(obj, jobs[i])
+            if problem is not None:
+                problems.append(problem)
+                continue
         objects.append(obj)
     if problems:
         raise UserError(problems)
+    warned = strictly(config, list(warnings or []) + list(plan.warnings) + notes)
     if straight:
         renderer.stream([(name, names, [entry[2] for entry in group])
                          for (name, names), group in groupby(todo, key=lambda entry: entry[:2])], out)
@@ -93,20 +114,46 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         from generator.emit import yaml_stream
 
         out.write(yaml_stream(objects))
-    return Result(objects, list(warnings or []) + list(plan.warnings), plan)
+    return Result(objects, warned, plan)
 
 
 _EXTERNAL = ("secret", "external", "dockerconfigjson_template", "remote_data")
 
 
-def _route_problems(obj: dict, job: JobPlan) -> list[Issue]:
-    """A rendered Job's builder must read the registry Secret the plan mounts for it."""
+def _job_problem(obj: dict, job: JobPlan) -> Issue | None:
+    """A rendered Job must have a pod spec a route can follow, and its builder must read the Secret the plan mounts."""
+    shape = pod_shape_problem(obj)
+    if shape is not None:
+        return Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job")
     route = credential_route(obj, PROFILES[job.builder])
     expected = job.credential
     if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
-        return [Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                      f"which is {route.key!r} of Secret {route.secret!r}, not {expected.key!r} of {expected.secret!r}",
-                      "; ".join(route.problems) or "keep the volume and mount the plan gives")]
+        found = (f"which is {shown(route.key)} of Secret {shown(route.secret)}" if route.secret
+                 else "where no Secret is mounted")
+        return Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
+                     f"{found}, not {shown(expected.key)} of {shown(expected.secret)}",
+                     "; ".join(route.problems) or "keep the volume and mount the plan gives")
     if route.problems and expected.secret is not None:
-        return [Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems))]
-    return []
+        return Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems))
+    return None
+
+
+def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:
+    """The warnings, raised as errors when the config (or `--strict`) asks for it."""
+    if config.strict and warnings:
+        raise UserError(as_errors(warnings))
+    return warnings
+
+
+def as_errors(issues: list[Issue]) -> list[Issue]:
+    """Every warning among `issues` as an error that says why (strict)."""
+    return [structs.replace(i, severity="error", hint=(i.hint + "; " if i.hint else "") + "strict: warnings are errors")
+            if i.severity == "warning" else i for i in issues]
+
+
+def _helpers(plan: Plan, secret: str) -> frozenset[str] | None:
+    """The credential helpers every builder mounting `secret` has; None when no Job mounts it."""
+    builders = {job.builder for job in plan.jobs if job.credential.secret == secret}
+    if not builders:
+        return None
+    return frozenset.intersection(*(PROFILES[b].helpers for b in builders))

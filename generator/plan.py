@@ -6,20 +6,25 @@ Builder-specific facts come only from `builders.PROFILES`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from msgspec import Struct, structs
 
-from generator.builders import PROFILES, BuilderProfile
+from generator.builders import DOCKER_SOCKET, PROFILES, BuilderProfile
 from generator.contexts import ContextFetch, ContextPlanner, GitClone
-from generator.errors import Issue, Origin, UserError, dotted
+from generator.errors import Issue, Origin, UserError, dotted, shown
 from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
+from generator.lifecycle import MODES, hashed_job_name
 from generator.names import dns_label
 from generator.pod import Pod, expose, resource_volume, use_connection
+from generator.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
-from generator.registry import AddressError, RegistryAddress, destinations, parse_registry_url, split_image
+from generator.registry import AddressError, RegistryAddress, destinations, split_image
 
 DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
+#: the key of an existing registry Secret, unless the catalog's items or the config's existingSecrets say otherwise:
+#: Polyaxon's docs create it with `kubectl create secret generic docker-conf --from-file=config.json=./config.json`
+EXISTING_SECRET_KEY = "config.json"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "conngen"}
 NEEDS_HASH = "kustomize.config.k8s.io/needs-hash"
 BEHAVIOR = "kustomize.config.k8s.io/behavior"
@@ -51,6 +56,7 @@ class CredentialPath(Struct, frozen=True):
     provider: str = "generic"
     helper: str | None = None  # a credential helper built into the builder, used instead of a docker config
     helper_source: str | None = None  # where that helper finds cloud credentials
+    key_source: str | None = None  # who chose `key`: generated, items, existingSecrets or default
 
 
 class RegistryCA(Struct, frozen=True):
@@ -142,14 +148,17 @@ class Plan(Struct, frozen=True):
 
 
 class Planner(ContextPlanner):
-    def __init__(self, config: GeneratorConfig):
+    def __init__(self, config: GeneratorConfig, job_templates: Mapping[str, str]):
         self.config = config
+        self.lifecycle = MODES[config.lifecycle]
+        self.job_templates = job_templates  # template name -> digest of what its Jobs are rendered from
         self.issues: list[Issue] = []
         self.connections: dict[str, Connection] = {}
         self.addresses: dict[str, RegistryAddress] = {}
         self.providers: dict[str, Provider] = {}
         self.auth: dict[str, str] = {}
         self.credentials = {c.secret_name: c for c in config.credentials}
+        self.existing = {e.name: e for e in config.existing_secrets}
         self.images = dict(config.builder_images)
         self.security = dict(config.builder_security)
 
@@ -166,12 +175,13 @@ class Planner(ContextPlanner):
             job = self._job(build)
             if job is None:
                 continue
-            if job.name in job_names:
-                self.error(build.origin.at("name"), f"build {build.name!r} gives the same Job name {job.name!r} "
-                           f"as build {job_names[job.name].name!r}", "rename one of the builds")
+            base = dns_label(build.name)
+            if base in job_names:
+                self.error(build.origin.at("name"), f"build {shown(build.name)} gives the same Job name {shown(base)} "
+                           f"as build {shown(job_names[base].name)}", "rename one of the builds")
                 continue
-            job_names[job.name] = build
-            jobs.append(job)
+            job_names[base] = build
+            jobs.append(self._named(job))
         errors = [i for i in self.issues if i.severity == "error"]
         if errors:
             raise UserError(self.issues)
@@ -182,40 +192,44 @@ class Planner(ContextPlanner):
         for conn in self.config.connections:
             if conn.name in first:
                 prior = first[conn.name].origin
-                self.error(conn.origin.at("name"), f"duplicate connection name {conn.name!r} "
+                self.error(conn.origin.at("name"), f"duplicate connection name {shown(conn.name)} "
                            f"(first defined in {prior.file} at {dotted(prior.path)})",
                            "connection names must be unique across all catalogs")
                 continue
             first[conn.name] = conn
             if conn.registry is not None:
-                try:
-                    self.addresses[conn.name] = parse_registry_url(conn.registry.url)
-                except AddressError as exc:
-                    self.error(conn.origin.at("schema", "url"), str(exc), exc.hint)
-                    continue
-                self._index_provider(conn, self.addresses[conn.name])
+                self.addresses[conn.name] = conn.registry.address
+                self._index_provider(conn, conn.registry.address)
         self.connections = first
+        self._check_existing_secrets()
 
     def _secrets(self) -> list[SecretPlan]:
         users: dict[str, list[Connection]] = {}
         for conn in self.connections.values():
             if conn.registry is not None and conn.secret is not None:
                 users.setdefault(conn.secret.name, []).append(conn)
+        mounted = set()  # Secrets some build's pod mounts
+        for build in self.config.builds:
+            for used in (build.connection, *build.extra_connections):
+                conn = self.connections.get(used)
+                if conn is not None and conn.secret is not None:
+                    mounted.add(conn.secret.name)
         out = []
         for name in sorted(self.credentials):
             cred = self.credentials[name]
             conns = users.get(name)
             if not conns:
                 known = ", ".join(sorted(users)) or "none"
-                self.error(cred.origin, f"credentials {name!r} are not used by any registry connection",
+                self.error(cred.origin, f"credentials {shown(name)} are not used by any registry connection",
                            f"key credentials by a registry connection's secret.name (in use: {known})")
                 continue
             for conn in conns:
                 self._check_generated_items(conn)
-            servers = sorted({self.addresses[c.name].auth_key for c in conns if c.name in self.addresses})
-            annotations = dict(self.config.options.annotations)
-            # ESO creates an ExternalSecret's Secret under the plain name: kustomize must not hash it
-            if not self.config.options.disable_name_suffix_hash and cred.external is None:
+            servers = sorted({self.addresses[c.name].auth_key for c in conns})
+            annotations = {**dict(self.config.options.annotations), **dict(self.lifecycle.other_annotations)}
+            # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
+            # its name (a renamed one would change every Job's pod template): kustomize must not hash either
+            if not self.config.options.disable_name_suffix_hash and cred.external is None and name not in mounted:
                 annotations[NEEDS_HASH] = "true"
             if self.config.options.behavior:
                 annotations[BEHAVIOR] = self.config.options.behavior
@@ -237,8 +251,8 @@ class Planner(ContextPlanner):
         for i, item in enumerate(conn.secret.items or ()):
             if item.key != DOCKERCONFIGJSON_KEY:
                 self.error(conn.secret.origin.at("items", i),
-                           f"secret {conn.secret.name!r} is generated with the single key {DOCKERCONFIGJSON_KEY}; "
-                           f"items names key {item.key!r}",
+                           f"secret {shown(conn.secret.name)} is generated with the single key {DOCKERCONFIGJSON_KEY}; "
+                           f"items names key {shown(item.key)}",
                            "remove items (conngen maps .dockerconfigjson to config.json) "
                            "or write {key: .dockerconfigjson, path: config.json}")
 
@@ -250,14 +264,14 @@ class Planner(ContextPlanner):
             import difflib  # only on this error path
 
             close = difflib.get_close_matches(build.connection, registries, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"registry connections: {', '.join(registries) or 'none'}"
-            self.error(origin, f"build {build.name!r} names connection {build.connection!r}, which is not in the catalog", hint)
+            hint = f"did you mean {shown(close[0])}?" if close else f"registry connections: {', '.join(registries) or 'none'}"
+            self.error(origin, f"build {shown(build.name)} names connection {shown(build.connection)}, which is not in the catalog", hint)
             return None
         if conn.kind != "registry":
-            self.error(origin, f"connection {conn.name!r} is a {conn.kind} connection, a build needs a registry connection")
+            registries = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
+            self.error(origin, f"connection {shown(conn.name)} is a {conn.kind} connection, a build needs a registry connection",
+                       f"name a registry connection (the catalog's: {registries})")
             return None
-        if conn.name not in self.addresses:
-            return None  # its url error is already reported
         return conn
 
     def _job(self, build: Build) -> JobPlan | None:
@@ -295,13 +309,27 @@ class Planner(ContextPlanner):
         for name in build.extra_connections:
             extra = self.connections.get(name)
             if extra is None:
-                self.error(build.origin.at("connections"), f"connection {name!r} is not in the catalog")
+                self.error(build.origin.at("connections"), f"connection {shown(name)} is not in the catalog")
                 continue
             use_connection(pod, extra)
         for host in profile.host_mounts:
-            pod.mount(host.name, {"hostPath": {"path": host.path, "type": host.type}}, host.path, False, build.origin)
+            node_path = self.config.docker_socket if host.name == DOCKER_SOCKET and self.config.docker_socket \
+                else host.path
+            pod.mount(host.name, {"hostPath": {"path": node_path, "type": host.type}}, host.path, False, build.origin)
+            self._warn_once(Issue(build.origin.at("builder"), f"{profile.name} builds through the node's Docker "
+                                  f"Engine: it mounts the node's {node_path} (hostPath), which needs Docker Engine on "
+                                  "every node (containerd-only nodes, the default since Kubernetes 1.24, have no such "
+                                  "socket) and which Pod Security 'baseline' refuses",
+                                  "use kaniko or buildkit; or run builds in a namespace whose Pod Security level is "
+                                  "privileged and set builders.dockerizer.dockerSocket if the socket is elsewhere",
+                                  severity="warning"))
         for scratch in profile.scratch:
             pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
+        check_mounts(pod, profile, local_context_dir(context, build.context_sub_path))
+        check_credentials_env(pod, profile, credential.mounted_file, credential.secret, conn.origin)
+        cache_warning(pod, profile, build.cache, build.origin.at("cache"))
+        security = self.security.get(profile.name, dict(profile.security_context or {})) or None
+        check_modes(pod, profile, security)
         insecure: tuple[str, ...] = ()
         if conn.registry and conn.registry.insecure:
             insecure = (address.host,)
@@ -320,8 +348,9 @@ class Planner(ContextPlanner):
                   "app.kubernetes.io/part-of": self.config.name, **MANAGED_BY}
         return JobPlan(
             name=name, build=build.name, namespace=self.config.namespace, builder=profile.name,
-            template=f"{profile.name}.yaml.j2", image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations=dict(self.config.options.annotations), pod_annotations=dict(sorted(pod.annotations.items())),
+            template=profile.template, image=self.images.get(profile.name, profile.image),
+            labels=labels, annotations={**dict(self.config.options.annotations), **dict(self.lifecycle.job_annotations)},
+            pod_annotations=dict(sorted(pod.annotations.items())),
             destinations=tuple(dests), context=context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
             insecure_registries=insecure, env=tuple(pod.env), env_from=tuple(pod.env_from),
@@ -331,9 +360,26 @@ class Planner(ContextPlanner):
             backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
             active_deadline_seconds=defaults.active_deadline_seconds,
             service_account_name=defaults.service_account_name, credential=credential,
-            security_context=self.security.get(profile.name, dict(profile.security_context or {})) or None,
-            registry_ca=registry_ca,
+            security_context=security, registry_ca=registry_ca,
         )
+
+    def _warn_once(self, warning: Issue) -> None:
+        """A warning said once, however many builds meet it (its message names what it is about)."""
+        if all(i.message != warning.message for i in self.issues):
+            self.issues.append(warning)
+
+    def _named(self, job: JobPlan) -> JobPlan:
+        """The Job under its lifecycle's name: in hashed modes, a hash of everything its pod template is made of.
+
+        Fields a Job may change in place (its own annotations, backoffLimit, TTL, deadline) are
+        left out, so changing them updates the Job instead of running the build again; so is the
+        credential route, which `explain` and the render check read and no template prints.
+        """
+        if not self.lifecycle.hashed_names:
+            return job
+        inputs = structs.replace(job, name="", annotations={}, backoff_limit=0, ttl_seconds_after_finished=None,
+                                 active_deadline_seconds=None, credential=None)
+        return structs.replace(job, name=hashed_job_name(job.name, inputs, self.job_templates[job.template]))
 
     def _index_provider(self, conn: Connection, address: RegistryAddress) -> None:
         """Resolve the connection's provider and auth mode; refuse what the provider cannot do."""
@@ -355,13 +401,13 @@ class Planner(ContextPlanner):
         if cred is None:
             return
         if auth == "helper" and provider.helper is not None:
-            self.error(cred.origin, f"connection {conn.name!r} uses the {provider.helper.name} credential helper, so its "
-                       f"secret {cred.secret_name!r} holds {provider.helper.secret_holds}, not a docker config",
+            self.error(cred.origin, f"connection {shown(conn.name)} uses the {provider.helper.name} credential helper, so its "
+                       f"secret {shown(cred.secret_name)} holds {provider.helper.secret_holds}, not a docker config",
                        "remove this credentials entry and create that Secret yourself, "
                        "or set schema.auth: dockerConfig on the connection")
         elif not provider.static_password:
             self.error(cred.origin, f"{provider.title} has no static password: a login token expires after 12 hours, "
-                       f"so a generated Secret for connection {conn.name!r} would stop working",
+                       f"so a generated Secret for connection {shown(conn.name)} would stop working",
                        "use schema.auth: helper (kaniko's ecr-login with IRSA or an AWS credentials Secret), or keep "
                        "an existing Secret fresh with External Secrets' ECRAuthorizationToken generator")
 
@@ -374,13 +420,13 @@ class Planner(ContextPlanner):
             return  # reported with the destinations
         problem = namespace_problem(provider, address.host, address.path, repository)
         if problem:
-            self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {conn.name!r} or to the image")
+            self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {shown(conn.name)} or to the image")
         helper = provider.helper
         if self.auth[conn.name] == "helper" and helper is not None and provider.name not in profile.helpers:
             able = sorted(n for n, p in PROFILES.items() if provider.name in p.helpers)
             self.error(build.origin.at("builder"), f"{profile.name} cannot use the {helper.name} credential helper "
-                       f"that connection {conn.name!r} ({provider.title}) needs: only {', '.join(able)} has it built in",
-                       f"use builder: {able[0]}, or set schema.auth: dockerConfig on {conn.name!r} with a docker config "
+                       f"that connection {shown(conn.name)} ({provider.title}) needs: only {', '.join(able)} has it built in",
+                       f"use builder: {able[0]}, or set schema.auth: dockerConfig on {shown(conn.name)} with a docker config "
                        "Secret kept fresh outside conngen" if able else "set schema.auth: dockerConfig")
         if in_cluster(address.host):
             if not profile.cluster_dns:
@@ -391,8 +437,7 @@ class Planner(ContextPlanner):
                 warning = Issue(conn.origin.at("schema", "url"), f"in-cluster registry {address.host} is pushed to "
                                 "over HTTPS with public CAs",
                                 "set schema.insecure: true for plain HTTP, or schema.ca for a private CA", severity="warning")
-                if warning not in self.issues:  # once per connection, however many builds use it
-                    self.issues.append(warning)
+                self._warn_once(warning)  # once per connection, however many builds use it
 
     def _helper_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
                             provider: Provider) -> CredentialPath:
@@ -404,11 +449,11 @@ class Planner(ContextPlanner):
         secret = conn.secret
         if secret is None:
             source = helper.identity
-            warning = Issue(conn.origin, f"connection {conn.name!r} has no secret: {helper.name} uses the pod's "
+            warning = Issue(conn.origin, f"connection {shown(conn.name)} has no secret: {helper.name} uses the pod's "
                             f"identity ({helper.identity})", "set jobDefaults.serviceAccountName to that ServiceAccount",
                             severity="warning")
-            if not self.config.job_defaults.service_account_name and warning not in self.issues:
-                self.issues.append(warning)
+            if not self.config.job_defaults.service_account_name:
+                self._warn_once(warning)
         elif helper.secret_as == "env":
             if secret.mount_path:
                 self.error(secret.origin.at("mountPath"), f"{helper.name} reads {helper.secret_holds} from environment "
@@ -450,7 +495,7 @@ class Planner(ContextPlanner):
         resource, kind = ((holder.config_map, "configMap") if holder and holder.config_map
                           else (holder.secret if holder else None, "secret"))
         if resource is None:
-            self.error(origin, f"CA connection {name!r} " + ("is not in the catalog" if holder is None
+            self.error(origin, f"CA connection {shown(name)} " + ("is not in the catalog" if holder is None
                                                             else "has neither a configMap nor a secret"),
                        f"add a connection with configMap: {{name: <ConfigMap>, items: [{CA_KEY}]}}")
             return None
@@ -469,6 +514,33 @@ class Planner(ContextPlanner):
         pod.mount("registry-ca", source, profile.ca_dir, True, origin)
         return RegistryCA(address.host, profile.ca_dir, f"{profile.ca_dir}/{CA_KEY}")
 
+    def _check_existing_secrets(self) -> None:
+        """Each existingSecrets entry names a Secret that a registry connection mounts and nothing else keys."""
+        mounted: dict[str, list[Connection]] = {}
+        for conn in self.connections.values():
+            if conn.registry is not None and conn.secret is not None and self.auth.get(conn.name) != "helper":
+                mounted.setdefault(conn.secret.name, []).append(conn)
+        for entry in self.existing.values():
+            if entry.name in self.credentials:
+                self.error(entry.origin, f"Secret {shown(entry.name)} is generated from credentials, with the key "
+                           f"{DOCKERCONFIGJSON_KEY}", f"remove existingSecrets.{entry.name} or credentials.{entry.name}")
+            elif entry.name not in mounted:
+                self.error(entry.origin, f"no registry connection mounts a Secret named {shown(entry.name)}",
+                           "existing registry Secrets in the catalog: "
+                           f"{', '.join(sorted(set(mounted) - set(self.credentials))) or 'none'}")
+            for conn in mounted.get(entry.name, ()):
+                if conn.secret is not None and conn.secret.items:
+                    self.error(entry.origin, f"connection {shown(conn.name)} already says with secret.items which key "
+                               f"of {shown(entry.name)} to mount", "keep one of the two: the catalog's items or this entry")
+
+    def _secret_key(self, name: str) -> tuple[str, str]:
+        """The key that holds a registry Secret's docker config, and who said so."""
+        if name in self.credentials:
+            return DOCKERCONFIGJSON_KEY, "generated"
+        if name in self.existing:
+            return self.existing[name].key, "existingSecrets"
+        return EXISTING_SECRET_KEY, "default"
+
     def _mount_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress,
                            profile: BuilderProfile) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
@@ -477,12 +549,25 @@ class Planner(ContextPlanner):
             return CredentialPath(address.auth_key, None, False, None, None, None, None, profile.reads({}), None)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
-        items = secret.items or (KeyToPath(DOCKERCONFIGJSON_KEY, profile.file_name),)
+        if secret.items:
+            items, key_source = secret.items, "items"
+        else:
+            key, key_source = self._secret_key(secret.name)
+            items = (KeyToPath(key, profile.file_name),)
+            if key_source == "default":
+                self._warn_once(Issue(secret.origin.at("name"), f"existing Secret {shown(secret.name)} is mounted by its "
+                                      f"key {key}, as Polyaxon's docs create it (kubectl create secret generic "
+                                      "--from-file=config.json=...)", "a Secret from kubectl create secret "
+                                      f"docker-registry holds {DOCKERCONFIGJSON_KEY} instead: say which in the generator "
+                                      f"config, existingSecrets: {{{secret.name}: {{type: kubernetes.io/dockerconfigjson}}}} "
+                                      "(or {type: Opaque} to confirm this one)", severity="warning"))
         wanted = [i for i in items if i.path == profile.file_name]
         if not wanted:
             self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
                        f"{', '.join(i.path for i in items)}",
-                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}}")
+                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}} "
+                       f"for a kubernetes.io/dockerconfigjson Secret, {{key: config.json, path: {profile.file_name}}} "
+                       "for one made as Polyaxon's docs make it")
         source = resource_volume(Resource(secret.name, mount_path, items, secret.default_mode, secret.origin), "secret")
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
@@ -492,10 +577,11 @@ class Planner(ContextPlanner):
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
         return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
                               mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
-                              docker_config)
+                              docker_config, key_source=key_source)
 
-def make_plan(config: GeneratorConfig) -> Plan:
-    return Planner(config).run()
+def make_plan(config: GeneratorConfig, job_templates: Mapping[str, str]) -> Plan:
+    """The plan of `config`; `job_templates` maps each builder template to the digest of its sources."""
+    return Planner(config, job_templates).run()
 
 
 def registry_mount(config: GeneratorConfig, connection: str, builder: str
@@ -505,7 +591,7 @@ def registry_mount(config: GeneratorConfig, connection: str, builder: str
     The same wiring a generated Job gets, for a pod someone else wrote (a Helm chart's own
     Job), so the two can never disagree. None when `connection` is not a registry connection.
     """
-    planner = Planner(config)
+    planner = Planner(config, {})
     planner._index_connections()
     conn = planner.connections.get(connection)
     address = planner.addresses.get(connection)
@@ -515,12 +601,12 @@ def registry_mount(config: GeneratorConfig, connection: str, builder: str
     if conn and address and planner.auth.get(connection) == "helper":
         provider = planner.providers[connection]
         if provider.name not in profile.helpers or provider.helper is None:
-            planner.error(conn.origin, f"{builder} cannot use the credential helper that connection {connection!r} "
+            planner.error(conn.origin, f"{builder} cannot use the credential helper that connection {shown(connection)} "
                           f"({provider.title}) needs", "annotate the workload for kaniko, or set schema.auth: dockerConfig")
         else:
             credential = planner._helper_credentials(pod, conn, address, profile, provider)
             if pod.env_from:  # the return shape carries env, not envFrom
-                planner.error(conn.secret.origin if conn.secret else conn.origin, f"connection {connection!r} "
+                planner.error(conn.secret.origin if conn.secret else conn.origin, f"connection {shown(connection)} "
                               f"gives {provider.helper.name} its credentials through envFrom, which an injected "
                               "workload cannot receive", "list the Secret's keys in items: one env var each")
     elif conn and address:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence, TextIO
 from generator.collector import process_entry
 
 # exit codes as generator.errors defines them; that module (and msgspec) loads only off the cache hit path
-EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 USAGE = """\
 usage: ConnectionGenerator <config file>    legacy kustomize exec plugin (--enable-alpha-plugins)
@@ -30,8 +30,12 @@ usage: ConnectionGenerator <config file>    legacy kustomize exec plugin (--enab
 """
 
 
-def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lambda d: d) -> str | None:
-    """The kustomization's own file for this config, so errors name it and its real lines."""
+def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lambda d: d,
+                    read: list[str] | None = None) -> str | None:
+    """The kustomization's own file for this config, so errors name it and its real lines.
+
+    The generator files it compares are added to `read` (the render cache checks them).
+    """
     from generator.errors import UserError
     from generator.yamlio import load_yaml_file
 
@@ -44,8 +48,10 @@ def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lam
     try:
         kustomization = load_yaml_file(kfile, name)
         for entry in kustomization.get("generators") or []:
-            candidate = root / entry
-            if isinstance(entry, str) and candidate.is_file() and normalise(load_yaml_file(candidate, entry)) == data:
+            candidate = root / entry if isinstance(entry, str) else None
+            if candidate is not None and read is not None:
+                read.append(str(candidate))
+            if candidate is not None and candidate.is_file() and normalise(load_yaml_file(candidate, entry)) == data:
                 return entry
     except (UserError, AttributeError, TypeError, OSError):
         return None
@@ -55,10 +61,18 @@ def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lam
 def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
     from generator import cache
 
+    from generator.verbose import note
+
     root = Path(environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or os.getcwd())
+    note(f"plugin: config {config_file}, root {root}")
     slot = cache.probe(config_file, str(root), environ)
-    if slot is not None and slot.replay(out, err, environ):
+    if slot is None:
+        note("render cache: off" + (" (CONNGEN_CACHE=off, or neither XDG_CACHE_HOME nor HOME is set)" if cache.cache_dir(environ) is None else " (config unreadable)"))
+    elif slot.replay(out, err, environ):
+        note(f"render cache: hit, replayed {slot.path} with fresh credentials")
         return EXIT_OK
+    else:
+        note(f"render cache: miss ({slot.miss}); rendering")
 
     import io
 
@@ -70,9 +84,10 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
     from generator.yamlio import load_yaml_file
 
     texts: dict[str, str] = {}
+    read: list[str] = []
     try:
         data = load_yaml_file(Path(config_file), config_file)
-        display = original_config(root, data) or config_file
+        display = original_config(root, data, read=read) or config_file
         config, warnings = load(data, display, root)
         rendered = io.StringIO()
         result = generate(config, environ, warnings, out=rendered)
@@ -85,23 +100,27 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
     err.write(shown.getvalue())
     out.write(stream)
     if slot is not None:  # the entry keeps the objects with their Secrets' values taken out
-        slot.store(data, display, config, result.plan, result.objects or read_stream(stream), stream,
-                   shown.getvalue(), yaml_stream, str(builtin_templates_dir()))
+        kept = slot.store(data, display, config, result.plan, result.objects or read_stream(stream), stream, shown.getvalue(), yaml_stream,
+                          str(builtin_templates_dir()), read)
+        note(f"render cache: stored {slot.path}" if kept else
+             "render cache: not stored (this build's inputs cannot be replayed without a value, or the cache "
+             "directory is not writable)")
+    note(f"plugin: {result.count} objects written")
     return EXIT_OK
 
 
-def _read_stdin() -> str:
-    """stdin as text, refusing a huge or non-UTF-8 input before parsing it."""
+def read_stdin(what: str = "input") -> str:
+    """stdin as text, refusing more than the input limit or non-UTF-8 before parsing any of it."""
     from generator.errors import Issue, Origin, UserError
     from generator.yamlio import MAX_FILE_BYTES
 
-    raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)  # a pipe or /dev/zero stops here too
     if len(raw) > MAX_FILE_BYTES:
-        raise UserError([Issue(Origin("<stdin>"), f"input is more than {MAX_FILE_BYTES} bytes")])
+        raise UserError([Issue(Origin("<stdin>"), f"{what} is more than the limit of {MAX_FILE_BYTES} bytes")])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UserError([Issue(Origin("<stdin>"), f"input is not UTF-8 (byte {exc.start})")]) from None
+        raise UserError([Issue(Origin("<stdin>"), f"{what} is not UTF-8 (byte {exc.start})")]) from None
 
 
 def run_function(err: TextIO, environ: dict[str, str]) -> int:
@@ -110,7 +129,7 @@ def run_function(err: TextIO, environ: dict[str, str]) -> int:
     from generator.report import print_issues
 
     try:
-        text = _read_stdin()
+        text = read_stdin()
     except UserError as exc:
         print_issues(exc.issues, err)
         return EXIT_USER
@@ -120,6 +139,10 @@ def run_function(err: TextIO, environ: dict[str, str]) -> int:
 @process_entry  # imports included: a plugin process lives for one build
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv if argv is None else argv)
+    if sys.stdout is None or sys.stderr is None:  # started with `>&-`: nowhere to put the stream or a message
+        if sys.stderr is not None:
+            sys.stderr.write("conngen: error: standard output is closed\n")
+        return EXIT_USER
     try:
         if args[1:] == ["--version"]:  # `conngen doctor` asks the installed plugin itself
             from generator import __version__
@@ -132,6 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(USAGE)
             return EXIT_USAGE
         return run_function(sys.stderr, dict(os.environ))
+    except KeyboardInterrupt:  # Ctrl-C: the user knows; no traceback, the shell's usual code
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout left (kustomize was stopped): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_USER
+    except OSError as exc:  # writing the output failed (a full disk behind a redirect): the environment, not a bug
+        print(f"conngen: error: cannot write the output ({exc.strerror or type(exc).__name__})", file=sys.stderr)
+        return EXIT_USER
     except Exception as exc:  # noqa: BLE001 - a bug: say so without a traceback or any value
         print(f"conngen: internal error ({type(exc).__name__}); please report it", file=sys.stderr)
         return EXIT_BUG

@@ -26,6 +26,7 @@ class Pod(Struct):
     annotations: dict[str, str] = field(default_factory=dict)
     _volume_of: dict[tuple, str] = field(default_factory=dict)
     _mounted_at: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)  # mount path or env name -> where it was asked for
 
     def sibling(self) -> "Pod":
         """Another container of the same pod (an init step): shares the volumes, has its own mounts and env."""
@@ -52,6 +53,7 @@ class Pod(Struct):
                                      "give each connection its own mountPath"))
         self._mounted_at[mount_path] = name
         self._volume_of[identity] = name
+        self.origins[mount_path] = origin
         mount: dict[str, Any] = {"name": name, "mountPath": mount_path}
         if read_only:
             mount["readOnly"] = True
@@ -66,6 +68,7 @@ class Pod(Struct):
                                              "remove one of them"))
                 return
         self.env.append(entry)
+        self.origins[entry["name"]] = origin
 
     def annotate(self, pairs: Iterable[tuple[str, str]], origin: Origin) -> None:
         for key, value in pairs:
@@ -117,5 +120,5 @@ def use_connection(pod: Pod, conn: Connection, mount_secret: bool = True) -> Non
                   else {"hostPath": {"path": conn.schema["hostPath"]}})
         pod.mount(conn.name, source, conn.schema["mountPath"], bool(conn.schema.get("readOnly")), conn.origin)
     for name, value in conn.env:
-        pod.set_env({"name": name, "value": value}, conn.origin.at("env"))
+        pod.set_env({"name": name, "value": value}, conn.origin.at("env", name))
     pod.annotate(conn.annotations, conn.origin.at("annotations"))

@@ -1,7 +1,9 @@
 """Registry addresses: the `auths` key a builder looks up, and the image destination.
 
-The two classic failures live here: Docker Hub must be keyed `https://index.docker.io/v1/`
-(kaniko #1209, #1574), and the scheme of `schema.url` must never reach `--destination`.
+The classic failures live here: Docker Hub must be keyed `https://index.docker.io/v1/`
+(kaniko #1209, #1574), the scheme of `schema.url` must never reach `--destination`, and a
+url's first component is a host only where docker's reference rules say so (a `.`, a `:` or
+`localhost`); otherwise docker reads it as a Docker Hub namespace, and so does conngen.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import re
 
 from msgspec import Struct
+
+from generator.errors import shown
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
@@ -34,6 +38,7 @@ class RegistryAddress(Struct, frozen=True):
     host: str  # lowercase host[:port]
     path: str  # repository prefix under the host, without surrounding slashes
     plain_http_scheme: bool  # the url said http://
+    hub_by_default: bool = False  # the url named no host, so (as for docker) it is a Docker Hub path
 
     @property
     def docker_hub(self) -> bool:
@@ -60,7 +65,7 @@ def parse_registry_url(url: str) -> RegistryAddress:
     if match:
         scheme = match.group(1).lower()
         if scheme not in ("http", "https"):
-            raise AddressError(f"registry url scheme {scheme!r} is not supported", "use https://host/path or host/path")
+            raise AddressError(f"registry url scheme {shown(scheme)} is not supported", "use https://host/path or host/path")
         rest = rest[match.end():]
     authority, _, path = rest.partition("/")
     if "@" in authority:
@@ -68,18 +73,40 @@ def parse_registry_url(url: str) -> RegistryAddress:
                            "remove 'user:password@' and put the credentials under credentials:")
     if any(c in rest for c in "?#"):
         raise AddressError("registry url must not contain '?' or '#'", "write host/path only")
+    if scheme is None and not _names_registry(authority) and authority == authority.lower():
+        return _hub_path(rest)
     m = _AUTHORITY.fullmatch(authority)
     if not m or (m.group("port") and not 0 < int(m.group("port")) <= 65535):
-        raise AddressError(f"{authority!r} is not a valid registry host[:port]", "use a host name like myregistry.com:5000")
+        raise AddressError(f"{shown(authority)} is not a valid registry host[:port]", "use a host name like myregistry.com:5000")
+    if not _names_registry(authority):
+        raise AddressError(f"registry host {shown(authority)} has no '.' or port, so docker reads it as a Docker Hub namespace",
+                           f"give the host's full name or its port ({authority.lower()}.example.com, "
+                           f"{authority.lower()}:5000); for Docker Hub write docker.io/<namespace>")
     host = m.group("host").lower() + (f":{m.group('port')}" if m.group("port") else "")
     parts = [p for p in path.split("/") if p]
     if host in DOCKER_HUB_HOSTS and parts[:1] in (["v1"], ["v2"]):
         parts = parts[1:]  # https://index.docker.io/v1/ is the API, not a namespace
+    _check_path(parts)
+    return RegistryAddress(host, "/".join(parts), scheme == "http")
+
+
+def _names_registry(authority: str) -> bool:
+    """docker's rule (distribution/reference splitDockerDomain) for a first component that is a registry."""
+    return "." in authority or ":" in authority or authority.lower() == "localhost"
+
+
+def _hub_path(path: str) -> RegistryAddress:
+    """A url without a registry host (`org/repo`): a repository path on Docker Hub, as docker reads it."""
+    parts = [p for p in path.split("/") if p]
+    _check_path(parts)
+    return RegistryAddress("docker.io", "/".join(parts), False, hub_by_default=True)
+
+
+def _check_path(parts: list[str]) -> None:
     for part in parts:
         if not _PATH_COMPONENT.fullmatch(part):
-            raise AddressError(f"repository path component {part!r} is not valid",
+            raise AddressError(f"repository path component {shown(part)} is not valid",
                                "repository paths are lowercase letters, digits and single '.', '_' or '-'")
-    return RegistryAddress(host, "/".join(parts), scheme == "http")
 
 
 def split_image(image: str) -> tuple[str, str | None]:
@@ -95,20 +122,20 @@ def split_image(image: str) -> tuple[str, str | None]:
     parts = repo.split("/")
     first = parts[0]
     if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
-        raise AddressError(f"image starts with the registry host {first!r}",
+        raise AddressError(f"image starts with the registry host {shown(first)}",
                            "write the image relative to the connection's registry; its schema.url gives the host")
     for part in parts:
         if not _PATH_COMPONENT.fullmatch(part):
-            raise AddressError(f"image name component {part!r} is not valid",
+            raise AddressError(f"image name component {shown(part)} is not valid",
                                "image names are lowercase letters, digits and single '.', '_' or '-'")
     if colon and not _TAG.fullmatch(tag):
-        raise AddressError(f"image tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
+        raise AddressError(f"image tag {shown(tag)} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
     return repo, tag or None
 
 
 def check_tag(tag: str) -> None:
     if not _TAG.fullmatch(tag):
-        raise AddressError(f"tag {tag!r} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
+        raise AddressError(f"tag {shown(tag)} is not valid", "tags are letters, digits, '_', '.' and '-', at most 128")
 
 
 def destinations(address: RegistryAddress, image: str, extra_tags: tuple[str, ...]) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 from importlib.util import find_spec
 from pathlib import Path
@@ -25,10 +26,10 @@ import jinja2
 import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from generator.errors import Issue, Origin, UserError
+from generator.errors import Issue, Origin, UserError, shown
 from generator.emit import json_text, node, read_document, yaml_stream
 from generator.plan import JobPlan
-from generator.yamlio import parse_yaml
+from generator.yamlio import MAX_FILE_BYTES, parse_yaml
 
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
 
@@ -146,6 +147,32 @@ def compiled_templates(environ: Mapping[str, str] | None, environment: type) -> 
     return CompiledTemplates(directory, environment) if private_dir(base, True) and private_dir(directory, True) else None
 
 
+class RootedLoader(jinja2.FileSystemLoader):
+    """Templates from the override directory, then the built-in ones, under the root rule.
+
+    Every file a template loads from the override directory (the template itself, an include,
+    an import, an extends) must resolve inside `root`, after symlinks, as catalogs and credential
+    files must (None: anywhere, for LoadRestrictionsNone), and be no larger than the inputs' limit.
+    """
+
+    def __init__(self, override_dir: str | None, root: str | None):
+        super().__init__(([override_dir] if override_dir else []) + [str(builtin_templates_dir())])
+        self._override = override_dir
+        self._inside = None if root is None else os.path.realpath(root).rstrip(os.sep) + os.sep
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+        if self._override is not None:
+            found = posixpath.join(self._override, *jinja2.loaders.split_template_path(template))
+            if os.path.isfile(found):
+                if self._inside is not None and not (os.path.realpath(found) + os.sep).startswith(self._inside):
+                    raise jinja2.exceptions.SecurityError(
+                        f"{template} in the templates directory resolves outside the root {self._inside[:-1]} "
+                        "(a symlink?); copy the file in, or set loadRestrictor: LoadRestrictionsNone")
+                if os.path.getsize(found) > MAX_FILE_BYTES:
+                    raise jinja2.exceptions.SecurityError(f"{template} is more than {MAX_FILE_BYTES} bytes")
+        return super().get_source(environment, template)
+
+
 class Renderer:
     """One environment per run: templates are compiled once (and kept compiled between runs).
 
@@ -154,12 +181,11 @@ class Renderer:
     directory) are sandboxed: a template there cannot reach Python internals.
     """
 
-    def __init__(self, override_dir: str | None = None, environ: Mapping[str, str] | None = None):
-        search = [override_dir] if override_dir else []
-        search.append(str(builtin_templates_dir()))
+    def __init__(self, override_dir: str | None = None, environ: Mapping[str, str] | None = None,
+                 root: str | None = None):
         kind = ImmutableSandboxedEnvironment if override_dir else jinja2.Environment
         self.env = kind(
-            loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined, autoescape=False,
+            loader=RootedLoader(override_dir, root), undefined=jinja2.StrictUndefined, autoescape=False,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
             finalize=_only_printed if override_dir else None,  # a test checks the built-in templates instead
             extensions=[_Placement], bytecode_cache=compiled_templates(environ, kind),
@@ -253,6 +279,6 @@ def _expect(obj: Any, template: str, api_version: str, kind: str, name: str) -> 
     got = (obj.get("apiVersion"), obj.get("kind"), meta.get("name") if isinstance(meta, dict) else None) \
         if isinstance(obj, dict) else None
     if got != (api_version, kind, name):
-        raise UserError([Issue(Origin(template), f"template rendered {got!r}, expected {api_version} {kind} {name!r}",
+        raise UserError([Issue(Origin(template), f"template rendered {shown(got)}, expected {api_version} {kind} {shown(name)}",
                                "a template renders one object: keep apiVersion, kind and metadata.name")])
     return obj

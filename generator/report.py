@@ -6,18 +6,18 @@ import sys
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from generator.errors import Issue, dotted
-from generator.yamlio import locate
+from generator.errors import Issue, UserError, dotted
+from generator.yamlio import locate, read_text
 
 
 def position(issue: Issue, texts: dict[str, str] | None = None) -> tuple[int | None, int | None]:
-    if issue.line is not None or issue.origin is None:
-        return issue.line, issue.column
+    if issue.line is not None or issue.origin is None or not issue.origin.path:
+        return issue.line, issue.column  # a whole file's problem (too large, say) has no place to look up
     text = (texts or {}).get(issue.origin.file)
     if text is None:
         try:
-            text = Path(issue.origin.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = read_text(Path(issue.origin.file), issue.origin.file)  # the inputs' size limit holds here too
+        except UserError:
             return None, None
     found = locate(text, issue.origin.path)
     return found if found else (None, None)

@@ -45,6 +45,50 @@ def _destinations(args: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _records(value: object, *required: str, optional: tuple[str, ...] = ()) -> bool:
+    """A list of mappings whose `required` (and present `optional`) fields are strings."""
+    return isinstance(value, list) and all(
+        isinstance(v, dict) and all(isinstance(v.get(f), str) for f in required)
+        and all(isinstance(v[f], str) for f in optional if f in v) for v in value)
+
+
+def pod_shape_problem(job: dict) -> str | None:
+    """What in a rendered Job's pod spec a route cannot follow (and Kubernetes would refuse), if anything.
+
+    A user template may render any data; this checks the fields credential_route reads.
+    """
+    spec = job.get("spec", {}).get("template", {}).get("spec") if isinstance(job.get("spec"), dict) and \
+        isinstance(job["spec"].get("template"), dict) else None
+    if not isinstance(spec, dict):
+        return "spec.template.spec is not a mapping"
+    containers = spec.get("containers")
+    if not _records(containers, "name") or not containers:
+        return "spec.template.spec.containers is not a non-empty list of containers with names"
+    if not _records(spec.get("initContainers") or [], "name"):
+        return "spec.template.spec.initContainers is not a list of containers with names"
+    for c in containers + (spec.get("initContainers") or []):
+        for field in ("args", "command"):
+            if not _strings(c.get(field) or []):
+                return f"container {c['name']}: {field} is not a list of strings"
+        if not _records(c.get("env") or [], "name", optional=("value",)):
+            return f"container {c['name']}: env is not a list of {{name, value}} with string values"
+        if not _records(c.get("volumeMounts") or [], "name", "mountPath"):
+            return f"container {c['name']}: volumeMounts is not a list of {{name, mountPath}}"
+    volumes = spec.get("volumes") or []
+    if not _records(volumes, "name"):
+        return "spec.template.spec.volumes is not a list of volumes with names"
+    for v in volumes:
+        secret = v.get("secret")
+        if secret is not None and not (isinstance(secret, dict) and _records(secret.get("items") or [], "key", "path")
+                                       and isinstance(secret.get("secretName", ""), str)):
+            return f"volume {v['name']}: secret is not {{secretName, items: [{{key, path}}]}}"
+    return None
+
+
 def credential_route(job: dict, profile: BuilderProfile) -> Route:
     spec = job["spec"]["template"]["spec"]
     container = spec["containers"][0]

@@ -15,7 +15,7 @@ import click
 
 from generator.errors import Issue, Origin, UserError
 
-DEFAULT_REGISTRY = "https://myregistry.com/org/repo"
+DEFAULT_REGISTRY = "https://registry.example.com/org/repo"  # RFC 2606 reserved names: nothing real is reached
 IMAGE = "app:0.1.0"
 #: the seed's connection each builder uses: its secret is mounted where that builder reads
 CONNECTION = {"kaniko": "docker-connection-kaniko", "dockerizer": "docker-connection-dockerizer"}
@@ -73,7 +73,7 @@ builds:
     builder: {builder}
     image: {IMAGE}
 {tags}    # the source to build: replace with your repository
-    context: git://github.com/acme/app.git#refs/heads/main
+    context: git://git.example.com/team/app.git#refs/heads/main
 """
 
 

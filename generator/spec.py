@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from msgspec import Struct, field
 
-from generator.errors import Issue, Origin
+from generator.errors import Issue, Origin, shown
 
 MAX_VALUES = 1_000_000  # values visited per document: stops YAML alias bombs from expanding
 
@@ -41,6 +41,7 @@ class Ctx(Struct):
     visited: int = 0
 
     def error(self, path: tuple, message: str, hint: str = "") -> Invalid:
+        """Record a problem; give every problem a hint that says how to fix it."""
         self.issues.append(Issue(Origin(self.file, path), message, hint))
         return INVALID
 
@@ -55,6 +56,18 @@ def type_name(value: Any) -> str:
         return "null"
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
             list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def nearest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The choices closest to a misspelt word: same letters in another case first, then difflib's."""
+    import difflib
+
+    choices = list(choices)
+    same = [c for c in choices if c.lower() == word.lower()]
+    return same or difflib.get_close_matches(word, choices, n, 0.6)
+
+
+MAX_LISTED = 10  # an enum longer than this is not listed in a message: the nearest values are
 
 
 def snake(name: str) -> str:
@@ -89,20 +102,23 @@ class Str(Spec):
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         if not isinstance(value, str):
-            extra = " (quote it)" if isinstance(value, (bool, int, float)) else ""
-            return ctx.error(path, f"expected a string, got {type_name(value)}{extra}")
+            if isinstance(value, (bool, int, float)):
+                return ctx.error(path, f"expected a string, got {type_name(value)}", "quote it: \"...\"")
+            return ctx.error(path, f"expected a string, got {type_name(value)}", "write a single value")
         if self.enum is not None and value not in self.enum:
-            import difflib
-
-            close = [e for e in self.enum if e.lower() == value.lower()] or difflib.get_close_matches(value, self.enum, 1)
-            return ctx.error(path, f"{value!r} is not one of: {', '.join(self.enum)}",
-                             f"did you mean {close[0]!r}?" if close else "use one of the listed values")
+            close = nearest(value, self.enum)
+            if len(self.enum) > MAX_LISTED:
+                return ctx.error(path, f"{shown(value)} is not one of the {len(self.enum)} known values",
+                                 (f"did you mean {' or '.join(map(repr, close))}?" if close else
+                                  f"for example {', '.join(self.enum[:5])}") + " (`conngen schema` lists them all)")
+            return ctx.error(path, f"{shown(value)} is not one of: {', '.join(self.enum)}",
+                             f"did you mean {shown(close[0])}?" if close else "use one of the listed values")
         if len(value) < self.min_len:
-            return ctx.error(path, "must not be empty")
+            return ctx.error(path, "must not be empty", "give a value, or remove the key")
         if self.max_len is not None and len(value) > self.max_len:
-            return ctx.error(path, f"is {len(value)} characters long, at most {self.max_len} allowed")
+            return ctx.error(path, f"is {len(value)} characters long, at most {self.max_len} allowed", "shorten it")
         if self.pattern and not self.pattern.fullmatch(value):
-            return ctx.error(path, f"{value!r} is not valid", self.hint)
+            return ctx.error(path, f"{shown(value)} is not valid", self.hint)
         return value
 
     def json_schema(self) -> dict:
@@ -124,6 +140,9 @@ class Bool(Spec):
 
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return ctx.error(path, f"expected true or false, got the string {shown(value)}",
+                             f"drop the quotes: {value.lower()}")
         if not isinstance(value, bool):
             return ctx.error(path, f"expected true or false, got {type_name(value)}",
                              "YAML 1.2: only true/false are booleans (yes/no/on/off are strings)")
@@ -142,11 +161,13 @@ class Int(Spec):
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         if isinstance(value, bool) or not isinstance(value, int):
-            return ctx.error(path, f"expected a whole number, got {type_name(value)}")
+            unquote = isinstance(value, str) and value.strip().isdigit()
+            return ctx.error(path, f"expected a whole number, got {type_name(value)}",
+                             f"drop the quotes: {value.strip()}" if unquote else "write a number such as 3")
         if self.minimum is not None and value < self.minimum:
-            return ctx.error(path, f"must be at least {self.minimum}")
+            return ctx.error(path, f"must be at least {self.minimum}", f"use {self.minimum} or more")
         if self.maximum is not None and value > self.maximum:
-            return ctx.error(path, f"must be at most {self.maximum}")
+            return ctx.error(path, f"must be at most {self.maximum}", f"use {self.maximum} or less")
         return value
 
     def json_schema(self) -> dict:
@@ -193,9 +214,14 @@ class ListOf(Spec):
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         if not isinstance(value, list):
-            return ctx.error(path, f"expected a list, got {type_name(value)}")
+            if isinstance(value, str) and "," in value:
+                items = ", ".join(part.strip() for part in value.split(","))
+                return ctx.error(path, "expected a list, got a string with commas", f"write a YAML list: [{items}]")
+            return ctx.error(path, f"expected a list, got {type_name(value)}",
+                             f"write a YAML list: [{value}]" if isinstance(value, (str, int, float)) else
+                             "write a YAML list: [a, b]")
         if len(value) < self.min_items:
-            return ctx.error(path, f"needs at least {self.min_items} item(s)")
+            return ctx.error(path, f"needs at least {self.min_items} item(s)", "add an item, or remove the key")
         out = [self.item.check(v, ctx, path + (i,)) for i, v in enumerate(value)]
         return INVALID if any(v is INVALID for v in out) else out
 
@@ -215,7 +241,7 @@ class MapOf(Spec):
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         if not isinstance(value, dict):
-            return ctx.error(path, f"expected a mapping, got {type_name(value)}")
+            return ctx.error(path, f"expected a mapping, got {type_name(value)}", "write key: value pairs")
         out = {}
         for k, v in value.items():
             if self.key.check(k, ctx, path + (k,)) is INVALID:
@@ -268,7 +294,8 @@ class Record(Spec):
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         if not isinstance(value, dict):
-            return ctx.error(path, f"expected a mapping ({self.title}), got {type_name(value)}")
+            return ctx.error(path, f"expected a mapping ({self.title}), got {type_name(value)}",
+                             f"write key: value pairs; known keys: {', '.join(sorted(self.fields))}")
         out = Rec()
         out.origin = Origin(ctx.file, path)
         out.spelled = {}
@@ -278,11 +305,14 @@ class Record(Spec):
             if name is None:
                 if not self.ignore_unknown:
                     known = ", ".join(sorted(self.fields))
-                    ctx.error(path + (key,), f"unknown key {key!r} in {self.title}", f"known keys: {known}")
+                    close = nearest(str(key), self.aliases, 1)
+                    ctx.error(path + (key,), f"unknown key {shown(key)} in {self.title}",
+                              f"did you mean {shown(self.aliases[close[0]])}? (known keys: {known})" if close else
+                              f"known keys: {known}")
                     bad = True
                 continue
             if name in out.spelled:
-                ctx.error(path + (key,), f"{key!r} and {out.spelled[name]!r} are the same key", "keep only one spelling")
+                ctx.error(path + (key,), f"{shown(key)} and {shown(out.spelled[name])} are the same key", "keep only one spelling")
                 bad = True
                 continue
             out.spelled[name] = key
@@ -292,7 +322,7 @@ class Record(Spec):
         for f in self.fields.values():
             if f.name not in out:
                 if f.required:
-                    ctx.error(path, f"{self.title} is missing required key {f.name!r}", f"add {f.name}: ...")
+                    ctx.error(path, f"{self.title} is missing required key {shown(f.name)}", f"add {f.name}: ...")
                     bad = True
                 else:
                     out[f.name] = f.default
@@ -301,7 +331,7 @@ class Record(Spec):
         if self.validate is not None:
             before = len(ctx.issues)
             self.validate(out, ctx)
-            if len(ctx.issues) > before:
+            if any(i.severity == "error" for i in ctx.issues[before:]):  # a warning keeps the record
                 return INVALID
         return out
 

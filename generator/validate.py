@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from generator.catalog import load_catalog_file
+from generator.catalog import LEGACY_KEY, legacy_private_registries, load_catalog_file
 from generator.config import KIND
 from generator.errors import Issue, Origin, UserError
 from generator.yamlio import load_yaml_file
@@ -27,18 +27,19 @@ def validate_files(files: tuple[str, ...], root: str | None, restrictor: str | N
 
 def _validate_one(file: str, root: str | None, restrictor: str | None, skip_credentials: bool,
                   environ: Mapping[str, str]) -> list[Issue]:
-    from generator.pipeline import generate, load
-    from generator.plan import make_plan
+    from generator.pipeline import generate, load, planned, strictly
 
     path = Path(file)
     data = load_yaml_file(path, file)
     if isinstance(data, dict) and data.get("kind") == KIND:
         config, warnings = load(data, file, Path(root) if root else path.resolve().parent, restrictor)
         if skip_credentials:
-            return warnings + list(make_plan(config).warnings)
+            return strictly(config, warnings + list(planned(config).warnings))
         with open(os.devnull, "w") as discard:  # rendered and checked as `conngen render` does, nothing kept
             return generate(config, environ, warnings, out=discard).warnings
     if isinstance(data, dict) and ("connections" in data or "artifactsStore" in data):
         return load_catalog_file(path, file)[1]
+    if isinstance(data, dict) and LEGACY_KEY in data:
+        return [legacy_private_registries(data, file)]
     return [Issue(Origin(file), f"not a generator config (kind: {KIND}) nor a catalog (connections:)",
                   "validate generator configs and catalog files")]

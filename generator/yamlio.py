@@ -9,6 +9,7 @@ error has to name a line and column.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from generator.errors import Issue, KeyPath, Origin, UserError
+from generator.errors import Issue, KeyPath, Origin, UserError, clipped, shown
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64  # our documents nest about 8 deep; deeper is a mistake or an attack
@@ -45,7 +46,7 @@ class _Yaml12Loader(_Base):  # type: ignore[valid-type, misc]
             if first is not None:
                 raise yaml.constructor.ConstructorError(
                     None, None,
-                    f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
+                    f"duplicate key {shown(key)} (first at line {first.start_mark.line + 1})",
                     key_node.start_mark,
                 )
             seen[key] = key_node
@@ -246,7 +247,7 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         raise UserError([Issue(
-            Origin(file), f"invalid YAML: {problem}", "fix the YAML syntax at that place",
+            Origin(file), f"invalid YAML: {clipped(problem)}", "fix the YAML syntax at that place",
             line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
         )]) from None
     except yaml.YAMLError as exc:
@@ -258,16 +259,41 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
     return data
 
 
+class TooLarge(Exception):
+    """An input over MAX_FILE_BYTES, noticed before any of it is parsed."""
+
+
+def read_limited(fd: int) -> bytes:
+    """All bytes of an open file, pipe or device; more than MAX_FILE_BYTES raises TooLarge.
+
+    The one size limit of every input (configs, catalogs, credential files, stdin): a regular
+    file is refused by its size before a byte is read, anything else (a pipe, /dev/zero) as soon
+    as the limit is passed.
+    """
+    if os.fstat(fd).st_size > MAX_FILE_BYTES:
+        raise TooLarge
+    chunks, total = [], 0
+    while chunk := os.read(fd, 1 << 20):
+        total += len(chunk)
+        if total > MAX_FILE_BYTES:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def read_text(path: Path, display: str) -> str:
     """Read a user file as UTF-8 text, refusing huge files before reading them."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UserError([Issue(Origin(display), f"file is {size} bytes, more than the limit of {MAX_FILE_BYTES}",
-                                   "split the catalog into several files")])
-        return path.read_bytes().decode("utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return read_limited(fd).decode("utf-8")
+        finally:
+            os.close(fd)
+    except TooLarge:
+        raise UserError([Issue(Origin(display), f"file is more than the limit of {MAX_FILE_BYTES} bytes",
+                               "split the catalog into several files")]) from None
     except FileNotFoundError:
-        raise UserError([Issue(Origin(display), "file not found", "check the path; relative paths start at the kustomization directory")]) from None
+        raise UserError([Issue(Origin(display), "file not found", "check the path")]) from None
     except IsADirectoryError:
         raise UserError([Issue(Origin(display), "is a directory, expected a file")]) from None
     except UnicodeDecodeError as exc:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.engine import engine_fixture
+
 # the render cache must not leak between tests, nor into the user's ~/.cache
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="conngen-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
@@ -31,6 +33,10 @@ connections:
 """
 
 
+#: one Docker engine per session for every test that runs containers (tests/support/engine.py)
+engine = engine_fixture()
+
+
 def golden_cases() -> list[Path]:
     return sorted(p.parent for p in FIXTURES.glob("*/expected.yaml"))
 
@@ -42,11 +48,18 @@ def run_conngen(*args: str, cwd: Path | None = None, env: dict | None = None,
                           input=stdin, capture_output=True, text=True, timeout=120)
 
 
+def object_key(obj: dict) -> tuple[str, str]:
+    """(kind, name), a Job named by its build: its own name carries a hash of its inputs (docs/lifecycle.md)."""
+    if obj["kind"] == "Job" and "app.kubernetes.io/instance" in (obj["metadata"].get("labels") or {}):
+        return "Job", obj["metadata"]["labels"]["app.kubernetes.io/instance"]
+    return obj["kind"], obj["metadata"]["name"]
+
+
 def render_case(case: str) -> dict[tuple[str, str], dict]:
-    """`conngen render` of fixtures/<case>, objects keyed by (kind, name)."""
+    """`conngen render` of fixtures/<case>, objects keyed by `object_key`."""
     result = run_conngen("render", f"fixtures/{case}/generator.yaml")
     assert result.returncode == 0, result.stderr
-    return {(o["kind"], o["metadata"]["name"]): o for o in load_stream(result.stdout)}
+    return dict((object_key(o), o) for o in load_stream(result.stdout))
 
 
 def first_container(job: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Fuzz targets shared by the test suite (few examples) and fuzz/run.py (100,000 and more).
+"""Hypothesis fuzz targets for the test suite (tests/test_fuzz_properties.py); the long run is fuzz/.
 
 Each target feeds one input to a real entry point in-process — the exec plugin, the KRM
 function, catalog loading — and checks the contract: exit 0 or 1, never an exception, never
@@ -10,13 +10,18 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 from pathlib import Path
 
 import yaml
 from hypothesis import strategies as st
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fuzz.harness import forms  # noqa: E402
+
 CANARY = "fuzz-canary-Pw0rd"
 ENV = {"F_USER": "fuzzer", "F_PASS": CANARY}
+_FORMS = forms(CANARY)
 
 _text = st.one_of(st.sampled_from(["", "reg", "docker-conf", "registry", "git", "kaniko", "dockerizer", "/kaniko/.docker",
                                    "https://r.example.com/org", "app:1", "git://github.com/a/b.git", "0644", "no",
@@ -83,13 +88,18 @@ class ContractBroken(AssertionError):
     pass
 
 
+def _leaked(text: str) -> bool:
+    """The password in `text`: raw, JSON-escaped or base64 at any alignment (fuzz/harness.py's forms)."""
+    return any(form in text for form in _FORMS)
+
+
 def _check(code: int, out: str, err: str, what: str) -> None:
     if code not in (0, 1):
         raise ContractBroken(f"{what}: exit {code}: {err[-500:]}")
-    if CANARY in err:
+    if _leaked(err):
         raise ContractBroken(f"{what}: the password reached stderr")
     for doc in yaml.safe_load_all(out) if code == 0 and what == "plugin" else []:
-        if doc and doc.get("kind") != "Secret" and CANARY in json.dumps(doc):
+        if doc and doc.get("kind") != "Secret" and _leaked(json.dumps(doc)):
             raise ContractBroken(f"{what}: the password reached a {doc.get('kind')}")
 
 
@@ -120,7 +130,7 @@ def krm_target(root: Path, config: object, catalog_text: str) -> None:
     finally:
         os.chdir(cwd)
     _check(code, out.getvalue(), err.getvalue(), "krm")
-    if CANARY in json.dumps(yaml.safe_load(out.getvalue()).get("results") or []):
+    if _leaked(json.dumps(yaml.safe_load(out.getvalue()).get("results") or [])):
         raise ContractBroken("krm: the password reached results")
 
 

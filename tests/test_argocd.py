@@ -1,18 +1,21 @@
 """The ArgoCD recipes in deploy/argocd, run the way ArgoCD runs them.
 
-CMP v2 (cmpserver/plugin): the repo-server sends the repository to the sidecar, where files
-arrive 0644 and directories 0755 (preserveFileMode: false); `discover.fileName` is a glob in
-the application path; `generate` is `exec.Command(command[0], command[1:]+args...)` in the
-application path, as the sidecar's user 999, with the sidecar's environment plus the build
-environment (ARGOCD_APP_*, KUBE_*), `ARGOCD_ENV_*` and `PARAM_*`; its stdout must be only
-objects (YAML/JSON, no `kind: List`), a non-zero exit shows stderr in the UI.
+CMP v2 (argo-cd v3.5.1 cmpserver/plugin/plugin.go, util/app/discovery/discovery.go): the
+repo-server sends the repository to the sidecar, where files arrive 0644 and directories 0755
+(preserveFileMode: false). Discovery is `fileName` (filepath.Glob), else `find.glob`, else
+`find.command`, which runs in the application path and matches when it exits 0 with output (a
+non-zero exit is an error). A plugin with discovery is used only where discovery matches, also
+when the Application names it (`cmpSupports`). `generate` is `exec.Command(command[0],
+command[1:]+args...)` in the application path, as the sidecar's user 999, with the sidecar's
+environment plus the build environment (ARGOCD_APP_*, KUBE_*), `ARGOCD_ENV_*` and `PARAM_*` —
+discovery gets the same; its stdout must be only objects (YAML/JSON, no `kind: List`), a
+non-zero exit shows stderr in the UI.
 The overlays are built with the real `kubectl kustomize` on a stand-in of ArgoCD's install
 manifest (deploy/argocd/testdata/base).
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -20,19 +23,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
 
+from conftest import object_key, require_tool
+from test_externalsecret import EXTERNAL_SECRET
+
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy" / "argocd"
 APP = DEPLOY / "testdata" / "app"
+CONFIG = "trainer-builds.yaml"
 SEED = REPO / "fixtures" / "seed"
 K8S_VERSION = "1.31"
 CMP_UID = 999
 CANARY = "canary-Pa55-3c1d7b"
 #: cmpserver/plugin/config.go: the fields ArgoCD reads from plugin.yaml
 SPEC_FIELDS = {"version", "init", "generate", "discover", "parameters", "preserveFileMode", "provideGitCreds"}
+#: the credentials block of the example in env mode: values from the sidecar's environment
+ENV_CREDENTIALS = {"registry-push": {"username": {"env": "REGISTRY_USERNAME"},
+                                     "password": {"env": "REGISTRY_PASSWORD"}}}
 
 
 def plugin() -> dict:
@@ -40,10 +51,7 @@ def plugin() -> dict:
 
 
 def kubectl() -> str:
-    path = shutil.which("kubectl")
-    if path is None:
-        pytest.skip("kubectl is not installed")
-    return path
+    return require_tool("kubectl")
 
 
 @pytest.fixture
@@ -63,6 +71,21 @@ def checkout(source: Path, dest: Path) -> Path:
     for path in [dest, *dest.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return dest
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    path.write_text(text)
+    path.chmod(0o644)
+    return path
+
+
+def env_mode(app: Path, config: str = CONFIG) -> Path:
+    """The example with credentials from the sidecar's environment instead of ESO."""
+    data = yaml.safe_load((app / config).read_text())
+    del data["generatorOptions"]
+    data["credentials"] = ENV_CREDENTIALS
+    return write(app / config, yaml.safe_dump(data, sort_keys=False))
 
 
 def cmp_env(tools: Path, app_path: str, extra: dict | None = None) -> dict:
@@ -85,6 +108,8 @@ def cmp_env(tools: Path, app_path: str, extra: dict | None = None) -> dict:
         "ARGOCD_APP_PARAMETERS": "[]",
     }
     env.update(extra or {})
+    if "PARAM_CONFIG" in env:
+        env["ARGOCD_APP_PARAMETERS"] = json.dumps([{"name": "config", "string": env["PARAM_CONFIG"]}])
     return env
 
 
@@ -102,9 +127,11 @@ def generate(app: Path, tools: Path, extra: dict | None = None) -> subprocess.Co
     return run_command(plugin()["spec"]["generate"], app, cmp_env(tools, "apps/trainer", extra))
 
 
-def discovered(app: Path) -> bool:
-    """discover.fileName is a filepath.Glob in the application path."""
-    return bool(glob.glob(str(app / plugin()["spec"]["discover"]["fileName"])))
+def discover(app: Path, tools: Path, extra: dict | None = None) -> list[str]:
+    """cmpserver's matchRepository for a find command: what it prints for the app path (empty: no match)."""
+    done = run_command(plugin()["spec"]["discover"]["find"], app, cmp_env(tools, "apps/trainer", extra))
+    assert done.returncode == 0 and done.stderr == "", f"ArgoCD takes a failed find command for an error: {done}"
+    return done.stdout.splitlines()
 
 
 def objects_of(stdout: str) -> list[dict]:
@@ -116,6 +143,14 @@ def objects_of(stdout: str) -> list[dict]:
     return docs
 
 
+def validate(obj: dict) -> None:
+    """Kubernetes' own kinds against its OpenAPI schema, ESO's ExternalSecret against its CRD's."""
+    if obj["kind"] == "ExternalSecret":
+        jsonschema.validate(obj, EXTERNAL_SECRET)
+    else:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
 def test_plugin_yaml_is_a_cmp_v2_config() -> None:
     config = plugin()
     assert (config["apiVersion"], config["kind"], config["metadata"]["name"]) == (
@@ -123,57 +158,129 @@ def test_plugin_yaml_is_a_cmp_v2_config() -> None:
     assert set(config["spec"]) <= SPEC_FIELDS, set(config["spec"]) - SPEC_FIELDS
     assert config["spec"]["generate"]["command"][0] == "sh"
     assert config["spec"]["preserveFileMode"] is False
-    announced = {p["name"]: p["string"] for p in config["spec"]["parameters"]["static"]}
-    assert announced == {"config": "conngen.yaml"}  # defaults are not sent: the script's default matches
+    # discovery by content, not by a file name: a named plugin is still subject to it (cmpSupports)
+    discover = config["spec"]["discover"]
+    assert set(discover) == {"find"} and set(discover["find"]) == {"command", "args"}
+    # generate picks the config with the very script discovery runs (a YAML alias, one source)
+    assert config["spec"]["generate"]["args"][-1] == discover["find"]["args"][0]
+    (announced,) = config["spec"]["parameters"]["static"]
+    assert announced["name"] == "config" and "string" not in announced  # no default: discovery picks it
 
 
-def test_discover_matches_only_apps_with_conngen_yaml(tmp_path: Path) -> None:
-    assert discovered(checkout(APP, tmp_path / "app"))
-    assert not discovered(checkout(SEED, tmp_path / "kustomize-app"))
+@pytest.mark.parametrize("name", ["trainer-builds.yaml", "conngen.yaml", "ci.yml", "two words.yaml", "-x.yaml"])
+def test_discovery_finds_a_config_by_kind_whatever_its_name(tmp_path: Path, tools: Path, name: str) -> None:
+    app = checkout(APP, tmp_path / "app")
+    (app / CONFIG).rename(app / name)
+    assert discover(app, tools) == [name]
+    done = generate(app, tools)
+    assert done.returncode == 0, done.stderr
+    assert [o["kind"] for o in objects_of(done.stdout)] == ["ExternalSecret", "Job"]
 
 
-def test_generate_emits_a_valid_object_stream(tmp_path: Path, tools: Path) -> None:
+QUOTED = "apiVersion: 'conngen.dev/v1'   # quoted, commented\nkind: \"ConnectionGenerator\"\nmetadata: {name: q}\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"connections.yaml": (APP / "connections.yaml").read_text()}, []),  # a catalog alone
+    ({"kustomization.yaml": "resources: [job.yaml]\n", "job.yaml": "apiVersion: batch/v1\nkind: Job\n"}, []),
+    # a kustomization that runs conngen as its generator belongs to ArgoCD's kustomize (build options)
+    ({"kustomization.yaml": "generators: [builds.yaml]\n", "builds.yaml": QUOTED}, []),
+    ({"Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n", "builds.yaml": QUOTED}, []),
+    ({"other.yaml": "apiVersion: conngen.dev/v2\nkind: ConnectionGenerator\n"}, []),
+    ({"nested.yaml": "spec:\n  apiVersion: conngen.dev/v1\n  kind: ConnectionGenerator\n"}, []),
+    ({"half.yaml": "apiVersion: conngen.dev/v1\nkind: ConnectionGeneratorList\n"}, []),
+    ({"builds.yaml": QUOTED, "notes.txt": QUOTED, "sub/deep.yaml": QUOTED}, ["builds.yaml"]),
+])
+def test_discovery_matches_conngen_configs_only(tmp_path: Path, tools: Path, files: dict, expected: list) -> None:
+    app = tmp_path / "app"
+    app.mkdir(mode=0o755)
+    for name, text in files.items():
+        write(app / name, text)
+    assert discover(app, tools) == expected
+
+
+def test_discovery_leaves_the_seed_kustomization_alone(tmp_path: Path, tools: Path) -> None:
+    """fixtures/seed lists a conngen config under `generators:`: ArgoCD's kustomize builds it."""
+    assert discover(checkout(SEED, tmp_path / "seed"), tools) == []
+
+
+@pytest.mark.parametrize("extra", [{"PARAM_CONFIG": "builds/trainer.yml"},
+                                   {"ARGOCD_ENV_CONNGEN_CONFIG": "builds/trainer.yml"}])
+def test_a_config_named_by_parameter_is_discovered_and_rendered(tmp_path: Path, tools: Path, extra: dict) -> None:
+    """A config outside the top of the app path, or one of several: discovery follows the choice."""
+    app = checkout(APP, tmp_path / "app")
+    config = yaml.safe_load((app / CONFIG).read_text())
+    config["catalog"] = ["../connections.yaml"]
+    config["metadata"]["name"] = "chosen"
+    write(app / "builds" / "trainer.yml", yaml.safe_dump(config))
+    assert discover(app, tools, extra) == ["builds/trainer.yml"]
+    done = generate(app, tools, {**extra, "ARGOCD_ENV_CONNGEN_LOAD_RESTRICTOR": "LoadRestrictionsNone"})
+    assert done.returncode == 0, done.stderr
+    job = next(o for o in objects_of(done.stdout) if o["kind"] == "Job")
+    assert job["metadata"]["labels"]["app.kubernetes.io/part-of"] == "chosen"
+
+
+def test_several_configs_need_the_parameter(tmp_path: Path, tools: Path) -> None:
+    app = checkout(APP, tmp_path / "app")
+    write(app / "second.yaml", (app / CONFIG).read_text().replace("name: app", "name: second"))
+    assert discover(app, tools) == ["second.yaml", CONFIG]
+    done = generate(app, tools)
+    assert done.returncode != 0 and done.stdout == ""
+    assert "several generator configs" in done.stderr and "second.yaml" in done.stderr
+    chosen = generate(app, tools, {"PARAM_CONFIG": "second.yaml", "ARGOCD_ENV_CONNGEN_CONFIG": CONFIG})
+    assert chosen.returncode == 0, chosen.stderr
+    job = next(o for o in objects_of(chosen.stdout) if o["kind"] == "Job")
+    assert job["metadata"]["labels"]["app.kubernetes.io/part-of"] == "second"  # the parameter wins over env
+
+
+def test_generate_without_a_config_says_how_to_name_one(tmp_path: Path, tools: Path) -> None:
+    """`plugin: {name: conngen}` on a path discovery did not match never gets here (cmpSupports);
+    a stale parameter or an emptied path does."""
+    app = checkout(APP, tmp_path / "app")
+    (app / CONFIG).unlink()
+    done = generate(app, tools)
+    assert done.returncode != 0 and done.stdout == ""
+    assert "no generator config here" in done.stderr and "config parameter" in done.stderr
+
+
+def test_generate_emits_a_valid_object_stream_without_secret_values(tmp_path: Path, tools: Path) -> None:
+    """The example's default: ExternalSecrets, so ArgoCD's cache never holds a credential."""
     app = checkout(APP, tmp_path / "repo" / "apps" / "trainer")
     done = generate(app, tools)
     assert done.returncode == 0, done.stderr
     objects = objects_of(done.stdout)
-    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [("Secret", "registry-push"), ("Job", "trainer")]
+    assert [object_key(o) for o in objects] == [("ExternalSecret", "registry-push"), ("Job", "trainer")]
     for obj in objects:
-        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
-    assert CANARY not in done.stderr
+        validate(obj)
+    assert CANARY not in done.stdout + done.stderr and "robot" not in done.stdout
 
 
-@pytest.mark.parametrize("extra, expected", [
-    ({"PARAM_CONFIG": "other.yaml"}, "other"),
-    ({"ARGOCD_ENV_CONNGEN_CONFIG": "other.yaml"}, "other"),
-    ({"PARAM_CONFIG": "other.yaml", "ARGOCD_ENV_CONNGEN_CONFIG": "conngen.yaml"}, "other"),
-    ({}, "app"),
-])
-def test_parameter_and_env_choose_the_config(tmp_path: Path, tools: Path, extra: dict, expected: str) -> None:
+def test_env_mode_renders_a_secret_from_the_sidecar_env(tmp_path: Path, tools: Path) -> None:
     app = checkout(APP, tmp_path / "app")
-    other = app / "other.yaml"
-    other.write_text((app / "conngen.yaml").read_text().replace("name: app", "name: other"))
-    other.chmod(0o644)
-    done = generate(app, tools, {**extra, "ARGOCD_APP_PARAMETERS": json.dumps(
-        [{"name": "config", "string": extra["PARAM_CONFIG"]}] if "PARAM_CONFIG" in extra else [])})
+    env_mode(app)
+    done = generate(app, tools)
     assert done.returncode == 0, done.stderr
-    job = next(o for o in objects_of(done.stdout) if o["kind"] == "Job")
-    assert job["metadata"]["labels"]["app.kubernetes.io/part-of"] == expected
+    objects = objects_of(done.stdout)
+    assert [o["kind"] for o in objects] == ["Secret", "Job"]
+    for obj in objects:
+        validate(obj)
+    assert CANARY not in done.stderr
 
 
 def test_error_fails_with_the_message_and_no_secret(tmp_path: Path, tools: Path) -> None:
     app = checkout(APP, tmp_path / "app")
-    config = app / "conngen.yaml"
+    config = env_mode(app)
     config.write_text(config.read_text().replace("connection: registry", "connection: no-such-registry"))
     done = generate(app, tools)
     assert done.returncode != 0
     assert done.stdout == ""
-    assert "conngen.yaml:" in done.stderr and "no-such-registry" in done.stderr
+    assert f"{CONFIG}:" in done.stderr and "no-such-registry" in done.stderr
     assert CANARY not in done.stderr
 
 
 def test_missing_credential_fails_and_names_the_variable(tmp_path: Path, tools: Path) -> None:
     app = checkout(APP, tmp_path / "app")
+    env_mode(app)
     env = cmp_env(tools, "apps/trainer")
     del env["REGISTRY_PASSWORD"]
     done = run_command(plugin()["spec"]["generate"], app, env)
@@ -184,8 +291,8 @@ def test_missing_credential_fails_and_names_the_variable(tmp_path: Path, tools: 
 def test_empty_result_is_refused(tmp_path: Path, tools: Path) -> None:
     """An empty manifest would make an auto-syncing app prune everything it had."""
     app = checkout(APP, tmp_path / "app")
-    (app / "conngen.yaml").write_text("apiVersion: conngen.dev/v1\nkind: ConnectionGenerator\n"
-                                      "metadata: {name: app}\ncatalog: [connections.yaml]\n")
+    (app / CONFIG).write_text("apiVersion: conngen.dev/v1\nkind: ConnectionGenerator\n"
+                              "metadata: {name: app}\ncatalog: [connections.yaml]\n")
     done = generate(app, tools)
     assert done.returncode != 0 and done.stdout == ""
     assert "generated no objects" in done.stderr
@@ -197,7 +304,7 @@ def test_load_restrictor_env_allows_a_shared_catalog(tmp_path: Path, tools: Path
     shared = repo / "catalog"
     shared.mkdir(mode=0o755)
     (app / "connections.yaml").rename(shared / "connections.yaml")
-    config = app / "conngen.yaml"
+    config = app / CONFIG
     config.write_text(config.read_text().replace("catalog: [connections.yaml]", "catalog: [../../catalog/connections.yaml]"))
     refused = generate(app, tools)
     assert refused.returncode != 0 and "outside the root" in refused.stderr
@@ -209,8 +316,10 @@ def test_load_restrictor_env_allows_a_shared_catalog(tmp_path: Path, tools: Path
 def test_env_values_are_not_shell_code(tmp_path: Path, tools: Path) -> None:
     app = checkout(APP, tmp_path / "app")
     marker = tmp_path / "pwned"
-    done = generate(app, tools, {"ARGOCD_ENV_CONNGEN_CONFIG": f"x.yaml; touch {marker}",
-                                 "ARGOCD_ENV_CONNGEN_LOAD_RESTRICTOR": f"$(touch {marker})"})
+    hostile = {"PARAM_CONFIG": f"x.yaml; touch {marker}", "ARGOCD_ENV_CONNGEN_CONFIG": f"$(touch {marker})",
+               "ARGOCD_ENV_CONNGEN_LOAD_RESTRICTOR": f"$(touch {marker})"}
+    assert discover(app, tools, hostile) == [hostile["PARAM_CONFIG"]]
+    done = generate(app, tools, hostile)
     assert done.returncode != 0
     assert not marker.exists()
 

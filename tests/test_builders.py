@@ -232,4 +232,5 @@ def test_buildkit_ca_script_writes_buildkitd_toml_then_runs_buildctl_unchanged(t
     calls = _run_job_script(tmp_path, job, "buildctl-daemonless.sh", {"HOME": str(home)})
     assert calls == [job["args"]]
     toml = tomllib.loads((home / ".config" / "buildkit" / "buildkitd.toml").read_text())
-    assert toml == {"registry": {"harbor.corp.example:8443": {"ca": ["/etc/conngen/registry-ca/ca.crt"]}}}
+    # http = false: buildkit would otherwise push to a loopback registry over plain HTTP, CA or not
+    assert toml == {"registry": {"harbor.corp.example:8443": {"ca": ["/etc/conngen/registry-ca/ca.crt"], "http": False}}}

@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import FIXTURES, load_stream, require_tool
 
@@ -71,6 +74,10 @@ def login(output: str) -> str:
     return base64.b64decode(config["auths"]["myregistry.com"]["auth"]).decode()
 
 
+def jobs(output: str) -> list[dict]:
+    return [o for o in load_stream(output) if o["kind"] == "Job"]
+
+
 def use_env_credentials(app: Path) -> None:
     config = app / "generator.yaml"
     text = config.read_text()
@@ -85,7 +92,7 @@ def test_second_build_is_a_hit_with_the_same_bytes_as_the_first_and_as_no_cache(
     assert only_entry(env).st_ino == stored.st_ino  # replayed, not rendered and stored again
     assert second == first
     assert build(app, env, CONNGEN_CACHE="off") == first
-    assert secret(first)["metadata"]["name"].startswith("docker-conf-")
+    assert secret(first)["metadata"]["name"] == "docker-conf"  # mounted by Jobs: kustomize must not rename it
 
 
 def test_cache_off_stores_nothing(app: Path, env: dict) -> None:
@@ -129,25 +136,27 @@ def test_hit_path_imports_neither_yaml_nor_jinja(app: Path, env: dict) -> None:
     assert warm["out"] == cold["out"] and "kind: Secret" in warm["out"]
 
 
-def test_rotating_a_file_password_changes_data_and_hash_suffix_on_a_hit(app: Path, env: dict) -> None:
+def test_rotating_a_file_password_changes_data_not_names_on_a_hit(app: Path, env: dict) -> None:
     first = build(app, env)
     stored = only_entry(env)
     (app / "creds" / "password").write_text("rotated-password\n")
     rotated = build(app, env)
     assert only_entry(env).st_ino == stored.st_ino
     assert login(rotated) == "amurdaca:rotated-password"
-    assert secret(rotated)["metadata"]["name"] != secret(first)["metadata"]["name"]
+    assert secret(rotated)["metadata"]["name"] == secret(first)["metadata"]["name"]
+    assert jobs(rotated) == jobs(first)  # a rotation re-runs no build
     assert rotated == build(app, env, CONNGEN_CACHE="off")
 
 
-def test_rotating_an_env_password_changes_data_and_hash_suffix_on_a_hit(app: Path, env: dict) -> None:
+def test_rotating_an_env_password_changes_data_not_names_on_a_hit(app: Path, env: dict) -> None:
     use_env_credentials(app)
     first = build(app, env, CACHE_TEST_USER="robot", CACHE_TEST_PASS="first-password")
     stored = only_entry(env)
     rotated = build(app, env, CACHE_TEST_USER="robot", CACHE_TEST_PASS="second-password")
     assert only_entry(env).st_ino == stored.st_ino
     assert (login(first), login(rotated)) == ("robot:first-password", "robot:second-password")
-    assert secret(rotated)["metadata"]["name"] != secret(first)["metadata"]["name"]
+    assert secret(rotated)["metadata"]["name"] == secret(first)["metadata"]["name"]
+    assert jobs(rotated) == jobs(first)  # a rotation re-runs no build
     assert rotated == build(app, env, CONNGEN_CACHE="off", CACHE_TEST_USER="robot", CACHE_TEST_PASS="second-password")
 
 
@@ -203,7 +212,7 @@ def test_unset_variable_on_the_hit_path_is_the_normal_located_error(app: Path, e
     build(app, env, CACHE_TEST_USER="robot", CACHE_TEST_PASS=CANARY)
     result = kustomize(app, env, CACHE_TEST_USER="robot")
     assert result.returncode != 0
-    assert "generator.yaml:10:5: error: credentials.docker-conf.password: credentials docker-conf.password: " \
+    assert "generator.yaml:10:5: error: credentials.docker-conf.password: " \
            "environment variable CACHE_TEST_PASS is not set" in result.stderr
     assert CANARY not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
@@ -242,6 +251,20 @@ def test_no_credential_in_the_cache_in_any_form(app: Path, env: dict, source: st
         assert text.encode() not in stored
 
 
+def read_entry(path: Path) -> dict:
+    """An entry's JSON (the line before it is its HMAC)."""
+    return json.loads(path.read_bytes().partition(b"\n")[2])
+
+
+def write_signed(path: Path, entry: dict) -> None:
+    """An entry as conngen itself would sign it, with the user's key (stdlib hmac, checking cache._mac too)."""
+    import hmac
+
+    key = (path.parent / "hmac-key").read_bytes()
+    body = json.dumps(entry).encode()
+    path.write_bytes(hmac.new(key, body, "sha256").hexdigest().encode() + b"\n" + body)
+
+
 def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:100])
 
@@ -251,13 +274,13 @@ def _garbage(path: Path) -> None:
 
 
 def _wrong_shape(path: Path) -> None:
-    path.write_text(json.dumps({"format": 1, "key": path.stem, "stream": "---\nkind: Secret\n"}))
+    write_signed(path, {"format": 2, "key": path.stem, "stream": "---\nkind: Secret\n"})
 
 
 def _bad_placeholder(path: Path) -> None:
-    entry = json.loads(path.read_text())
+    entry = read_entry(path)
     entry["secrets"][0]["password"] = {"file": 7}
-    path.write_text(json.dumps(entry))
+    write_signed(path, entry)
 
 
 @pytest.mark.parametrize("corrupt", [_truncate, _garbage, _wrong_shape, _bad_placeholder])
@@ -268,7 +291,7 @@ def test_corrupt_entry_falls_back_to_a_full_render(app: Path, env: dict, corrupt
     result = kustomize(app, env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == first and result.stderr == ""
-    assert json.loads(path.read_text())["secrets"]  # stored again, whole
+    assert read_entry(path)["secrets"]  # stored again, whole
     assert build(app, env) == first
 
 
@@ -310,8 +333,8 @@ def test_external_secret_mode_is_never_cached(tmp_path: Path, env: dict) -> None
 def test_the_plugins_exit_codes_are_the_documented_ones() -> None:
     from generator import errors, plugin
 
-    assert (plugin.EXIT_OK, plugin.EXIT_USER, plugin.EXIT_USAGE, plugin.EXIT_BUG) == \
-        (errors.EXIT_OK, errors.EXIT_USER, errors.EXIT_USAGE, errors.EXIT_BUG)
+    assert (plugin.EXIT_OK, plugin.EXIT_USER, plugin.EXIT_USAGE, plugin.EXIT_BUG, plugin.EXIT_INTERRUPTED) == \
+        (errors.EXIT_OK, errors.EXIT_USER, errors.EXIT_USAGE, errors.EXIT_BUG, errors.EXIT_INTERRUPTED)
 
 
 def test_warnings_are_replayed_on_a_hit(app: Path, env: dict) -> None:
@@ -326,3 +349,247 @@ def test_warnings_are_replayed_on_a_hit(app: Path, env: dict) -> None:
     assert "connections.yaml:6:7: warning: connections[0].schema.url: url says http://" in cold.stderr
     assert (warm.stdout, warm.stderr) == (cold.stdout, cold.stderr)
     assert only_entry(env).st_ino == stored.st_ino
+
+
+# Round two (#15): a hit is decided on what a fresh render would read; entries cannot be forged --
+
+def plugin_call(app: Path, env: dict, **more: str) -> tuple[int, str, str]:
+    """The exec plugin in-process, as kustomize calls it (the root from KUSTOMIZE_PLUGIN_CONFIG_ROOT)."""
+    import io
+
+    from generator.plugin import run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run(str(app / "generator.yaml"), out, err, {**env, "KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(app), **more})
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Path:
+    return make_linked(tmp_path)
+
+
+def make_linked(tmp_path: Path) -> Path:
+    """The seed app with its catalog, templates and password behind symlinks, and variants to point them at."""
+    app = tmp_path / "app"
+    shutil.copytree(FIXTURES / "seed", app)
+    catalog = (app / "connections.yaml").read_text()
+    for version, host in (("v1", "myregistry.com"), ("v2", "other-registry.example.com")):
+        (app / "cat" / version).mkdir(parents=True)
+        (app / "cat" / version / "connections.yaml").write_text(catalog.replace("myregistry.com", host))
+    (app / "connections.yaml").unlink()
+    os.symlink("cat/v1/connections.yaml", app / "connections.yaml")
+    os.symlink("v1", app / "cat" / "current")
+    builtin = Path(__file__).resolve().parent.parent / "templates" / "kaniko.yaml.j2"
+    source = builtin.read_text()
+    assert "- --digest-file=/dev/termination-log\n" in source
+    for variant, extra in (("a", ""), ("b", "        - --verbosity=debug\n")):
+        (app / "variants").mkdir(exist_ok=True)
+        (app / "variants" / f"{variant}.j2").write_text(source.replace(
+            "- --digest-file=/dev/termination-log\n", "- --digest-file=/dev/termination-log\n" + extra))
+        (app / f"tpl-{variant}").mkdir()
+        shutil.copy(app / "variants" / f"{variant}.j2", app / f"tpl-{variant}" / "kaniko.yaml.j2")
+    (app / "tpl").mkdir()
+    os.symlink("../variants/a.j2", app / "tpl" / "kaniko.yaml.j2")
+    os.symlink("tpl-a", app / "tpl-current")
+    (app / "creds" / "other-password").write_text("other-password\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "connections.yaml").write_text(catalog)
+    (outside / "password").write_text("outside-password\n")
+    return app
+
+
+def repoint(link: Path, target: str) -> None:
+    tmp = link.with_name(link.name + ".new")
+    os.symlink(target, tmp)
+    os.replace(tmp, link)  # ln -sfn
+
+
+REPOINTS = {  # config change, link, new target, and whether a fresh render then refuses (outside the root)
+    "catalog file": ("", "connections.yaml", "cat/v2/connections.yaml", False),
+    "catalog directory": ("catalog: [cat/current/connections.yaml]", "cat/current", "v2", False),
+    "templates directory": ("templates: tpl-current", "tpl-current", "tpl-b", False),
+    "template file": ("templates: tpl", "tpl/kaniko.yaml.j2", "../variants/b.j2", False),
+    "catalog outside the root": ("", "connections.yaml", "../outside/connections.yaml", True),
+    "template outside the root": ("templates: tpl", "tpl/kaniko.yaml.j2", "../../outside/password", True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REPOINTS))
+def test_a_repointed_symlink_is_never_served_stale(linked: Path, env: dict, case: str) -> None:
+    change, link, target, refused = REPOINTS[case]
+    config = linked / "generator.yaml"
+    text = config.read_text()
+    if change.startswith("catalog:"):
+        text = text.replace("catalog: [connections.yaml]", change)
+    elif change:
+        text += change + "\n"
+    config.write_text(text)
+    first = plugin_call(linked, env)
+    assert first[0] == 0, first[2]
+    assert plugin_call(linked, env) == first and len(entries(env)) == 1  # stored, then a hit
+    repoint(linked / link, target)
+    fresh = plugin_call(linked, env, CONNGEN_CACHE="off")
+    assert fresh[0] == (1 if refused else 0) and fresh != first, fresh[2]
+    assert plugin_call(linked, env) == fresh
+    assert plugin_call(linked, env) == fresh  # and whatever was stored for the new state is right too
+
+
+def test_a_repointed_catalog_through_kustomize(linked: Path, env: dict) -> None:
+    """The issue's reproduction, with the real kubectl kustomize."""
+    first = build(linked, env)
+    assert build(linked, env) == first
+    repoint(linked / "connections.yaml", "cat/v2/connections.yaml")
+    second = build(linked, env)
+    assert "other-registry.example.com" in second and second == build(linked, env, CONNGEN_CACHE="off")
+
+
+def _as_another_user(path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.fail("planting a file owned by another user needs root (CI runs as root)")
+    os.chown(path, 65534, 65534)
+
+
+def _plant(path: Path, original: bytes, sign_with: bytes | None) -> Path:
+    """The issue's attack: the stored entry with its stream swapped for another Job and nothing to
+    re-check, in the stored layout (signed with `sign_with`, or a key of the planter's own)."""
+    import hmac
+
+    signed = not original.startswith(b"{")
+    entry = json.loads(original.partition(b"\n")[2] if signed else original)
+    entry.update(stream="---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: planted\n", secrets=[])
+    body = json.dumps(entry).encode()
+    path.write_bytes(hmac.new(sign_with or os.urandom(32), body, "sha256").hexdigest().encode() + b"\n" + body
+                     if signed else body)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("how", ["another user's file", "our file, forged MAC", "symlink", "hard link",
+                                 "another user's key"])
+def test_a_planted_entry_is_never_served(app: Path, env: dict, how: str) -> None:
+    first = plugin_call(app, env)
+    (stored,) = entries(env)
+    directory = stored.parent
+    original = stored.read_bytes()
+    key_file = directory / "hmac-key"
+    key = key_file.read_bytes() if key_file.exists() else None
+    stored.unlink()
+    directory.chmod(0o777)  # the mistake that let someone else write here
+    if how == "another user's file":  # even one that knew the key
+        _as_another_user(_plant(stored, original, key))
+    elif how == "our file, forged MAC":  # copied in by anything that does not have the key
+        _plant(stored, original, None)
+    elif how == "symlink":
+        os.symlink(_plant(app / "planted.json", original, key), stored)
+    elif how == "hard link":
+        os.link(_plant(app / "planted.json", original, key), stored)
+    else:
+        forged = os.urandom(32)
+        if key_file.exists():
+            key_file.unlink()
+        key_file.write_bytes(forged)
+        _as_another_user(key_file)
+        _plant(stored, original, forged)
+    served = plugin_call(app, env)
+    assert served == first and "planted" not in served[1]
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert plugin_call(app, env) == first  # stored afresh, whole, and served
+
+
+def test_the_cache_limit_is_the_input_limit() -> None:
+    from generator.cache import CONFIG_LIMIT
+    from generator.yamlio import MAX_FILE_BYTES
+
+    assert CONFIG_LIMIT == MAX_FILE_BYTES
+
+
+def test_the_mac_is_hmac_sha256() -> None:
+    """cache._mac is written on the builtin sha256 to keep OpenSSL off the hit path; it must be HMAC."""
+    import hmac
+
+    from generator.cache import _mac
+
+    for key, message in ((os.urandom(32), b""), (os.urandom(32), os.urandom(1000)), (b"k", b"message")):
+        assert _mac(key, message) == hmac.new(key, message, "sha256").hexdigest().encode()
+
+
+def _set_config(app: Path, catalog: str | None = None, templates: str | None = None, password: str | None = None) -> None:
+    path = app / "generator.yaml"
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("templates:")]
+    text = "\n".join(lines) + "\n"
+    if catalog is not None:
+        text = re.sub(r"^catalog: .*$", f"catalog: [{catalog}]", text, flags=re.M)
+    if password is not None:
+        text = re.sub(r"password: \{(?:file|env): [^}]*\}", f"password: {password}", text)
+    path.write_text(text + (f"templates: {templates}\n" if templates else ""))
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+EDITS = {
+    "catalog link to v2": lambda app: repoint(app / "connections.yaml", "cat/v2/connections.yaml"),
+    "catalog link to v1": lambda app: repoint(app / "connections.yaml", "cat/v1/connections.yaml"),
+    "catalog link outside": lambda app: repoint(app / "connections.yaml", "../outside/connections.yaml"),
+    "catalog directory link to v2": lambda app: repoint(app / "cat" / "current", "v2"),
+    "catalog directory link to v1": lambda app: repoint(app / "cat" / "current", "v1"),
+    "catalog through the directory link": lambda app: _set_config(app, catalog="cat/current/connections.yaml"),
+    "catalog as written": lambda app: _set_config(app, catalog="connections.yaml"),
+    "catalog content": lambda app: _append(app / "cat" / "v1" / "connections.yaml", "  - {name: extra, kind: git, "
+                                           "schema: {url: 'https://github.com/a/b.git'}}\n"),
+    "templates directory link": lambda app: _set_config(app, templates="tpl-current"),
+    "templates directory with a file link": lambda app: _set_config(app, templates="tpl"),
+    "no templates": lambda app: _set_config(app),
+    "templates link to b": lambda app: repoint(app / "tpl-current", "tpl-b"),
+    "templates link to a": lambda app: repoint(app / "tpl-current", "tpl-a"),
+    "template file link to b": lambda app: repoint(app / "tpl" / "kaniko.yaml.j2", "../variants/b.j2"),
+    "template file link outside": lambda app: repoint(app / "tpl" / "kaniko.yaml.j2", "../../outside/password"),
+    "template content": lambda app: _append(app / "variants" / "a.j2", "{# edited #}\n"),
+    "a template added": lambda app: shutil.copy(app / "variants" / "b.j2", app / "tpl-a" / "dockerizer.yaml.j2"),
+    "password file content": lambda app: (app / "creds" / "password").write_text("edited-password\n"),
+    "password file with CRLF": lambda app: (app / "creds" / "password").write_bytes(b"crlf-password\r\n"),
+    "password file link": lambda app: (os.replace(app / "creds" / "password", app / "creds" / "real-password"),
+                                       os.symlink("real-password", app / "creds" / "password")),
+    "password from the environment": lambda app: _set_config(app, password="{env: CACHE_TEST_PASS}"),
+    "password from a file": lambda app: _set_config(app, password="{file: creds/password}"),
+    "kustomization edited": lambda app: _append(app / "kustomization.yaml", "namePrefix: x-\n"),
+}
+ENV_EDITS = ("set the variable", "change the variable", "unset the variable", "another version")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(sorted(EDITS) + list(ENV_EDITS)), min_size=1, max_size=5))
+def test_cache_on_miss_hit_and_off_give_the_same_bytes(edits: list[str]) -> None:
+    """After any edits, a cold cache, the shared cache (twice) and no cache give identical results."""
+    import tempfile
+
+    from generator import cache
+
+    version = cache.__version__
+    with tempfile.TemporaryDirectory() as scratch:
+        app = make_linked(Path(scratch))
+        env = {"HOME": scratch, "XDG_CACHE_HOME": f"{scratch}/shared", "PATH": os.environ.get("PATH", ""),
+               "CACHE_TEST_PASS": "first"}
+        try:
+            for step, edit in enumerate(["nothing"] + edits):
+                if edit in EDITS:
+                    try:
+                        EDITS[edit](app)
+                    except OSError:
+                        continue  # an edit that does not apply to this state (a link made twice)
+                elif edit == "set the variable":
+                    env["CACHE_TEST_PASS"] = "first"
+                elif edit == "change the variable":
+                    env["CACHE_TEST_PASS"] = f"changed-{step}"
+                elif edit == "unset the variable":
+                    env.pop("CACHE_TEST_PASS", None)
+                elif edit == "another version":
+                    cache.__version__ = f"{version}+{step}"
+                results = [plugin_call(app, env, XDG_CACHE_HOME=f"{scratch}/cold-{step}"), plugin_call(app, env),
+                           plugin_call(app, env), plugin_call(app, env, CONNGEN_CACHE="off")]
+                assert all(r == results[-1] for r in results), (edit, [r[0] for r in results])
+        finally:
+            cache.__version__ = version

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def test_explain_flags_a_template_override_that_breaks_the_route(tmp_path: Path)
     assert "nothing is mounted where kaniko reads /kaniko/.docker/config.json" in explain.stdout
     render = run_conngen("render", "--templates", str(templates), "fixtures/seed/generator.yaml")
     assert render.returncode == 1 and render.stdout == ""
-    assert "Job trainer-kaniko: kaniko reads /kaniko/.docker/config.json" in render.stderr
+    assert re.search(r"Job trainer-kaniko-[0-9a-f]{10}: kaniko reads /kaniko/.docker/config.json", render.stderr)
 
 
 def test_explain_json_for_ci() -> None:
@@ -65,7 +66,8 @@ def test_render_to_a_directory_writes_one_file_per_object(tmp_path: Path) -> Non
     result = run_conngen("render", "-o", str(out), "fixtures/seed/generator.yaml")
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["job-trainer-dockerizer.yaml", "job-trainer-kaniko.yaml", "secret-docker-conf.yaml"]
+    assert [re.sub(r"-[0-9a-f]{10}\.yaml$", ".yaml", n) for n in names] == [
+        "job-trainer-dockerizer.yaml", "job-trainer-kaniko.yaml", "secret-docker-conf.yaml"]
     combined = [yaml.safe_load(p.read_text()) for p in sorted(out.iterdir())]
     golden = load_stream((FIXTURES / "seed" / "expected.yaml").read_text())
     assert sorted(map(json.dumps, combined)) == sorted(map(json.dumps, golden))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_valid_k8s, load_stream, run_conngen
+from conftest import assert_valid_k8s, load_stream, object_key, run_conngen
 from support.podsim import simulate_pod
 
 FAKE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -35,7 +35,7 @@ def _jobs(case: str) -> tuple[dict[str, dict], list[dict]]:
     result = run_conngen("render", f"fixtures/{case}/generator.yaml")
     assert result.returncode == 0, result.stderr
     objects = load_stream(result.stdout)
-    return {o["metadata"]["name"]: o for o in objects if o["kind"] == "Job"}, objects
+    return {object_key(o)[1]: o for o in objects if o["kind"] == "Job"}, objects
 
 
 def _pod(job: dict) -> dict:

@@ -57,9 +57,9 @@ CASES = [
     ("file outside the root", [], [("catalog: [connections.yaml]", "catalog: [../connections.yaml]")],
      "generator.yaml:5:11: error: catalog[0]: '../connections.yaml' is outside the root"),
     ("unset env var", [], [("T_PASS", "T_UNSET_PASS")],
-     "generator.yaml:9:5: error: credentials.docker-conf.password: credentials docker-conf.password: environment variable T_UNSET_PASS is not set"),
+     "generator.yaml:9:5: error: credentials.docker-conf.password: environment variable T_UNSET_PASS is not set"),
     ("malformed docker config", [], [("    username: {env: T_USER}\n    password: {env: T_PASS}\n", "    dockerConfig: config.json\n")],
-     "generator.yaml:8:5: error: credentials.docker-conf.dockerConfig: credentials docker-conf.dockerConfig is not valid JSON (line 1, column"),
+     "generator.yaml:8:5: error: credentials.docker-conf.dockerConfig: the docker config is not valid JSON (line 1, column"),
     ("yaml syntax", [("  - name: reg\n", "  - name: reg\n   bad: [\n")], [],
      "connections.yaml:3:4: error: invalid YAML"),
     ("duplicate key", [("    kind: registry\n", "    kind: registry\n    kind: git\n")], [],
@@ -72,6 +72,17 @@ CASES = [
      "connections.yaml:9:15: error: connections[0].secret.items[0]: secret 'docker-conf' is generated with the single key .dockerconfigjson"),
     ("https in image", [], [("image: app:1", "image: https://myregistry.com/app:1")],
      "generator.yaml:13:5: error: builds[0].image: image must not contain a URL scheme"),
+    ("tag for tags", [], [("image: app:1\n", "image: app:1\n    tag: [v1]\n")],
+     "generator.yaml:14:5: error: builds[0].tag: unknown key 'tag' in build\n  hint: did you mean 'tags'?"),
+    ("tags as one string", [], [("image: app:1\n", "image: app:1\n    tags: \"v1,latest\"\n")],
+     "builds[0].tags: expected a list, got a string with commas\n  hint: write a YAML list: [v1, latest]"),
+    ("kind typo", [("kind: registry", "kind: registri")], [],
+     "connections[0].kind: 'registri' is not one of the 45 known values\n  hint: did you mean 'registry'"),
+    ("quoted boolean", [("url: https://myregistry.com/org", "url: https://myregistry.com/org\n      insecure: \"true\"")], [],
+     "connections[0].schema.insecure: expected true or false, got the string 'true'\n  hint: drop the quotes: true"),
+    ("missing catalog", [], [("catalog: [connections.yaml]", "catalog: [connections.yaml, missing.yaml]")],
+     "generator.yaml:5:29: error: catalog[1]: catalog 'missing.yaml' not found: no file missing.yaml\n"
+     "  hint: fix the path; relative paths start at "),
 ]
 
 
@@ -148,3 +159,20 @@ def test_validate_json_names_the_key_path(tmp_path: Path) -> None:
     app = _write(tmp_path, [("mountPath: /kaniko/.docker", "mountPath: rel")], [])
     report = json.loads(run_conngen("validate", "--output", "json", "generator.yaml", cwd=app).stdout)
     assert report["issues"][0]["path"] == "connections[0].secret.mountPath"
+
+
+def test_validate_names_every_missing_credential(tmp_path: Path) -> None:
+    app = _write(tmp_path, [], [])
+    result = run_conngen("validate", "generator.yaml", cwd=app)
+    for variable in ("T_USER", "T_PASS"):
+        assert f"environment variable {variable} is not set" in result.stderr
+
+
+@pytest.mark.parametrize("case, catalog_edits, config_edits, expected", CASES, ids=[c[0] for c in CASES])
+def test_every_problem_says_how_to_fix_it(tmp_path: Path, case: str, catalog_edits: list, config_edits: list,
+                                          expected: str) -> None:
+    app = _write(tmp_path, catalog_edits, config_edits)
+    result = run_conngen("validate", "--output", "json", "generator.yaml", cwd=app, env={"T_USER": "u", "T_PASS": "p"})
+    issues = json.loads(result.stdout)["issues"]
+    assert issues and all(i["hint"] for i in issues), [i["message"] for i in issues if not i["hint"]]
+    assert "kustomization" not in result.stdout  # a plain CLI run: no kustomize-only advice

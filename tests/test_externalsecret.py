@@ -213,3 +213,16 @@ def test_explain_says_the_secret_comes_from_the_external_secret() -> None:
     assert result.returncode == 0, result.stderr
     assert "(made in the cluster by an ExternalSecret)" in result.stdout
     assert "(generated)" not in result.stdout
+
+
+@pytest.mark.parametrize("email", ["müller@acme.example", "a&b<c>@acme.example"])
+def test_the_email_is_escaped_as_kubectl_escapes_it(tmp_path: Path, email: str) -> None:
+    """Go's json.Marshal keeps UTF-8 and writes `<>&` as \\u003c...: the template must hold those same bytes."""
+    config = tmp_path / "generator.yaml"
+    config.write_text((CASE / "generator.yaml").read_text(encoding="utf-8")
+                      .replace("ml-bot@acme.example", json.dumps(email)), encoding="utf-8")
+    (tmp_path / "connections.yaml").write_bytes((CASE / "connections.yaml").read_bytes())
+    acme = next(o for o in _render(config) if o["metadata"]["name"] == "acme-regcred")
+    got = _go_template(acme["spec"]["target"]["template"]["data"][".dockerconfigjson"],
+                       {"username": "bot", "password": "pw"}, tmp_path)
+    assert got == _kubectl_dockerconfigjson("registry.acme.example", "bot", "pw", email)

@@ -9,6 +9,7 @@ Its conngen config (conngen/generator.yaml beside the templates) also generates 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, assert_valid_k8s, run_conngen
+from conftest import REPO, assert_valid_k8s, object_key, require_tool, run_conngen
 from generator import __version__
 from generator.builders import PROFILES
 from generator.yamlio import _Yaml12Loader
@@ -42,7 +43,7 @@ def load(text: str) -> list[dict]:
 
 
 def by_name(objects: list[dict]) -> dict[tuple[str, str], dict]:
-    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    return {object_key(o): o for o in objects}
 
 
 def documents(text: str) -> dict[str, str]:
@@ -60,22 +61,31 @@ def pod_spec(obj: dict) -> dict:
     return spec["template"]["spec"]
 
 
-@pytest.fixture
-def helm(tmp_path: Path) -> tuple[str, dict]:
-    """helm 3 with private plugin/config/cache dirs, conngen on PATH and the fixture's credentials."""
-    path = require_binaries("helm")["helm"]
+def private_env(tmp_path: Path) -> dict:
+    """Private helm data/config/cache dirs, conngen on PATH and the fixture's credentials.
+
+    HELM_PLUGINS is $HELM_DATA_HOME/plugins, where Helm 4.3.2 installs a local directory whatever
+    HELM_PLUGINS says (helm/helm#32646); Helm 3 installs into HELM_PLUGINS itself.
+    """
     scripts = str(Path(sys.executable).parent)
     env = {**os.environ, **CREDS, "PATH": scripts + os.pathsep + os.environ.get("PATH", "")}
-    for name in ("HELM_PLUGINS", "HELM_DATA_HOME", "HELM_CONFIG_HOME", "HELM_CACHE_HOME"):
+    for name in ("HELM_DATA_HOME", "HELM_CONFIG_HOME", "HELM_CACHE_HOME"):
         (tmp_path / name).mkdir()
         env[name] = str(tmp_path / name)
+    env["HELM_PLUGINS"] = str(tmp_path / "HELM_DATA_HOME" / "plugins")
     if shutil.which("conngen", path=env["PATH"]) is None:
         reason = "conngen is not installed as a command (pip install -e .)"
         if running_on_ci():
             pytest.fail(f"CI=true and {reason}", pytrace=False)
         print(f"SKIP: {reason}")
         pytest.skip(reason)
-    return path, env
+    return env
+
+
+@pytest.fixture
+def helm(tmp_path: Path) -> tuple[str, dict]:
+    """helm 3 in a private environment."""
+    return require_binaries("helm")["helm"], private_env(tmp_path)
 
 
 def run(helm: tuple[str, dict], *args: str, cwd: Path = REPO, stdin: str | None = None,
@@ -233,29 +243,102 @@ def test_helm3_plugin_yaml_uses_only_legacy_fields() -> None:
         assert set(entry) <= {"os", "arch", "command"}, "args is unknown to older Helm 3 releases"
 
 
-def test_helm4_plugin_yaml_has_the_postrenderer_v1_shape_and_its_command_works(tmp_path: Path) -> None:
-    """No Helm 4 binary here: check the fields Helm 4 decodes strictly, then run the command as it would."""
-    plugin_dir = REPO / "helm4"
-    meta = yaml.safe_load((plugin_dir / "plugin.yaml").read_text())
-    assert set(meta) <= {"apiVersion", "name", "type", "runtime", "version", "sourceURL", "config", "runtimeConfig"}
-    assert (meta["apiVersion"], meta["type"], meta["runtime"]) == ("v1", "postrenderer/v1", "subprocess")
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", meta["name"])
-    assert meta["name"] != yaml.safe_load((REPO / "plugin.yaml").read_text())["name"], \
-        "Helm 4 loads both plugins and refuses two with one name"
-    assert set(meta["runtimeConfig"]) <= {"platformCommand", "platformHooks"}
-    (entry,) = meta["runtimeConfig"]["platformCommand"]
-    assert set(entry) <= {"os", "arch", "command", "args"}
-    env = {**os.environ, **CREDS, "HELM_PLUGIN_DIR": str(plugin_dir), "HELM_PLUGIN_NAME": meta["name"],
-           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
-    command = os.path.expandvars(entry["command"].replace("${HELM_PLUGIN_DIR}", str(plugin_dir)))
-    assert os.access(command, os.X_OK), f"{command} must be executable (git mode 100755)"
-    manifests = (CHART / "templates" / "configmap.yaml").read_text().replace("{{ .Release.Name }}", "rel") \
-        .replace("{{ .Chart.AppVersion }}", "1.0.0")
-    stdin = "---\n# Source: conngen-fixture/templates/configmap.yaml\n" + manifests
-    result = subprocess.run([command, *entry.get("args", []), CONFIG_ARG], cwd=REPO, env=env, input=stdin,
-                            capture_output=True, text=True, timeout=120)
+# ---------------------------------------------------------------------------------------------
+# Helm 4: the postrenderer/v1 plugin in helm4/ under the real binary (scripts/build-go-tools)
+
+HELM4_ARGS = ("--post-renderer", "conngen-post-render", "--post-renderer-args", CONFIG_ARG)
+
+
+@pytest.fixture
+def helm4(tmp_path: Path) -> tuple[str, dict]:
+    """Helm 4 in a private environment, with both conngen plugins installed from this checkout."""
+    binary = (require_tool("helm4"), private_env(tmp_path))
+    for source in (REPO / "helm4", REPO):
+        installed = run(binary, "plugin", "install", str(source))
+        assert installed.returncode == 0, installed.stderr
+    return binary
+
+
+def test_helm4_loads_the_post_renderer_and_the_cli_plugin(helm4) -> None:
+    listed = run(helm4, "plugin", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split()[1:4] for line in listed.stdout.splitlines()[1:]}
+    assert rows == {"conngen-post-render": [__version__, "postrenderer/v1", "v1"],
+                    "conngen": [__version__, "cli/v1", "legacy"]}
+    rendered = run(helm4, "conngen", "render", CONFIG_ARG)
+    assert rendered.returncode == 0, rendered.stderr
+    assert set(by_name(load(rendered.stdout))) == {("Secret", SECRET), ("Job", "base-image")}
+
+
+def test_helm4_template_fills_the_charts_jobs_hooks_included(helm4, tmp_path: Path) -> None:
+    plain = run(helm4, "template", "rel", str(CHART))
+    assert plain.returncode == 0, plain.stderr
+    result = run(helm4, "template", "rel", str(CHART), *HELM4_ARGS)
     assert result.returncode == 0, result.stderr
-    assert set(by_name(load(result.stdout))) == {("ConfigMap", "rel-settings"), ("Secret", SECRET), ("Job", "base-image")}
+    before, after = by_name(load(plain.stdout)), by_name(load(result.stdout))
+    assert_valid_k8s(list(after.values()))
+    # Helm 4 itself re-serialises each document to add its filename annotation (list indentation
+    # changes); comments and quoting survive, and conngen passes on what it got
+    source = "conngen-fixture/templates/configmap.yaml"
+    assert documents(result.stdout)[source] == documents(plain.stdout)[source]
+    assert after[("Deployment", "rel-web")] == before[("Deployment", "rel-web")]
+    assert set(after) - set(before) == {("Secret", SECRET), ("Job", "base-image")}
+    assert "postrenderer.helm.sh/" not in result.stdout, "helm 4 takes its own annotation back off"
+
+    job, hook = after[("Job", "rel-build")], after[("Job", "rel-pre-install")]
+    assert pod_spec(job)["volumes"] == pod_spec(before[("Job", "rel-build")])["volumes"] + [SECRET_VOLUME]
+    assert pod_spec(hook)["volumes"] == [SECRET_VOLUME], "Helm 4 post-renders hooks too"
+    assert pod_spec(after[("CronJob", "rel-nightly")])["containers"][1]["volumeMounts"] == [
+        {"name": SECRET, "mountPath": "/root/.docker", "readOnly": True}]
+    for obj, name in ((job, "kaniko"), (hook, "kaniko-hook")):
+        view = simulate_pod(obj, after.values(), tmp_path / name, image_env=PROFILES["kaniko"].image_env)
+        auth = view.read_json(PROFILES["kaniko"].reads(view.env))["auths"]["registry.example.com"]
+        assert (auth["username"], auth["password"]) == ("chart-bot", CANARY)
+
+
+def test_helm4_install_dry_run_client_post_renders_manifest_and_hooks(helm4) -> None:
+    """`--dry-run=server` needs a cluster; client side runs the whole install up to the API calls."""
+    result = run(helm4, "install", "rel", str(CHART), "--dry-run=client", "-o", "json", *HELM4_ARGS)
+    assert result.returncode == 0, result.stderr
+    release = json.loads(result.stdout)
+    manifest = by_name(load(release["manifest"]))
+    assert {("Secret", SECRET), ("Job", "base-image"), ("Job", "rel-build")} <= set(manifest)
+    assert SECRET_VOLUME in pod_spec(manifest[("Job", "rel-build")])["volumes"]
+    (hook,) = release["hooks"]
+    assert pod_spec(load(hook["manifest"])[0])["volumes"] == [SECRET_VOLUME]
+
+
+@pytest.mark.parametrize("extra, env, message", [
+    (("--set", "build.connection=chart-registri"), {},
+     "conngen: error: Job rel-build (conngen-fixture/templates/job.yaml): annotation "
+     "conngen.dev/registry-connection: 'chart-registri' is not a registry connection of the catalog\n"
+     "  hint: did you mean 'chart-registry'?\n"),
+    ((), {"CHART_REGISTRY_USER": None}, "CHART_REGISTRY_USER"),
+])
+def test_helm4_shows_our_located_error(helm4, extra: tuple, env: dict, message: str) -> None:
+    """Helm 4 keeps a plugin's stderr to itself; bin/conngen-post-render writes to helm's stderr."""
+    result = run(helm4, "template", "rel", str(CHART), *extra, *HELM4_ARGS, env=env)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert 'Error: error while running post render on files: failed to invoke post-renderer plugin ' \
+           '"conngen-post-render": plugin "conngen-post-render" exited with error' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert_no_secret(result.stdout, result.stderr)
+
+
+def test_helm4_stderr_file_is_appended_to_not_overwritten(helm4, tmp_path: Path) -> None:
+    """helm's stderr redirected to a file: the plugin's lines join it, nothing written before is lost."""
+    log = tmp_path / "helm.log"
+    log.write_text("a line written before helm ran\n")
+    binary, env = helm4
+    with log.open("a") as stderr:
+        done = subprocess.run([binary, "template", "rel", str(CHART), "--set", "build.connection=x",
+                               *HELM4_ARGS], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+                              timeout=120)
+    assert done.returncode == 1
+    text = log.read_text()
+    assert text.startswith("a line written before helm ran\nconngen: error: Job rel-build ")
+    assert text.count('plugin "conngen-post-render" exited with error') == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import os
 import time
 from pathlib import Path
@@ -318,3 +319,389 @@ def test_mixed_key_types_in_resources_are_a_message_not_a_crash(tmp_path: Path) 
     cfg["builds"][0]["resources"] = {1: {"cpu": "1"}, "limits": {"cpu": "1"}}
     with pytest.raises(UserError, match="unknown key 1 in resources"):
         load(cfg, "generator.yaml", tmp_path)
+
+
+# 8. Round two (#15): quoting, dockerConfig as clients read it, exit codes, signals, limits -----
+
+def _write(root: Path, config: dict) -> Path:
+    path = root / "generator.yaml"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def _krm(root: Path, config: dict, environ: dict) -> tuple[int, str, str]:
+    """The KRM function in-process, run in `root` as kustomize runs it."""
+    import io
+
+    from generator.krm import run
+
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [],
+                     "functionConfig": config}
+    out, err, cwd = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(root)
+    try:
+        code = run(json.dumps(resource_list), out, err, environ)
+    finally:
+        os.chdir(cwd)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_huge_value_is_cut_in_the_message(tmp_path: Path) -> None:
+    config = json.loads(json.dumps(BASE))
+    config["builds"][0]["tags"] = ["a b" * 300_000]
+    result = run_conngen("render", str(_write(tmp_path, config)), env={"H_USER": "u", "H_PASS": "p"})
+    assert result.returncode == 1 and "(900000 characters)" in result.stderr
+    assert max(map(len, result.stderr.splitlines())) < 300, result.stderr[:500]
+
+
+def test_every_message_quotes_through_the_one_helper() -> None:
+    """No f-string in generator/ quotes with !r: each goes through errors.shown, which cuts."""
+    import re
+
+    package = Path(__file__).resolve().parent.parent / "generator"
+    offenders = [f"{p.name}:{n}" for p in package.glob("*.py") if p.name not in ("model.py", "install.py", "errors.py")
+                 for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\{[^{}]*!r\}", line)]
+    assert offenders == []
+
+
+SECRET_KEY = f"{CANARY}.example.com"
+BROKEN_DOCKER_CONFIGS = {
+    "not an object": {"auths": {SECRET_KEY: CANARY}},
+    "not base64": {"auths": {SECRET_KEY: {"auth": CANARY + "!"}}},
+    "without 'user:password'": {"auths": {SECRET_KEY: {"auth": base64.b64encode(CANARY.encode()).decode()}}},
+    "no auths entry for": {"auths": {SECRET_KEY: {"auth": base64.b64encode(f"u:{CANARY}".encode()).decode()}}},
+    "does not match": {"auths": {"r.example.com": {"username": "u", "password": CANARY,
+                                                   "auth": base64.b64encode(b"u:other").decode()}}},
+}
+
+
+@pytest.mark.parametrize("problem", sorted(BROKEN_DOCKER_CONFIGS))
+def test_a_broken_docker_config_is_never_quoted(tmp_path: Path, problem: str) -> None:
+    (tmp_path / "config.json").write_text(json.dumps(BROKEN_DOCKER_CONFIGS[problem]))
+    config = {**BASE, "credentials": {"docker-conf": {"dockerConfig": {"file": "config.json"}}}}
+    path = _write(tmp_path, config)
+    rendered = run_conngen("render", str(path))
+    validated = run_conngen("validate", "--output", "json", str(path))
+    code, out, err = _krm(tmp_path, config, {})
+    assert rendered.returncode == validated.returncode == code == 1
+    assert problem in rendered.stderr and problem in validated.stdout and problem in out
+    for text in (rendered.stdout, rendered.stderr, validated.stdout, validated.stderr, out, err):
+        assert CANARY not in text
+        assert base64.b64encode(CANARY.encode()).decode()[:12] not in text
+
+
+def _docker_config_render(tmp_path: Path, doc: dict, builder: str = "kaniko") -> dict:
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    config = json.loads(json.dumps(BASE))
+    config["credentials"] = {"docker-conf": {"dockerConfig": {"file": "config.json"}}}
+    config["builds"][0]["builder"] = builder
+    secret = next(o for o in _render(config, tmp_path) if o["kind"] == "Secret")
+    return json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+
+
+def test_docker_config_username_and_password_without_auth_get_auth(tmp_path: Path) -> None:
+    """docker-py (the dockerizer), containers/image (buildah) and the kubelet read only `auth`."""
+    got = _docker_config_render(tmp_path, {"auths": {"r.example.com": {"username": "u", "password": CANARY}}})
+    assert got == {"auths": {"r.example.com": {"username": "u", "password": CANARY,
+                                               "auth": base64.b64encode(f"u:{CANARY}".encode()).decode()}}}
+
+
+def test_a_well_formed_docker_config_is_kept_byte_for_byte(tmp_path: Path) -> None:
+    text = json.dumps({"auths": {"r.example.com": {"auth": base64.b64encode(b"u:p").decode()}}}, indent=3)
+    (tmp_path / "config.json").write_text(text)
+    config = json.loads(json.dumps(BASE))
+    config["credentials"] = {"docker-conf": {"dockerConfig": {"file": "config.json"}}}
+    secret = next(o for o in _render(config, tmp_path) if o["kind"] == "Secret")
+    assert base64.b64decode(secret["data"][".dockerconfigjson"]).decode() == text
+
+
+@pytest.mark.parametrize("doc, builder, message", [
+    ({"auths": {"r.example.com": {}}, "credsStore": "desktop"}, "kaniko", "no builder image ships"),
+    ({"auths": {}, "credsStore": "ecr-login"}, "buildah", "a builder mounting this Secret does not ship"),
+    ({"auths": {}, "credHelpers": {"r.example.com": "osxkeychain"}}, "kaniko", "no builder image ships"),
+    ({"auths": {"r.example.com": {"email": "a@b.c"}}}, "kaniko", "holds no credentials"),
+])
+def test_docker_config_helpers_no_builder_has_are_refused(tmp_path: Path, doc: dict, builder: str, message: str) -> None:
+    with pytest.raises(UserError) as info:
+        _docker_config_render(tmp_path, doc, builder)
+    assert message in info.value.issues[0].message
+
+
+def test_a_helper_the_builder_ships_is_accepted(tmp_path: Path) -> None:
+    assert _docker_config_render(tmp_path, {"auths": {}, "credsStore": "ecr-login"})["credsStore"] == "ecr-login"
+
+
+def test_a_non_utf8_credential_variable_is_a_located_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, BASE)
+    env = {**os.environb, b"H_USER": b"u", b"H_PASS": b"p\xffq"}
+    result = subprocess.run([sys.executable, "-m", "generator", "render", str(path)], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "generator.yaml" in result.stderr and "H_PASS is not UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize("line, message", [
+    ('- {{ 5 | json }}', "args is not a list of strings"),
+    ('volumeMounts: {{ "x" | json }}', "volumeMounts is not a list"),
+])
+def test_a_template_rendering_a_malformed_pod_is_a_located_error(tmp_path: Path, line: str, message: str) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    source = (Path(__file__).resolve().parent.parent / "templates" / "kaniko.yaml.j2").read_text()
+    if line.startswith("-"):
+        edited = source.replace("        args:\n", "        args:\n        " + line + "\n", 1)
+    else:
+        edited = source.replace("volumeMounts: {{ job.volume_mounts | yaml }}", line)
+    assert edited != source
+    source = edited
+    (templates / "kaniko.yaml.j2").write_text(source)
+    config = {**BASE, "templates": "templates"}
+    for command in ("render", "explain"):
+        result = run_conngen(command, str(_write(tmp_path, config)), env={"H_USER": "u", "H_PASS": "p"})
+        assert result.returncode == 1, result.stderr
+        assert message in result.stderr and "kaniko.yaml.j2" in result.stderr
+
+
+def _fill_up(limit: int):
+    def apply() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.parametrize("case", ["target is a directory", "parent is a file", "disk full"])
+def test_output_directory_write_errors_are_located_and_leave_it_unchanged(tmp_path: Path, case: str) -> None:
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, BASE)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "job-b.yaml").write_text("before\n")
+    target = out
+    if case == "target is a directory":
+        (out / "secret-docker-conf.yaml").mkdir()
+    elif case == "parent is a file":
+        target = out / "job-b.yaml" / "sub"
+    result = subprocess.run([sys.executable, "-m", "generator", "render", "-o", str(target), str(path)],
+                            env={**os.environ, "H_USER": "u", "H_PASS": "p"}, capture_output=True, text=True,
+                            timeout=120, preexec_fn=_fill_up(200) if case == "disk full" else None)
+    assert result.returncode == 1, result.stderr
+    assert str(target) + ": error:" in result.stderr and "internal error" not in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(["job-b.yaml"] + (["secret-docker-conf.yaml"]
+                                                                             if case == "target is a directory" else []))
+    assert (out / "job-b.yaml").read_text() == "before\n"
+
+
+def test_output_directory_is_written_whole(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_conngen("render", "-o", str(out), str(_write(tmp_path, BASE)), env={"H_USER": "u", "H_PASS": "p"})
+    assert result.returncode == 0, result.stderr
+    assert sorted(re.sub(r"-[0-9a-f]{10}\.yaml$", ".yaml", p.name) for p in out.iterdir()) == ["job-b.yaml", "secret-docker-conf.yaml"]
+
+
+HELM_DOCS = {
+    "metadata is text": "kind: Pod\nmetadata: hello\n",
+    "annotations are a list": "kind: Pod\nmetadata:\n  name: p\n  annotations: [1]\n",
+    "builder is a list": "kind: Pod\nmetadata:\n  name: p\n  annotations: {conngen.dev/registry-connection: reg, "
+                         "conngen.dev/builder: [1]}\nspec: {containers: [{name: a}]}\n",
+    "complex key": "? [a]\n: b\n",
+    "python tag": "!!python/object:os.system {}\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HELM_DOCS))
+def test_post_render_input_that_is_odd_or_not_plain_data(tmp_path: Path, case: str) -> None:
+    result = run_conngen("post-render", str(_write(tmp_path, BASE)), stdin=HELM_DOCS[case],
+                         env={"H_USER": "u", "H_PASS": "p"})
+    if case in ("metadata is text", "annotations are a list"):  # not annotated for conngen: passed through
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("---\n" + HELM_DOCS[case])
+        return
+    assert result.returncode == 1, result.stderr
+    assert "conngen: error:" in result.stderr and "internal error" not in result.stderr
+    assert "document 0 at line 1" in result.stderr or "unknown builder [1]" in result.stderr
+
+
+def test_a_closed_stdout_is_an_error_not_a_bug(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, BASE)
+    for argv in ([sys.executable, "-m", "generator", "render", str(path)],
+                 [sys.executable, "-c", "import sys; from generator.plugin import main; sys.exit(main())", str(path)]):
+        result = subprocess.run(["bash", "-c", 'exec >&-; exec "$@"', "-", *argv], env={**os.environ, "H_USER": "u",
+                                "H_PASS": "p", "KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(tmp_path), "CONNGEN_CACHE": "off"},
+                                capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert result.returncode == 1 and "standard output is closed" in result.stderr, result.stderr
+
+
+def _blocked_reading_stdin(pid: int) -> bool:
+    """The process sits in read(0, ...) (x86-64 and arm64 both number read as 0/63: check the fd too)."""
+    try:
+        fields = Path(f"/proc/{pid}/syscall").read_text().split()
+    except OSError:
+        return False
+    return len(fields) > 1 and fields[0] in ("0", "63") and int(fields[1], 16) == 0
+
+
+@pytest.mark.parametrize("mode", ["krm", "post-render"])
+def test_ctrl_c_exits_130_quietly(tmp_path: Path, mode: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, BASE)
+    argv = [sys.executable, "-c", "import sys; from generator.plugin import main; sys.exit(main())"] if mode == "krm" \
+        else [sys.executable, "-m", "generator", "post-render", str(path)]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "H_USER": "u", "H_PASS": "p"}, cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not _blocked_reading_stdin(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out, err) == (130, b"", b"")
+
+
+#: Runs conngen's CLI (argv[1] == "cli") or plugin entry and reports the process's own peak RSS on
+#: stderr at exit (VmHWM: a fork's copy of the test process does not count, as it does in ru_maxrss).
+_MEASURED = """
+import atexit, sys
+def peak():
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    sys.stderr.write("peak-kib " + line.split()[1] + "\\n")
+atexit.register(peak)
+entry = sys.argv.pop(1)
+if entry == "cli":
+    from generator.__main__ import main
+else:
+    from generator.plugin import main
+sys.exit(main())
+"""
+
+
+def _measured_run(argv: list[str], stdin: object = None) -> tuple[int, str, float, float]:
+    """Exit code, stderr, CPU seconds and peak RSS (MiB) of one conngen process."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _MEASURED, *argv], stdin=stdin, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env={**os.environ, "H_USER": "u", "H_PASS": "p"})
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    peak = int(err.rsplit("peak-kib ", 1)[1].split()[0]) / 1024
+    return os.waitstatus_to_exitcode(status), err, usage.ru_utime + usage.ru_stime, peak
+
+
+@pytest.mark.parametrize("source", ["config file", "/dev/zero config", "/dev/zero plugin config", "credential file",
+                                    "krm stdin", "post-render stdin"])
+def test_oversized_input_is_refused_before_it_is_parsed(tmp_path: Path, source: str) -> None:
+    """CPU time and memory, not wall time: refused by size, nothing of it parsed or printed."""
+    big = tmp_path / "big.yaml"
+    big.write_text("a: [" + ",".join(["x"] * 25_000_000) + "]\n")  # 50 MB of real YAML, not a sparse file
+    if source == "credential file":
+        path = _write(tmp_path, {**BASE, "credentials": {"docker-conf": {"username": "u", "password": {"file": "pw"}}}})
+        os.symlink("/dev/zero", tmp_path / "pw")
+    else:
+        path = _write(tmp_path, BASE)  # credentials from H_USER/H_PASS: only the input under test is large
+    with open(big, "rb") as stdin:
+        argv, feed = {
+            "config file": (["cli", "render", str(big)], None),
+            "/dev/zero config": (["cli", "render", "/dev/zero"], None),
+            "/dev/zero plugin config": (["plugin", "/dev/zero"], None),
+            "credential file": (["cli", "render", "--load-restrictor", "LoadRestrictionsNone", str(path)], None),
+            "krm stdin": (["plugin"], stdin),
+            "post-render stdin": (["cli", "post-render", str(path)], stdin),
+        }[source]
+        code, err, cpu, rss = _measured_run(argv, feed)
+    assert code == 1, err
+    assert "more than the limit of 8388608 bytes" in err or "is too large" in err, err
+    assert rss < 150 and cpu < 3, (rss, cpu)
+
+
+@pytest.mark.parametrize("how", ["include", "the template itself", "cli --templates"])
+def test_template_files_stay_inside_the_root(tmp_path: Path, how: str) -> None:
+    """A symlink in the templates directory to a file outside the root is refused, as catalogs are."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "leak.txt").write_text(CANARY + "\n")
+    root = tmp_path / "root"
+    templates = root / "templates"
+    templates.mkdir(parents=True)
+    source = (Path(__file__).resolve().parent.parent / "templates" / "kaniko.yaml.j2").read_text()
+    assert "        args:\n" in source
+    source = source.replace("        args:\n", '{% set leak %}{% include "leak.txt" %}{% endset %}\n'
+                            "        args:\n        - {{ leak | trim | json }}\n", 1)
+    if how == "the template itself":
+        (outside / "kaniko.yaml.j2").write_text(source.replace('{% include "leak.txt" %}', CANARY))
+        os.symlink(outside / "kaniko.yaml.j2", templates / "kaniko.yaml.j2")
+    else:
+        (templates / "kaniko.yaml.j2").write_text(source)
+        os.symlink(outside / "leak.txt", templates / "leak.txt")
+    config = {**BASE, "templates": "templates"} if how != "cli --templates" else BASE
+    path = _write(root, config)
+    flags = ["--templates", str(templates)] if how == "cli --templates" else []
+    env = {"H_USER": "u", "H_PASS": "p"}
+    refused = run_conngen("render", *flags, str(path), env=env)
+    assert refused.returncode == 1, refused.stderr
+    assert "resolves outside the root" in refused.stderr and CANARY not in refused.stderr + refused.stdout
+    allowed = run_conngen("render", "--load-restrictor", "LoadRestrictionsNone", *flags, str(path), env=env)
+    assert allowed.returncode == 0 and CANARY in allowed.stdout, allowed.stderr  # the same files, when allowed
+
+
+def test_a_gcp_key_beside_an_external_secret_is_a_message_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzz/run.py (seed 2026, index 87703): a KeyError, exit 3."""
+    config = json.loads(json.dumps(BASE))
+    config["generatorOptions"] = {"secretMode": "externalSecret"}
+    config["credentials"]["docker-conf"] = {"gcpServiceAccountKey": {"env": "H_PASS"},
+                                            "externalSecret": {"storeRef": {"name": "s"},
+                                                               "remoteRefs": {"username": {"key": "u"}, "password": {"key": "k"}}}}
+    with pytest.raises(UserError, match="takes its values from the secret store"):
+        load(config, "generator.yaml", tmp_path)
+
+
+# 9. The fuzz harness (fuzz/harness.py): a short seeded slice of `python fuzz/run.py` -------------
+
+@pytest.fixture(scope="module")
+def harness():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from fuzz.harness import new_harness
+
+    found, workdir = new_harness(seed=15)
+    cwd = os.getcwd()
+    yield found
+    os.chdir(cwd)
+    workdir.cleanup()
+
+
+def test_a_seeded_fuzz_slice_finds_nothing(harness) -> None:
+    outcomes = [harness.run(index) for index in range(150)]  # raises on any finding
+    assert {o.split()[0] for o in outcomes} == {"pipeline", "plugin", "krm", "post-render", "text"}
+    assert sum(o.endswith(" ok") for o in outcomes) >= 20  # deep enough to render, not only to refuse
+
+
+def test_the_fuzz_oracles_can_fail(harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuzz.harness import CANARY, Finding, check_text
+    from generator import report
+
+    for leaked in (CANARY, base64.b64encode(b"u:" + CANARY.encode()).decode(), json.dumps({"p": CANARY})):
+        with pytest.raises(Finding):
+            check_text(f"error: {leaked}", "self-test")
+    bad_job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+               "spec": {"template": {"spec": {"containers": [{"name": "a", "args": [5]}]}}}}
+    assert harness.validators.problem(bad_job) is not None
+    shown = report.format_issue
+    leak = base64.b64encode(b"ab" + CANARY.encode()).decode()  # the canary at the third alignment
+    monkeypatch.setattr(report, "format_issue", lambda issue, texts=None: f"{shown(issue, texts)} {leak}")
+    with pytest.raises(Finding):
+        for index in range(0, 200, 5):  # pipeline inputs: some are refused, and their messages checked
+            harness.run(index)

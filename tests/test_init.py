@@ -43,11 +43,24 @@ def test_init_writes_the_example_and_no_secret(tmp_path: Path) -> None:
         assert command in readme
 
 
-def test_catalog_has_the_seed_registry_connections(tmp_path: Path) -> None:
+def test_catalog_has_the_seed_registry_connections_at_a_reserved_name(tmp_path: Path) -> None:
     target = _init(tmp_path)
     scaffolded = load_stream((target / "connections.yaml").read_text(encoding="utf-8"))[0]
     seed = load_stream((FIXTURES / "seed" / "connections.yaml").read_text(encoding="utf-8"))[0]
+    for connection in seed["connections"]:
+        connection["schema"]["url"] = "https://registry.example.com/org/repo"
     assert scaffolded == seed
+
+
+def test_every_host_init_writes_is_a_reserved_example_name(tmp_path: Path) -> None:
+    """RFC 2606: an example copied as is must reach nobody's real registry or repository."""
+    import re
+
+    target = _init(tmp_path)
+    text = "".join((target / name).read_text(encoding="utf-8") for name in ("generator.yaml", "connections.yaml",
+                                                                            "README.md", "creds/README"))
+    hosts = set(re.findall(r"(?:https?|git)://([^/:\s]+)", text))
+    assert hosts and all(h == "example.com" or h.endswith(".example.com") for h in hosts), hosts
 
 
 def test_render_with_env_credentials_gives_valid_objects(tmp_path: Path) -> None:
@@ -58,10 +71,10 @@ def test_render_with_env_credentials_gives_valid_objects(tmp_path: Path) -> None
     assert sorted(o["kind"] for o in objects) == ["Job", "Secret"]
     assert_valid_k8s(objects)
     auths = _docker_config(objects)["auths"]
-    assert auths["myregistry.com"]["username"] == "scaffold-user"
+    assert auths["registry.example.com"]["username"] == "scaffold-user"
     job, = [o for o in objects if o["kind"] == "Job"]
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert "--destination=myregistry.com/org/repo/app:0.1.0" in args
+    assert "--destination=registry.example.com/org/repo/app:0.1.0" in args
 
 
 def test_render_without_the_env_vars_names_them(tmp_path: Path) -> None:
@@ -89,7 +102,7 @@ def test_kustomize_builds_the_scaffold(tmp_path: Path, plugin_home: dict, builde
     assert container["name"] == builder
     assert "registry.example.com:5000/team/app:0.1.0" in " ".join(container["args"])
     secret_name = next(o["metadata"]["name"] for o in objects if o["kind"] == "Secret")
-    assert secret_name.startswith("docker-conf-")  # kustomize hashed it and rewrote the Job's reference
+    assert secret_name == "docker-conf"  # mounted by the Job: never hashed, so a rotation changes no Job
     volumes = job["spec"]["template"]["spec"]["volumes"]
     assert secret_name in [v.get("secret", {}).get("secretName") for v in volumes]
 
@@ -99,7 +112,9 @@ def test_validate_and_explain_accept_the_scaffold(tmp_path: Path) -> None:
     result = run_conngen("validate", "--skip-credentials", "--output", "json", "generator.yaml", "connections.yaml",
                          cwd=target)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"ok": True, "issues": []}
+    report = json.loads(result.stdout)
+    assert report["ok"] is True  # the one warning is the dockerizer's, about the node's Docker socket
+    assert [(i["severity"], i["path"]) for i in report["issues"]] == [("warning", "builds[0].builder")]
     explained = json.loads(run_conngen("explain", "--output", "json", "generator.yaml", cwd=target).stdout)
     assert explained["ok"] is True
     assert [(b["builder"], b["reads"]) for b in explained["builds"]] == [("dockerizer", "/root/.docker/config.json")]

@@ -108,3 +108,15 @@ def test_files_outside_the_convention_are_not_checked(repo: tuple[Path, dict]) -
     code, out = _commit(repo, "notes.yaml")
     assert code == 0, out
     assert "(no files to check)Skipped" in out.replace(".", "")
+
+
+def test_warnings_show_when_the_hook_passes(repo: tuple[Path, dict]) -> None:
+    """pre-commit prints a passing hook's output only when the hook is verbose; warnings must not vanish."""
+    work, _ = repo
+    config = work / "registry" / "generator.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("password: {env: REGISTRY_PASSWORD}",
+                                                                 "password: not-a-real-password"), encoding="utf-8")
+    code, out = _commit(repo, "registry/generator.yaml")
+    assert code == 0, out
+    assert "registry/generator.yaml:11:" in out and "warning: credentials.docker-conf.password" in out
+    assert "not-a-real-password" not in out

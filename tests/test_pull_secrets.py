@@ -33,8 +33,16 @@ def test_service_accounts_are_valid_and_the_patch_carries_only_the_pull_secrets(
                                    "imagePullSecrets": [{"name": "acme-regcred"}]}
 
 
-def test_kustomize_renames_the_pull_secret_with_the_hashed_secret(plugin_home: dict) -> None:
-    objects = _kustomize(CASE, plugin_home)
+def _without_builds(app: Path) -> None:
+    config = app / "generator.yaml"
+    config.write_text(config.read_text().split("builds:")[0])
+
+
+def test_a_secret_only_pull_secrets_list_is_hashed_and_the_accounts_follow(tmp_path: Path, plugin_home: dict) -> None:
+    app = tmp_path / "app"
+    subprocess.run(["cp", "-r", str(CASE), str(app)], check=True)
+    _without_builds(app)
+    objects = _kustomize(app, plugin_home)
     (secret,) = [o for o in objects if o["kind"] == "Secret"]
     hashed = secret["metadata"]["name"]
     assert hashed.startswith("acme-regcred-") and hashed != "acme-regcred-"
@@ -42,19 +50,28 @@ def test_kustomize_renames_the_pull_secret_with_the_hashed_secret(plugin_home: d
     assert sorted(o["metadata"]["name"] for o in accounts) == ["app-runner", "default"]
     for account in accounts:
         assert account["imagePullSecrets"] == [{"name": hashed}]
-    job = next(o for o in objects if o["kind"] == "Job")
-    assert {v["secret"]["secretName"] for v in job["spec"]["template"]["spec"]["volumes"] if "secret" in v} == {hashed}
     assert_valid_k8s(objects)
+    (app / "creds/password").write_text("another-password\n")
+    rotated = {o["kind"]: o for o in _kustomize(app, plugin_home)}
+    assert rotated["Secret"]["metadata"]["name"] != hashed
+    assert rotated["ServiceAccount"]["imagePullSecrets"] == [{"name": rotated["Secret"]["metadata"]["name"]}]
 
 
-def test_credential_change_rotates_the_name_everywhere(tmp_path: Path, plugin_home: dict) -> None:
+def test_a_secret_a_job_mounts_keeps_its_name_through_a_rotation(tmp_path: Path, plugin_home: dict) -> None:
+    """Renaming it would change the Job's immutable pod template (docs/lifecycle.md)."""
     app = tmp_path / "app"
     subprocess.run(["cp", "-r", str(CASE), str(app)], check=True)
-    first = {o["kind"]: o for o in _kustomize(app, plugin_home)}
+    first = _kustomize(app, plugin_home)
     (app / "creds/password").write_text("another-password\n")
-    second = {o["kind"]: o for o in _kustomize(app, plugin_home)}
-    assert first["Secret"]["metadata"]["name"] != second["Secret"]["metadata"]["name"]
-    assert second["ServiceAccount"]["imagePullSecrets"] == [{"name": second["Secret"]["metadata"]["name"]}]
+    second = _kustomize(app, plugin_home)
+    for objects in (first, second):
+        by_kind = {o["kind"]: o for o in objects}
+        assert by_kind["Secret"]["metadata"]["name"] == "acme-regcred"
+        assert by_kind["ServiceAccount"]["imagePullSecrets"] == [{"name": "acme-regcred"}]
+        assert {v["secret"]["secretName"] for v in by_kind["Job"]["spec"]["template"]["spec"]["volumes"]
+                if "secret" in v} == {"acme-regcred"}
+    assert [o for o in first if o["kind"] == "Job"] == [o for o in second if o["kind"] == "Job"]
+    assert [o["data"] for o in first if o["kind"] == "Secret"] != [o["data"] for o in second if o["kind"] == "Secret"]
 
 
 CONFIG = """\

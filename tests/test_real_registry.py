@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FIXTURES, load_stream, run_conngen
+from conftest import FIXTURES, load_stream, object_key, run_conngen
 from support.clients import (
     HostFootprint,
     Result,
@@ -113,7 +113,7 @@ class Rendered:
     cluster: tuple[dict, ...] = ()  # objects that already exist in the namespace (a CA ConfigMap)
 
     def job(self, name: str) -> dict:
-        jobs = [o for o in self.objects if o.get("kind") == "Job" and o["metadata"]["name"] == name]
+        jobs = [o for o in self.objects if o.get("kind") == "Job" and object_key(o) == ("Job", name)]
         assert len(jobs) == 1, f"expected one Job {name!r}, got {[o['metadata']['name'] for o in self.objects]}"
         return jobs[0]
 

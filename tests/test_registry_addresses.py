@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from generator.registry import AddressError, destinations, parse_registry_url
+from generator.registry import DOCKER_HUB_AUTH_KEY as DOCKER_HUB_KEY, AddressError, destinations, parse_registry_url
 
 LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
 HOST = st.builds(lambda parts, port: ".".join(parts) + (f":{port}" if port else ""),
-                 st.lists(LABEL, min_size=1, max_size=3), st.one_of(st.none(), st.integers(1, 65535)))
+                 st.lists(LABEL, min_size=1, max_size=3), st.one_of(st.none(), st.integers(1, 65535))
+                 ).filter(lambda h: "." in h or ":" in h)  # what docker reads as a registry (bare names: below)
 COMPONENT = st.from_regex(r"[a-z0-9]+([._-][a-z0-9]+)?", fullmatch=True)
 PATH = st.lists(COMPONENT, max_size=3).map("/".join)
 SCHEME = st.sampled_from(["", "https://", "http://", "HTTPS://"])
@@ -64,3 +65,76 @@ def test_bad_images_are_refused(image: str) -> None:
 def test_extra_tags_follow_the_image_tag_once_each() -> None:
     dests = destinations(parse_registry_url("r.io/o"), "app:1.0", ("latest", "1.0", "latest"))
     assert dests == ["r.io/o/app:1.0", "r.io/o/app:latest"]
+
+
+@pytest.mark.parametrize("url, prefix", [("org/repo", "docker.io/org/repo"), ("destination", "docker.io/destination"),
+                                         ("my_org/team", "docker.io/my_org/team")])
+def test_a_url_without_a_registry_host_is_a_docker_hub_path(url: str, prefix: str) -> None:
+    address = parse_registry_url(url)
+    assert (address.auth_key, address.repository_prefix, address.hub_by_default) == (DOCKER_HUB_KEY, prefix, True)
+
+
+@pytest.mark.parametrize("url", ["https://org/repo", "http://registry:/x", "Org/repo", "MyRegistry"])
+def test_a_bare_name_that_docker_would_not_read_as_written_is_refused(url: str) -> None:
+    with pytest.raises(AddressError):
+        parse_registry_url(url)
+
+
+# -- the property: whatever url the catalog accepts, docker pushes where the Secret's auths key answers --
+
+_LABEL = st.from_regex(r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,6}[a-zA-Z0-9])?", fullmatch=True)
+_FIRST = st.one_of(
+    st.lists(_LABEL, min_size=1, max_size=3).map(".".join),  # bare names (Docker Hub paths) and dotted hosts
+    st.sampled_from(["localhost", "LOCALHOST", "docker.io", "index.docker.io", "registry-1.docker.io",
+                     "registry.hub.docker.com", "127.0.0.1", "[::1]", "[fd00::5]", "quay.io", "ghcr.io"]),
+    st.from_regex(r"[a-z0-9_.-]{1,12}", fullmatch=True),  # anything a first component might be
+)
+_URL = st.builds(lambda scheme, first, port, path, slash: scheme + first + (f":{port}" if port is not None else "")
+                 + "".join(f"/{p}" for p in path) + slash,
+                 st.sampled_from(["", "https://", "http://", "HTTPS://"]), _FIRST,
+                 st.one_of(st.none(), st.integers(0, 70000)),
+                 st.lists(st.one_of(COMPONENT, st.sampled_from(["v1", "v2", "Org", "a__b", "x..y"])), max_size=3),
+                 st.sampled_from(["", "/"]))
+
+
+def _catalog_accepts(url: str):
+    from generator.catalog import check_connections
+    from generator.spec import Ctx
+
+    ctx = Ctx("catalog.yaml")
+    found = check_connections([{"name": "r", "kind": "registry", "schema": {"url": url}, "secret": {"name": "conf"}}],
+                              ctx, ("connections",))
+    return found if not [i for i in ctx.issues if i.severity == "error"] else None
+
+
+@settings(max_examples=400, deadline=None)
+@given(_URL, st.sampled_from(["team/app:1.0", "team/sub/app", "app:v2"]))
+def test_the_destination_registry_and_the_auths_key_are_one_host(url: str, image: str) -> None:
+    import base64
+    import json
+    from pathlib import Path
+
+    from generator.errors import UserError
+    from generator.pipeline import generate, load
+    from support.dockerref import auth_entry_key, lookup_key, registry_of
+
+    assume(_catalog_accepts(url) is not None)
+    data = {"apiVersion": "conngen.dev/v1", "kind": "ConnectionGenerator", "metadata": {"name": "p"},
+            "connections": [{"name": "r", "kind": "registry", "schema": {"url": url}, "secret": {"name": "conf"}}],
+            "credentials": {"conf": {"username": {"env": "U"}, "password": {"env": "P"}}},
+            "builds": [{"name": "b", "connection": "r", "image": image, "context": "dir:///w", "tags": ["latest"]}]}
+    config, _ = load(data, "generator.yaml", Path("/nonexistent"))
+    try:
+        result = generate(config, {"U": "robot", "P": "not-a-real-password"})
+    except UserError as exc:  # a build the registry would refuse (Docker Hub without a namespace, ...)
+        assert all("namespace" in i.message for i in exc.issues if i.severity == "error"), exc.issues
+        return
+    secret = next(o for o in result.objects if o["kind"] == "Secret")
+    auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
+    job = next(o for o in result.objects if o["kind"] == "Job")
+    dests = [a.split("=", 1)[1] for a in job["spec"]["template"]["spec"]["containers"][0]["args"]
+             if a.startswith("--destination=")]
+    assert len(dests) == 2
+    for dest in dests:
+        assert list(auths) == [lookup_key(registry_of(dest))], (url, dest, list(auths))
+        assert auth_entry_key(auths, dest) is not None

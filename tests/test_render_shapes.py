@@ -132,5 +132,5 @@ def test_the_first_job_of_each_template_is_checked(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr("generator.render.builtin_templates_dir", lambda: broken)
     case = next(c for c in golden_cases() if c.name == "seed")
     config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
-    with pytest.raises(UserError, match="kaniko reads /kaniko/.docker/config.json, which is None of Secret None"):
+    with pytest.raises(UserError, match="kaniko reads /kaniko/.docker/config.json, where no Secret is mounted"):
         generate(config, dict(os.environ), warnings, out=io.StringIO())
