@@ -72,6 +72,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     problems: list[Issue] = []
     notes: list[Issue] = []
     todo: list[tuple[str, tuple[str, ...], tuple, str, str, str]] = []  # template, names, context, what
+    helpers = _helpers(plan)
     for secret in plan.secrets:
         try:
             if secret.credential.external is not None:
@@ -79,7 +80,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
                 todo.append(("externalsecret.yaml.j2", _EXTERNAL, (secret, secret.credential.external, template, remote),
                              "external-secrets.io/v1", "ExternalSecret", secret.name))
                 continue
-            data = docker_config_json(secret.credential, secret.servers, environ, _helpers(plan, secret.name), notes)
+            data = docker_config_json(secret.credential, secret.servers, environ, helpers.get(secret.name), notes)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
@@ -151,9 +152,10 @@ def as_errors(issues: list[Issue]) -> list[Issue]:
             if i.severity == "warning" else i for i in issues]
 
 
-def _helpers(plan: Plan, secret: str) -> frozenset[str] | None:
-    """The credential helpers every builder mounting `secret` has; None when no Job mounts it."""
-    builders = {job.builder for job in plan.jobs if job.credential.secret == secret}
-    if not builders:
-        return None
-    return frozenset.intersection(*(PROFILES[b].helpers for b in builders))
+def _helpers(plan: Plan) -> dict[str, frozenset[str]]:
+    """For each Secret a Job mounts, the credential helpers every builder mounting it has."""
+    builders: dict[str, set[str]] = {}
+    for job in plan.jobs:
+        if job.credential.secret is not None:
+            builders.setdefault(job.credential.secret, set()).add(job.builder)
+    return {secret: frozenset.intersection(*(PROFILES[b].helpers for b in names)) for secret, names in builders.items()}
