@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 import yaml
@@ -63,8 +64,6 @@ def node(value: Any, column: int, key: int | None) -> tuple[str, bool]:
     final line break. The flag says PyYAML would end the stream with `...` right after it.
     """
     kind = type(value)
-    if kind is str and value in _scalars:
-        return " " + _scalars[value], False
     try:
         if (kind is dict or kind is list or kind is tuple) and value:
             out: list[str] = []
@@ -109,29 +108,14 @@ _resolve = yaml.resolver.Resolver().resolve
 _RESOLVERS_BY_FIRST = yaml.resolver.Resolver.yaml_implicit_resolvers
 _ANY_FIRST = None in _RESOLVERS_BY_FIRST
 _STR_TAG = "tag:yaml.org,2002:str"
-# Keys and values repeat across objects, and each name several times within its own objects
-# (a Secret's name is also its Jobs' secretName). Only texts of at most 64 characters are kept:
-# names (at most 63) and keys, rather than a Secret's base64 data, which never repeats (a
-# dockerconfigjson made from a username and password is over 80). When full, it starts over.
-_MAX_SCALARS = 65536
-_MAX_MEMO_TEXT = 64
-_scalars: dict[str, str] = {}
 
-
+@lru_cache(maxsize=4096)  # names and keys repeat across objects, and each name within its own objects
 def _str(value: str) -> str:
-    text = _scalars.get(value)
-    if text is None:
-        if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
-            raise _Hard
-        if (_ANY_FIRST or value[0] in _RESOLVERS_BY_FIRST) and _resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
-            text = "'" + value.replace("'", "''") + "'"
-        else:
-            text = value
-        if len(value) <= _MAX_MEMO_TEXT:
-            if len(_scalars) >= _MAX_SCALARS:
-                _scalars.clear()
-            _scalars[value] = text
-    return text
+    if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
+        raise _Hard
+    if (_ANY_FIRST or value[0] in _RESOLVERS_BY_FIRST) and _resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
+        return "'" + value.replace("'", "''") + "'"
+    return value
 
 
 def _scalar(value: Any) -> str:
@@ -151,16 +135,15 @@ def _scalar(value: Any) -> str:
 
 def _block(node: dict | list | tuple, indent: str, lead: str, out: list[str]) -> None:
     """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`."""
-    scalars = _scalars
     if type(node) is dict:
         for key, value in node.items():
             if type(key) is not str or len(key) > _MAX_KEY:
                 raise _Hard
-            head = lead + (scalars.get(key) or _str(key))
+            head = lead + _str(key)
             lead = indent
             kind = type(value)
             if kind is str:
-                out.append(head + ": " + (scalars.get(value) or _str(value)) + "\n")
+                out.append(head + ": " + _str(value) + "\n")
             elif kind is dict and value:
                 out.append(head + ":\n")
                 _block(value, indent + "  ", indent + "  ", out)
@@ -173,7 +156,7 @@ def _block(node: dict | list | tuple, indent: str, lead: str, out: list[str]) ->
         for item in node:
             kind = type(item)
             if kind is str:
-                out.append(lead + "- " + (scalars.get(item) or _str(item)) + "\n")
+                out.append(lead + "- " + _str(item) + "\n")
             elif (kind is dict or kind is list or kind is tuple) and item:
                 _block(item, indent + "  ", lead + "- ", out)
             else:
