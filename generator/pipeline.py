@@ -107,7 +107,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     if problems:
         raise UserError(problems)
     warned = strictly(config, list(warnings or []) + list(plan.warnings) + notes)
-    if straight:
+    if out is not None and straight:
         renderer.stream([(name, names, [entry[2] for entry in group])
                          for (name, names), group in groupby(todo, key=lambda entry: entry[:2])], out)
         objects = []
