@@ -31,7 +31,7 @@ from typing import Callable
 import jinja2
 from yaml._yaml import CParser
 
-from generator.cli import load_config_file
+from generator.options import load_config_file
 from generator.pipeline import planned
 from generator.render import builtin_templates_dir
 from generator.yamlio import load_yaml_file

@@ -40,6 +40,7 @@ from _operator import _compare_digest  # what hmac.compare_digest is, without im
 
 from generator import __version__
 from generator.dockerauth import login_config
+from generator.kustomization import KUSTOMIZATIONS
 
 FORMAT = 2  # bump when the entry layout changes
 MAX_ENTRIES = 256  # oldest entries beyond this are removed when one is stored
@@ -51,7 +52,6 @@ KEY_FILE = "hmac-key"
 KEY_BYTES = 32
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
