@@ -85,7 +85,8 @@ def to_result(issue: Issue, config_display: str, config: dict) -> dict:
     if origin is None:
         return out
     if origin.file == config_display:
-        metadata = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        found = config.get("metadata")
+        metadata = found if isinstance(found, dict) else {}
         ref = {"apiVersion": config.get("apiVersion"), "kind": config.get("kind"), "name": metadata.get("name"),
                "namespace": metadata.get("namespace")}
         out["resourceRef"] = {k: v for k, v in ref.items() if isinstance(v, str)}

@@ -1,8 +1,9 @@
-"""The kustomization a conngen config sits in: its file, and the generator files it lists.
+"""The files a kustomize build of a conngen config names before conngen checks anything: the
+kustomization, the generator files it lists, the catalogs a generator config names.
 
 Used by the exec plugin and the KRM function (to name the user's own file in messages), by
-`validate DIR` and by the render cache (which checks these files). Stdlib only at import:
-the cache runs on the plugin's hot path.
+`validate DIR`, by the config loader and by the render cache (which checks these files).
+Stdlib only at import: the cache runs on the plugin's hot path.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ def generators(kfile: Path) -> list[tuple[str, Path]]:
     data = load_yaml_file(kfile, str(kfile))
     entries = data.get("generators") if isinstance(data, dict) else None
     return [(e, kfile.parent / e) for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
+
+
+def catalog_files(data: object) -> list[str] | None:
+    """The catalog files a config names as written (`catalog: file` or a list); None if one is not a string."""
+    raw = data.get("catalog") if isinstance(data, dict) else None
+    files = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    return files if all(isinstance(f, str) for f in files) else None
 
 
 def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lambda d: d,

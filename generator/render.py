@@ -26,7 +26,7 @@ import posixpath
 import re
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -166,7 +166,7 @@ class RootedLoader(jinja2.FileSystemLoader):
         self._override = override_dir
         self._inside = None if root is None else os.path.realpath(root).rstrip(os.sep) + os.sep
 
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         if self._override is not None:
             found = posixpath.join(self._override, *jinja2.loaders.split_template_path(template))
             if os.path.isfile(found):
