@@ -132,17 +132,26 @@ def _key(directory: str, create: bool) -> bytes | None:
     try:
         if os.path.lexists(path):
             os.unlink(path)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(KEY_BYTES))
+        _write_private(tmp, os.urandom(KEY_BYTES))
         os.link(tmp, path)  # never replaces: of two racing builds, the first key stays
     except OSError:
         pass
+    _remove(tmp)
+    return _key(directory, False)
+
+
+def _write_private(path: str, data: bytes) -> None:
+    """`data` in a new file only this user can read or write; never through a symlink, never over a file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _remove(path: str) -> None:
     try:
-        os.unlink(tmp)
+        os.unlink(path)
     except OSError:
         pass
-    return _key(directory, False)
 
 
 def _sha(path: str) -> str | None:
@@ -305,15 +314,10 @@ class Probe:
         body = json.dumps(entry).encode("utf-8")
         tmp = os.path.join(self.directory, f".{self.key}.{os.getpid()}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_mac(key, body) + b"\n" + body)
+            _write_private(tmp, _mac(key, body) + b"\n" + body)
             os.replace(tmp, self.path)
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            _remove(tmp)
             return False
         _prune(self.directory)
         return True

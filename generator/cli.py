@@ -14,7 +14,8 @@ import click
 
 from generator.errors import Issue, Origin, UserError
 from generator.exits import EXIT_USER, guarded
-from generator.options import STDIN_TEXTS, load_config_file, quiet, root_options, strict_option, templates_option, verbosity
+from generator.options import (STDIN_TEXTS, format_option, load_config_file, quiet, root_options, strict_option,
+                               templates_option, verbosity)
 
 #: Commands defined in other modules, imported only when they run ("module:attribute").
 LAZY_COMMANDS: dict[str, str] = {
@@ -135,7 +136,7 @@ def render(config_file: str, output: str | None, templates: str | None, strict: 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--skip-credentials", is_flag=True, help="Do not read credential values (env vars, files).")
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@format_option
 @strict_option
 @root_options
 @verbosity
@@ -181,7 +182,7 @@ def _print_report(issues: list[Issue], fmt: str) -> None:
 @cli.command()
 @click.argument("config_file", type=click.Path(dir_okay=False, allow_dash=True))
 @templates_option
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@format_option
 @root_options
 @verbosity
 def explain(config_file: str, templates: str | None, fmt: str, root: str | None, load_restrictor: str | None) -> int:

@@ -23,6 +23,7 @@ from msgspec import Struct, structs
 from generator import __version__
 from generator.exits import EXIT_USER
 from generator.install import PLUGIN_PATH, chosen_root, plugin_roots
+from generator.options import format_option
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 _MARKER = re.compile(r"# conngen (\d\S*)$")
@@ -277,7 +278,7 @@ def _text(checks: list[Check]) -> str:
 
 
 @click.command()
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@format_option
 def doctor(fmt: str) -> int:
     """Check that kustomize can run conngen here, and say how to fix what is missing (exit 1 if a build would fail)."""
     checks = run_checks(os.environ)

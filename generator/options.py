@@ -66,6 +66,11 @@ def strict_option(fn: Callable) -> Callable:
     return click.option("--strict", is_flag=True, help="Treat warnings as errors (also `strict: true` in the config).")(fn)
 
 
+def format_option(fn: Callable) -> Callable:
+    return click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text",
+                        help="Output format.")(fn)
+
+
 def templates_option(fn: Callable) -> Callable:
     return click.option("--templates", type=click.Path(file_okay=False, exists=True),
                         help="Directory of template overrides.")(fn)
