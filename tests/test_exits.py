@@ -17,7 +17,7 @@ SEED = FIXTURES / "seed"
 CONFIG = str(SEED / "generator.yaml")
 VALUE = "s3cr3t-value-in-an-exception"  # what a library's exception text could hold
 BUG = "conngen: internal error (RuntimeError); please report it\n"
-RESOURCE_LIST = f"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n" + "".join(
+RESOURCE_LIST = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n" + "".join(
     f"  {line}\n" for line in (SEED / "generator.yaml").read_text().splitlines())
 
 
@@ -28,7 +28,7 @@ def _cli(*args: str, stdin: str = "") -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def _plugin(cwd: Path) -> tuple[int, str, str]:
+def _plugin() -> tuple[int, str, str]:
     from generator.plugin import run
 
     out, err = io.StringIO(), io.StringIO()
@@ -36,7 +36,7 @@ def _plugin(cwd: Path) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def _krm(cwd: Path) -> tuple[int, str, str]:
+def _krm() -> tuple[int, str, str]:
     from generator.krm import run
 
     out, err = io.StringIO(), io.StringIO()
@@ -45,10 +45,10 @@ def _krm(cwd: Path) -> tuple[int, str, str]:
 
 
 ENTRY_POINTS = {
-    "render": lambda cwd: _cli("render", CONFIG),
-    "validate": lambda cwd: _cli("validate", CONFIG),
-    "explain": lambda cwd: _cli("explain", CONFIG),
-    "post-render": lambda cwd: _cli("post-render", CONFIG, stdin="apiVersion: v1\nkind: ConfigMap\n"),
+    "render": lambda: _cli("render", CONFIG),
+    "validate": lambda: _cli("validate", CONFIG),
+    "explain": lambda: _cli("explain", CONFIG),
+    "post-render": lambda: _cli("post-render", CONFIG, stdin="apiVersion: v1\nkind: ConfigMap\n"),
     "exec plugin": _plugin,
     "KRM function": _krm,
 }
@@ -56,6 +56,7 @@ ENTRY_POINTS = {
 
 @pytest.fixture
 def seed_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The seed's directory as the working directory, as kustomize runs the KRM function."""
     monkeypatch.chdir(SEED)
     monkeypatch.setenv("CONNGEN_CACHE", "off")
     return SEED
@@ -77,7 +78,7 @@ def _break(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
 def test_a_bug_is_one_line_and_exit_3_without_its_text(seed_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                        entry: str) -> None:
     _break(monkeypatch, RuntimeError(VALUE))
-    code, out, err = ENTRY_POINTS[entry](seed_dir)
+    code, out, err = ENTRY_POINTS[entry]()
     assert (code, err) == (3, BUG)
     assert VALUE not in out
 
@@ -89,7 +90,7 @@ def test_a_user_error_is_a_located_message_and_exit_1(seed_dir: Path, monkeypatc
 
     origin = Origin("generator.yaml", ("builds", 0, "image"))
     _break(monkeypatch, UserError([Issue(origin, "not what was wanted", "write another")]))
-    code, out, err = ENTRY_POINTS[entry](seed_dir)
+    code, out, err = ENTRY_POINTS[entry]()
     assert code == 1
     assert err.splitlines() == ["generator.yaml:16:5: error: builds[0].image: not what was wanted",
                                 "  hint: write another"]
@@ -105,7 +106,7 @@ def test_a_user_error_is_a_located_message_and_exit_1(seed_dir: Path, monkeypatc
 @pytest.mark.parametrize("entry", ["render", "exec plugin", "KRM function"])
 def test_ctrl_c_is_130_and_silent(seed_dir: Path, monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
     _break(monkeypatch, KeyboardInterrupt())
-    assert ENTRY_POINTS[entry](seed_dir) == (130, "", "")
+    assert ENTRY_POINTS[entry]() == (130, "", "")
 
 
 def test_the_exit_codes_are_the_documented_ones() -> None:
