@@ -448,7 +448,7 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
     for rel, origin in zip(files, origins):
         try:
             path = Path(paths.resolve(rel, origin))
-            if not path.exists():  # named at the config's line that lists it, with where the path was looked up
+            if not os.path.exists(path):  # (a name too long, too) named at the line that lists it, with where it was looked
                 issues.append(Issue(origin, f"catalog {shown(rel)} not found: no file {paths.display(path)}",
                                     f"fix the path; relative paths start at {paths.root}"))
                 continue

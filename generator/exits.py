@@ -40,8 +40,13 @@ def guarded(work: Callable[[], int | None], err: TextIO, report: Callable[[UserE
     except BrokenPipeError:  # the reader of stdout left (`| head`, kustomize stopped): nothing to say
         _drop_stdout()
         return EXIT_USER
-    except OSError as exc:  # writing the output failed (stdout closed, a full disk): the environment, not a bug
-        err.write(f"conngen: error: cannot write the output ({exc.strerror or type(exc).__name__})\n")
+    except OSError as exc:  # the environment, not a bug: stdout closed, a full disk, a file the system refuses
+        reason = exc.strerror or type(exc).__name__
+        if exc.filename is None:  # writes to stdout name no file
+            err.write(f"conngen: error: cannot write the output ({reason})\n")
+        else:  # a path the user gave (never a value), cut as messages cut quoted values
+            name = str(exc.filename)
+            err.write(f"conngen: error: {name if len(name) <= 80 else name[:79] + '…'}: {reason}\n")
         return EXIT_USER
     except Exception as exc:  # noqa: BLE001
         from generator.errors import UserError

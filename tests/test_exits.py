@@ -123,3 +123,13 @@ def test_exit_codes_are_defined_once() -> None:
     defined = [str(p.relative_to(REPO)) for p in (REPO / "generator").rglob("*.py")
                if re.search(r"^\s*EXIT_[A-Z]+\s*=|EXIT_[A-Z]+, EXIT_[A-Z]+.*=\s*\d", p.read_text(), re.M)]
     assert defined == [os.path.join("generator", "exits.py")]
+
+
+def test_a_file_the_system_refuses_is_named_not_taken_for_the_output(seed_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "/no/such/" + "d" * 200
+    _break(monkeypatch, FileNotFoundError(2, "No such file or directory", name))
+    code, out, err = ENTRY_POINTS["render"]()
+    assert (code, err) == (1, f"conngen: error: {name[:79]}…: No such file or directory\n")
+    _break(monkeypatch, OSError(28, "No space left on device"))
+    assert ENTRY_POINTS["exec plugin"]()[::2] == (1, "conngen: error: cannot write the output (No space left on device)\n")
