@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,10 +62,13 @@ def test_the_fuzz_checks_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ContractBroken, match="exit 3"):
         target(tmp_path, GOOD, "connections: []\n")
 
-    def leak(*args: Any, **kwargs: Any) -> Any:
+    def leak(*args: Any, **kwargs: Any) -> Any:  # one more object, holding the password, in what is written
         result = real(*args, **kwargs)
-        result.objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
-                               "data": {"copied": CANARY}})
+        copied = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"copied": CANARY}}
+        if kwargs.get("out") is not None:  # the plugin streams the objects as they render
+            kwargs["out"].write("---\n" + yaml.safe_dump(copied))
+        else:
+            result.objects.append(copied)
         return result
 
     monkeypatch.setattr(generator.pipeline, "generate", leak)
