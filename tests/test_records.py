@@ -46,4 +46,3 @@ def test_records_compare_and_hash_by_value_and_cannot_change() -> None:
     item = KeyToPath("k", "config.json")
     with pytest.raises(AttributeError):
         item.path = ".dockerconfigjson"  # type: ignore[misc]
-

@@ -2,7 +2,7 @@
 
 The rows of its variable tables must be exactly the fields (and properties) of the plan records,
 with the types the code declares; every template must read only documented variables, print
-every value through the quoting filter, and use only documented filters. All of it is derived
+every value through a quoting filter, and use only documented filters. All of it is derived
 from the templates' own syntax trees and the records' declarations, not from the render code.
 """
 
@@ -56,10 +56,10 @@ def _doc_templates() -> dict[str, set[str]]:
     return {row[0]: {v.strip(" `") for v in row[1].split(",")} for row in rows}
 
 
-def _quoting_filter() -> str:
-    found = re.search(r"The quoting filter is `(\w+)`", DOC)
-    assert found, "docs/templates.md must name the quoting filter ('The quoting filter is `...`')"
-    return found.group(1)
+def _quoting_filters() -> set[str]:
+    found = re.search(r"The quoting filters are (.*?)\.", DOC, re.S)
+    assert found, "docs/templates.md must name the quoting filters ('The quoting filters are `...` and `...`.')"
+    return set(re.findall(r"`(\w+)`", found.group(1)))
 
 
 def _record(name: str) -> type | None:
@@ -119,7 +119,7 @@ def _reads(template: nodes.Template, names: set[str]) -> set[str]:
 
 def _parsed(path: Path) -> nodes.Template:
     env = jinja2.Environment()
-    env.filters[_quoting_filter()] = str  # only parsed and analysed, never run
+    env.filters.update(dict.fromkeys(_quoting_filters(), str))  # only parsed and analysed, never run
     return env.parse(path.read_text(encoding="utf-8"))
 
 
@@ -171,21 +171,21 @@ def test_a_template_reads_only_documented_variables(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
-def test_every_printed_value_ends_in_the_quoting_filter(path: Path) -> None:
-    quoting = _quoting_filter()
+def test_every_printed_value_ends_in_a_quoting_filter(path: Path) -> None:
+    quoting = _quoting_filters()
     for output in _parsed(path).find_all(nodes.Output):
         for expression in output.nodes:
             if isinstance(expression, nodes.TemplateData):
                 continue
-            assert isinstance(expression, nodes.Filter) and expression.name == quoting, \
-                f"{path.name}:{expression.lineno}: a printed value must end in | {quoting}"
+            assert isinstance(expression, nodes.Filter) and expression.name in quoting, \
+                f"{path.name}:{expression.lineno}: a printed value must end in one of {sorted(quoting)}"
 
 
 def test_templates_use_only_documented_filters() -> None:
     documented = {row[0] for row in _rows(_section("Filters"))}
-    quoting = _quoting_filter()
-    assert quoting in documented
-    assert documented - {quoting} <= set(jinja2.filters.FILTERS), "other filters must be Jinja's own"
+    quoting = _quoting_filters()
+    assert quoting and quoting <= documented
+    assert documented - quoting <= set(jinja2.filters.FILTERS), "other filters must be Jinja's own"
     used = {f.name for path in TEMPLATES for f in _parsed(path).find_all(nodes.Filter)}
     assert used <= documented, f"filters used but not in docs/templates.md: {sorted(used - documented)}"
 
