@@ -60,7 +60,8 @@ LABEL org.opencontainers.image.title="conngen" \
 # One Python on the final filesystem: the base's interpreter goes (its shared libraries stay, which
 # the relocatable copy's extension modules need); the build fails if that copy lacks one of them.
 RUN rm -rf /usr/local/bin/python* /usr/local/bin/pip* /usr/local/bin/idle* /usr/local/bin/pydoc* \
-           /usr/local/lib/python3.11 /usr/local/lib/libpython3* /usr/local/include/python3.11
+           /usr/local/lib/python3.11 /usr/local/lib/libpython3* /usr/local/include/python3.11 \
+           /usr/local/lib/pkgconfig/python* /usr/local/share/man/man1/python*
 COPY --from=build /opt/conngen /opt/conngen
 ENV PATH=/opt/conngen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, require_tool
 from support.clients import require_binaries
-from support.engine import Engine
+from support.engine import DOCKER, Engine, engine_fixture
 from support.python_base import ensure_base
 
 DOCKERFILE = (REPO / "Dockerfile").read_text(encoding="utf-8")
@@ -97,6 +97,11 @@ def _run(engine: Engine, *args: str, entrypoint: str | None = None) -> subproces
     return engine.docker("run", "--rm", "--network", "none", "--read-only", *extra, TAG, *args, check=False)
 
 
+#: an engine of this module's own, on overlay2: the legacy builder makes a container per instruction,
+#: and vfs copies the whole file system for each (the build took 387 s on vfs, 31 s on overlay2)
+engine = engine_fixture(scope="module", name="engine", storage_driver="overlay2")
+
+
 @pytest.fixture(scope="module")
 def image(engine: Engine) -> str:
     require_binaries("debootstrap", "chroot")
@@ -126,7 +131,7 @@ def test_the_built_image_has_one_python_and_runs_unprivileged(engine: Engine, im
     assert found.stdout.split() == ["/opt/conngen/bin/python", "/opt/conngen/bin/python3.11",
                                     "/opt/conngen/lib/libpython3.11.so", "/opt/conngen/lib/libpython3.11.so.1.0",
                                     "/opt/conngen/lib/python3.11"]
-    ident = _run(engine, "-u", "-g", entrypoint="id")
+    ident = _run(engine, "-c", "id -u; id -g", entrypoint="/bin/sh")
     assert ident.stdout.split() == ["65532", "65532"], ident
     config = json.loads(engine.docker("image", "inspect", "--format", "{{json .Config}}", image).stdout)
     assert config["User"] == "65532:65532"
@@ -169,3 +174,30 @@ def test_a_lock_hash_that_does_not_match_fails_the_build(engine: Engine, image: 
     built = _build(engine, tmp_path, "--target", "build")
     assert built.returncode != 0
     assert "DO NOT MATCH THE HASHES" in built.stdout + built.stderr, built.stdout[-3000:]
+
+
+FUNCTION = """\
+  annotations:
+    config.kubernetes.io/function: |
+      container:
+        image: {image}
+        mounts:
+          - {{type: bind, src: ./connections.yaml, dst: /work/connections.yaml}}
+          - {{type: bind, src: ./creds, dst: /work/creds}}
+"""
+
+
+@pytest.mark.e2e
+def test_kustomize_runs_the_built_image_as_a_container_function(engine: Engine, image: str, tmp_path: Path) -> None:
+    """docs/integrations/kustomize.md section 3, as written: kubectl's kustomize runs `docker run` of the
+    image (`--user nobody`, no network, the two mounts) and gives the seed's golden objects."""
+    kubectl = require_tool("kubectl")
+    app = shutil.copytree(FIXTURES / "seed", tmp_path / "app")
+    config = (app / "generator.yaml").read_text(encoding="utf-8")
+    (app / "generator.yaml").write_text(config.replace("  name: seed\n", "  name: seed\n" + FUNCTION.format(image=image)),
+                                        encoding="utf-8")
+    env = {**engine.env, "PATH": f"{Path(DOCKER).parent}:{engine.env['PATH']}"}  # Debian's docker CLI first
+    built = subprocess.run([kubectl, "kustomize", "--enable-alpha-plugins", str(app)], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout == (FIXTURES / "seed" / "expected-kustomize.yaml").read_text(encoding="utf-8")

@@ -24,8 +24,10 @@ import hashlib
 import json
 import os
 import shutil
+import ssl
 import tempfile
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .builder_images import IMAGE_CACHE, KEY_LABEL, MIRROR, SUITE, _candidates, _locked, _run
@@ -111,8 +113,10 @@ def rootfs(tag_key: str) -> Path:
         _debootstrap(RUNTIME + BUILD, build)
         (build / "usr/src/python").mkdir(parents=True)
         _run(["tar", "-C", str(build / "usr/src/python"), "--strip-components=1", "-xzf", str(source)], "tar -x")
-        _chroot(build, "sh", "-c", BUILD_SCRIPT)
-        _debootstrap(RUNTIME, runtime)
+        with ThreadPoolExecutor(1) as pool:  # the runtime tree (cached debs, mostly I/O) while CPython compiles
+            runtime_done = pool.submit(_debootstrap, RUNTIME, runtime)
+            _chroot(build, "sh", "-c", BUILD_SCRIPT)
+            runtime_done.result()
         _run(["cp", "-a", f"{build}/usr/local/.", str(runtime / "usr/local")], "cp /usr/local")
         _chroot(runtime, "ldconfig")
         _chroot(runtime, *CHECK)
@@ -126,13 +130,30 @@ def rootfs(tag_key: str) -> Path:
     return tarball
 
 
+def host_ca_bundle() -> Path:
+    """The CA bundle this machine's pip trusts: PyPI may be reached through a proxy whose CA only it has."""
+    return Path(os.environ.get("PIP_CERT") or ssl.get_default_verify_paths().openssl_cafile)
+
+
 def ensure_base(engine: Engine, tag: str) -> str:
-    """Make `tag` the stand-in base on `engine` (built once per key, imported per engine); return the key."""
+    """Make `tag` the stand-in base on `engine` (built once per key, imported per engine); return the key.
+
+    On top of the imported tree, one layer trusts what the host trusts: the host's CA bundle in
+    place of Debian's, and PIP_CERT naming it (pip reads its own certifi bundle otherwise), so the
+    Dockerfile's unchanged `pip install` reaches PyPI from this network.
+    """
+    bundle = host_ca_bundle().read_bytes()
     with _locked():
-        tag_key = key()
+        tag_key = f"{key()}-{hashlib.sha256(bundle).hexdigest()[:12]}"
         if (engine.image_labels(tag) or {}).get(KEY_LABEL) != tag_key:
-            changes = [*CHANGES, f"LABEL {KEY_LABEL}={tag_key}"]
-            engine.docker("import", *[a for c in changes for a in ("--change", c)], str(rootfs(tag_key)), tag)
+            engine.docker("import", *[a for c in CHANGES for a in ("--change", c)],
+                          str(rootfs(tag_key.split("-")[0])), f"{tag}-rootfs")
+            with tempfile.TemporaryDirectory(prefix="python-base-") as context:
+                Path(context, "ca-certificates.crt").write_bytes(bundle)
+                Path(context, "Dockerfile").write_text(
+                    f"FROM {tag}-rootfs\nCOPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\n"
+                    f"ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt\nLABEL {KEY_LABEL}={tag_key}\n")
+                engine.docker("build", "-t", tag, context)
     return tag_key
 
 
