@@ -19,7 +19,8 @@
 # The tests build this file unchanged, with Debian's Docker 20.10 (legacy builder, `--network host`
 # for apt and PyPI), on one difference: no registry is reachable there, so BASE is a stand-in for
 # python:3.11-slim-bookworm built by tests/support/python_base.py (debootstrap bookworm minbase and
-# CPython 3.11.2 compiled by the published image's steps); that module says exactly what differs.
+# CPython 3.11.2 compiled by the published image's steps, plus the host's CA bundle for pip);
+# that module and docs/testing.md say exactly what differs.
 ARG BASE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 FROM ${BASE} AS build

@@ -12,7 +12,8 @@ relinked with RUNPATH `$ORIGIN/../lib`, `make install` into /usr/local, test dir
   sha256 in Debian's Sources index), instead of the newest 3.11 from python.org;
 * no `--enable-optimizations`/`--with-lto` (PGO takes most of the build time), no tk;
 * pip and setuptools from `ensurepip` (those CPython 3.11.2 bundles) instead of get-pip.py;
-* the runtime libraries are listed here, not found with ldd and apt-mark; docs and locales stay.
+* the runtime libraries are listed here, not found with ldd and apt-mark; docs and locales stay;
+* at import, the host's CA bundle and `PIP_CERT` naming it (see `ensure_base`).
 
 It is built in two debootstrap trees (one with the compilers, one without), cached as one tarball
 keyed by every input, and imported in one layer, like the builder images.
