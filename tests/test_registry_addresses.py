@@ -127,7 +127,7 @@ def test_the_destination_registry_and_the_auths_key_are_one_host(url: str, image
     try:
         result = generate(config, {"U": "robot", "P": "not-a-real-password"})
     except UserError as exc:  # a build the registry would refuse (Docker Hub without a namespace, ...)
-        assert all("namespace" in i.message for i in exc.issues), exc.issues
+        assert all("namespace" in i.message for i in exc.issues if i.severity == "error"), exc.issues
         return
     secret = next(o for o in result.objects if o["kind"] == "Secret")
     auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
