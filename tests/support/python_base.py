@@ -102,10 +102,10 @@ def _chroot(root: Path, *argv: str) -> None:
          env={"PATH": "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"})
 
 
-def rootfs(tag_key: str) -> Path:
+def rootfs(tree_key: str) -> Path:
     """The stand-in's root file system tarball, made when missing (several minutes: two debootstraps
     and a CPython build)."""
-    tarball = IMAGE_CACHE / f"python-3.11-slim-{SUITE}-{tag_key}.tar"
+    tarball = IMAGE_CACHE / f"python-3.11-slim-{SUITE}-{tree_key}.tar"
     if tarball.exists():
         return tarball
     source = _source()
@@ -145,10 +145,11 @@ def ensure_base(engine: Engine, tag: str) -> str:
     """
     bundle = host_ca_bundle().read_bytes()
     with _locked():
-        tag_key = f"{key()}-{hashlib.sha256(bundle).hexdigest()[:12]}"
+        tree_key = key()
+        tag_key = f"{tree_key}-{hashlib.sha256(bundle).hexdigest()[:12]}"
         if (engine.image_labels(tag) or {}).get(KEY_LABEL) != tag_key:
-            engine.docker("import", *[a for c in CHANGES for a in ("--change", c)],
-                          str(rootfs(tag_key.split("-")[0])), f"{tag}-rootfs")
+            engine.docker("import", *[a for c in CHANGES for a in ("--change", c)], str(rootfs(tree_key)),
+                          f"{tag}-rootfs")
             with tempfile.TemporaryDirectory(prefix="python-base-") as context:
                 Path(context, "ca-certificates.crt").write_bytes(bundle)
                 Path(context, "Dockerfile").write_text(
