@@ -211,23 +211,20 @@ def render(config_file: str, output: str | None, templates: str | None, strict: 
     """Render the Secrets and Jobs of CONFIG_FILE (`-`: stdin) as a YAML stream."""
 
     def go() -> None:
-        from generator.emit import stream_of, yaml_document
         from generator.pipeline import generate
         from generator.report import print_issues
         from generator.verbose import note
 
         config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
         note("render cache: not used (it serves only the kustomize plugin, whose repeated builds it replays)")
-        result = generate(config, os.environ, warnings, keep=None if output else yaml_document)
-        note(f"rendered {len(result.objects)} objects")
+        result = generate(config, os.environ, warnings, out=None if output else sys.stdout)
+        note(f"rendered {result.count} objects")
         if not quiet():
             print_issues(result.warnings, texts=STDIN_TEXTS)
         if output:
             for path in write_dir(result.objects, Path(output)):
                 if not quiet():
                     click.echo(str(path), err=True)
-        else:
-            sys.stdout.writelines(stream_of(result.objects))
         note("written")
 
     run_guarded(go)

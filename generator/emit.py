@@ -1,20 +1,21 @@
-"""Writing objects out: one deterministic YAML stream, byte for byte what PyYAML writes.
+"""Writing YAML byte for byte as PyYAML writes it: values placed by templates, and object streams.
 
-PyYAML's representer walks every value in Python and was a third of a large render. Most
-of what conngen writes is mappings, lists, numbers and short strings of name-like characters,
-whose YAML form is fixed: this module writes those directly, in PyYAML's layout (two-space
-indent, lists level with their key). Any object holding something else (text with spaces or
-newlines, floats, long keys, a list or mapping used twice) is handed to PyYAML whole. A
-property test checks the two writers against each other.
+Built-in templates are written in PyYAML's block layout (two-space indent, lists level with
+their key) and print each value with the `yaml` filter, which calls `node`. Most values are
+name-like strings, numbers, and mappings and lists of them, whose YAML form is fixed: `node`
+writes those directly. Anything else (text with spaces or newlines, floats, long keys) is
+written by PyYAML itself, at the same column, so its quoting, folding and block style are
+PyYAML's. A property test checks `node` against PyYAML for any value.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, Iterable, Iterator
+from functools import lru_cache
+from typing import Any, Iterable
 
 import yaml
-
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -36,30 +37,60 @@ def _pyyaml(objects: list) -> str:
 
 
 def yaml_stream(objects: Iterable[dict]) -> str:
-    return "".join(stream_of(map(yaml_document, objects)))
+    objects = list(objects)
+    return _pyyaml(objects) if objects else ""
 
 
-def yaml_document(obj: dict) -> str:
-    """One object as a document of the stream (`---` first; it may end in `...`, see stream_of)."""
-    lines = ["---\n"]
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_document(text: str) -> Any:
+    """A document this module wrote, read back as PyYAML reads it (not with YAML 1.2, as user files are)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+
+
+def read_stream(text: str) -> list:
+    return list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - a SafeLoader
+
+
+# the JSON every value of a template stands for (plan records hold tuples; JSON makes them lists)
+json_text = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "), allow_nan=False).encode
+
+
+def node(value: Any, column: int, key: int | None) -> tuple[str, bool]:
+    """`value` as PyYAML writes it after `key:` (`key` long, at `column`), or, if `key` is None, after a `-` at `column`.
+
+    The text starts with its separator (a space, or a line break before a block) and has no
+    final line break. The flag says PyYAML would end the stream with `...` right after it.
+    """
+    kind = type(value)
     try:
-        if type(obj) is not dict or not obj:
-            raise _Hard
-        _block(obj, "", "", lines, set())
+        if (kind is dict or kind is list or kind is tuple) and value:
+            out: list[str] = []
+            if key is None:
+                _block(value, " " * (column + 2), "", out)
+                return " " + "".join(out)[:-1], False
+            inner = " " * (column + 2 if kind is dict else column)
+            _block(value, inner, inner, out)
+            return "\n" + "".join(out)[:-1], False
+        return " " + _scalar(value), False
     except _Hard:
-        return _pyyaml([obj])
-    return "".join(lines)
+        return _placed(value, column, key)
 
 
-def stream_of(documents: Iterable[str]) -> Iterator[str]:
-    """Documents joined as PyYAML's dump_all joins them: `...` only ends the stream."""
-    held: str | None = None
-    for document in documents:
-        if held is not None:
-            yield held[:-4] if held.endswith("\n...\n") else held
-        held = document
-    if held is not None:
-        yield held
+def _placed(value: Any, column: int, key: int | None) -> tuple[str, bool]:
+    """PyYAML's text for the value at that place: it is written inside single-key mappings that put it there."""
+    data = json.loads(json_text(value))  # the data the value's JSON reads back as
+    name = "k" * (key or 1)  # a long text is folded at the same column as after the real key
+    wrapped: Any = {name: data if key else [data]}
+    for _ in range(column // 2):
+        wrapped = {"k": wrapped}
+    text = yaml.dump(wrapped, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=4096)
+    head = "".join(" " * i + "k:\n" for i in range(0, column, 2)) + " " * column + name + ":"
+    head += "" if key else "\n" + " " * column + "-"
+    open_ended = text.endswith("\n...\n")
+    return text[len(head):-5 if open_ended else -1], open_ended
 
 
 class _Hard(Exception):
@@ -77,29 +108,14 @@ _resolve = yaml.resolver.Resolver().resolve
 _RESOLVERS_BY_FIRST = yaml.resolver.Resolver.yaml_implicit_resolvers
 _ANY_FIRST = None in _RESOLVERS_BY_FIRST
 _STR_TAG = "tag:yaml.org,2002:str"
-# Keys and values repeat across objects, and each name several times within its own objects
-# (a Secret's name is also its Jobs' secretName). Only texts of at most 64 characters are kept:
-# names (at most 63) and keys, rather than a Secret's base64 data, which never repeats (a
-# dockerconfigjson made from a username and password is over 80). When full, it starts over.
-_MAX_SCALARS = 65536
-_MAX_MEMO_TEXT = 64
-_scalars: dict[str, str] = {}
 
-
+@lru_cache(maxsize=4096)  # names and keys repeat across objects, and each name within its own objects
 def _str(value: str) -> str:
-    text = _scalars.get(value)
-    if text is None:
-        if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
-            raise _Hard
-        if (_ANY_FIRST or value[0] in _RESOLVERS_BY_FIRST) and _resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
-            text = "'" + value.replace("'", "''") + "'"
-        else:
-            text = value
-        if len(value) <= _MAX_MEMO_TEXT:
-            if len(_scalars) >= _MAX_SCALARS:
-                _scalars.clear()
-            _scalars[value] = text
-    return text
+    if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
+        raise _Hard
+    if (_ANY_FIRST or value[0] in _RESOLVERS_BY_FIRST) and _resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
+        return "'" + value.replace("'", "''") + "'"
+    return value
 
 
 def _scalar(value: Any) -> str:
@@ -112,45 +128,38 @@ def _scalar(value: Any) -> str:
         return str(value)
     if value is None:
         return "null"
-    if kind is dict or kind is list:  # only empty ones come here
+    if kind is dict or kind is list or kind is tuple:  # only empty ones come here
         return "{}" if kind is dict else "[]"
     raise _Hard
 
 
-def _block(node: dict | list, indent: str, lead: str, out: list[str], seen: set[int]) -> None:
-    """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`.
-
-    The hottest loop of a large render: known scalar texts are looked up inline (`_scalars`)
-    before falling back to the checks in `_str`/`_scalar`.
-    """
-    if id(node) in seen:
-        raise _Hard  # PyYAML would write an anchor and an alias
-    seen.add(id(node))
-    scalars = _scalars
+def _block(node: dict | list | tuple, indent: str, lead: str, out: list[str]) -> None:
+    """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`."""
     if type(node) is dict:
         for key, value in node.items():
             if type(key) is not str or len(key) > _MAX_KEY:
                 raise _Hard
-            head = lead + (scalars.get(key) or _str(key))
+            head = lead + _str(key)
             lead = indent
             kind = type(value)
             if kind is str:
-                out.append(head + ": " + (scalars.get(value) or _str(value)) + "\n")
+                out.append(head + ": " + _str(value) + "\n")
             elif kind is dict and value:
                 out.append(head + ":\n")
-                _block(value, indent + "  ", indent + "  ", out, seen)
-            elif kind is list and value:
+                _block(value, indent + "  ", indent + "  ", out)
+            elif (kind is list or kind is tuple) and value:
                 out.append(head + ":\n")
-                _block(value, indent, indent, out, seen)
+                _block(value, indent, indent, out)
             else:
                 out.append(head + ": " + _scalar(value) + "\n")
     else:
         for item in node:
             kind = type(item)
             if kind is str:
-                out.append(lead + "- " + (scalars.get(item) or _str(item)) + "\n")
-            elif (kind is dict or kind is list) and item:
-                _block(item, indent + "  ", lead + "- ", out, seen)
+                out.append(lead + "- " + _str(item) + "\n")
+            elif (kind is dict or kind is list or kind is tuple) and item:
+                _block(item, indent + "  ", lead + "- ", out)
             else:
                 out.append(lead + "- " + _scalar(item) + "\n")
             lead = indent
+

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import os
+from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping, TextIO
 
 from msgspec import Struct, structs
 
@@ -15,17 +17,22 @@ from generator.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, Origin, UserError, shown
 from generator.model import GeneratorConfig
 from generator.lifecycle import job_templates_digest
-from generator.plan import Plan, make_plan
+from generator.plan import JobPlan, Plan, make_plan
 from generator.render import Renderer, builtin_templates_dir
 from generator.routes import credential_route, pod_shape_problem
 
 
 class Result(Struct):
-    """What a render produced: the objects (or what `keep` made of them), warnings and the plan."""
+    """What a render produced: the objects (none if built-in templates wrote the stream), warnings and the plan."""
 
-    objects: list[Any]  # the rendered objects, or what `keep` made of each
+    objects: list[Any]
     warnings: list[Issue]
     plan: Plan
+
+    @property
+    def count(self) -> int:
+        """How many objects were rendered."""
+        return len(self.plan.secrets) + len(self.plan.service_accounts) + len(self.plan.jobs)
 
 
 @paused
@@ -52,50 +59,84 @@ def planned(config: GeneratorConfig) -> Plan:
 
 @paused
 def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list[Issue] | None = None,
-             keep: Callable[[dict], Any] | None = None) -> Result:
+             out: TextIO | None = None) -> Result:
     """Render every object of the config's plan; raise with every problem found.
 
-    `keep` turns each checked object into what the caller holds on to (`conngen render` keeps
-    its YAML text, a third of the memory of the object itself on large catalogs).
+    With `out`, the YAML stream is written to it. Built-in templates render it straight, a
+    run of objects per template call, once every problem is known; the first Job of each
+    template is also parsed back and its shape and credential route checked. Otherwise, and
+    for user templates, every object is parsed back and checked.
     """
     plan = planned(config)
     renderer = Renderer(config.templates_dir, environ, config.templates_root)
-    objects: list[Any] = []
-    add = objects.append if keep is None else (lambda obj: objects.append(keep(obj)))
     problems: list[Issue] = []
     notes: list[Issue] = []
+    todo: list[tuple[str, tuple[str, ...], tuple, str, str, str]] = []  # template, names, context, what
+    helpers = _helpers(plan)
     for secret in plan.secrets:
         try:
             if secret.credential.external is not None:
-                add(renderer.external_secret(secret, *external_secret_parts(secret.credential, secret.servers)))
+                template, remote = external_secret_parts(secret.credential, secret.servers)
+                todo.append(("externalsecret.yaml.j2", _EXTERNAL, (secret, secret.credential.external, template, remote),
+                             "external-secrets.io/v1", "ExternalSecret", secret.name))
                 continue
-            data = docker_config_json(secret.credential, secret.servers, environ, _helpers(plan, secret.name), notes)
+            data = docker_config_json(secret.credential, secret.servers, environ, helpers.get(secret.name), notes)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
-        add(renderer.secret(secret, data))
+        todo.append(("secret.yaml.j2", ("secret", "dockerconfigjson_b64"),
+                     (secret, base64.b64encode(data).decode("ascii")), "v1", "Secret", secret.name))
     for account in plan.service_accounts:
-        add(renderer.service_account(account))
-    for job in plan.jobs:
-        obj = renderer.job(job)
-        shape = pod_shape_problem(obj)
-        if shape is not None:
-            problems.append(Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job"))
+        todo.append(("serviceaccount.yaml.j2", ("account",), (account,), "v1", "ServiceAccount", account.name))
+    jobs = dict(zip(range(len(todo), len(todo) + len(plan.jobs)), plan.jobs))
+    todo.extend((job.template, ("job",), (job,), "batch/v1", "Job", job.name) for job in plan.jobs)
+    straight = out is not None and config.templates_dir is None
+    objects: list[Any] = []
+    checked: set[str] = set()
+    for i, (name, names, context, *what) in enumerate(todo):
+        if straight and (i not in jobs or name in checked):
             continue
-        route = credential_route(obj, PROFILES[job.builder])
-        expected = job.credential
-        if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
-            found = (f"which is {shown(route.key)} of Secret {shown(route.secret)}" if route.secret
-                     else "where no Secret is mounted")
-            problems.append(Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                                  f"{found}, not {shown(expected.key)} of {shown(expected.secret)}",
-                                  "; ".join(route.problems) or "keep the volume and mount the plan gives"))
-        elif route.problems and expected.secret is not None:
-            problems.append(Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems)))
-        add(obj)
+        checked.add(name)
+        obj = renderer.object(name, dict(zip(names, context)), *what)
+        if i in jobs:
+            problem = _job_problem(obj, jobs[i])
+            if problem is not None:
+                problems.append(problem)
+                continue
+        objects.append(obj)
     if problems:
         raise UserError(problems)
-    return Result(objects, strictly(config, list(warnings or []) + list(plan.warnings) + notes), plan)
+    warned = strictly(config, list(warnings or []) + list(plan.warnings) + notes)
+    if out is not None and straight:
+        renderer.stream([(name, names, [entry[2] for entry in group])
+                         for (name, names), group in groupby(todo, key=lambda entry: entry[:2])], out)
+        objects = []
+    elif out is not None:
+        from generator.emit import yaml_stream
+
+        out.write(yaml_stream(objects))
+    return Result(objects, warned, plan)
+
+
+_EXTERNAL = ("secret", "external", "dockerconfigjson_template", "remote_data")
+
+
+def _job_problem(obj: dict, job: JobPlan) -> Issue | None:
+    """A rendered Job must have a pod spec a route can follow, and its builder must read the Secret the plan mounts."""
+    shape = pod_shape_problem(obj)
+    if shape is not None:
+        return Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job")
+    route = credential_route(obj, PROFILES[job.builder])
+    expected = job.credential
+    if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
+        found = (f"which is {shown(route.key)} of Secret {shown(route.secret)}" if route.secret
+                 else "where no Secret is mounted")
+        return Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
+                     f"{found}, not {shown(expected.key)} of {shown(expected.secret)}",
+                     "; ".join(route.problems) or "keep the volume and mount the plan gives")
+    if route.problems and expected.secret is not None:
+        return Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems))
+    return None
 
 
 def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:
@@ -111,9 +152,10 @@ def as_errors(issues: list[Issue]) -> list[Issue]:
             if i.severity == "warning" else i for i in issues]
 
 
-def _helpers(plan: Plan, secret: str) -> frozenset[str] | None:
-    """The credential helpers every builder mounting `secret` has; None when no Job mounts it."""
-    builders = {job.builder for job in plan.jobs if job.credential.secret == secret}
-    if not builders:
-        return None
-    return frozenset.intersection(*(PROFILES[b].helpers for b in builders))
+def _helpers(plan: Plan) -> dict[str, frozenset[str]]:
+    """For each Secret a Job mounts, the credential helpers every builder mounting it has."""
+    builders: dict[str, set[str]] = {}
+    for job in plan.jobs:
+        if job.credential.secret is not None:
+            builders.setdefault(job.credential.secret, set()).add(job.builder)
+    return {secret: frozenset.intersection(*(PROFILES[b].helpers for b in names)) for secret, names in builders.items()}

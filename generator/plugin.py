@@ -76,7 +76,7 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
 
     import io
 
-    from generator.emit import yaml_stream
+    from generator.emit import read_stream, yaml_stream
     from generator.errors import UserError
     from generator.pipeline import generate, load
     from generator.render import builtin_templates_dir
@@ -89,22 +89,23 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
         data = load_yaml_file(Path(config_file), config_file)
         display = original_config(root, data, read=read) or config_file
         config, warnings = load(data, display, root)
-        result = generate(config, environ, warnings)
+        rendered = io.StringIO()
+        result = generate(config, environ, warnings, out=rendered)
     except UserError as exc:
         print_issues(exc.issues, err, texts)
         return EXIT_USER
     shown = io.StringIO()
     print_issues(result.warnings, shown)
-    stream = yaml_stream(result.objects)
+    stream = rendered.getvalue()
     err.write(shown.getvalue())
     out.write(stream)
-    if slot is not None:
-        kept = slot.store(data, display, config, result.plan, result.objects, stream, shown.getvalue(), yaml_stream,
-                          str(builtin_templates_dir()), read)
+    if slot is not None:  # the entry keeps the objects with their Secrets' values taken out
+        kept = slot.store(data, display, config, result.plan, result.objects or read_stream(stream), stream,
+                          shown.getvalue(), yaml_stream, str(builtin_templates_dir()), read)
         note(f"render cache: stored {slot.path}" if kept else
              "render cache: not stored (this build's inputs cannot be replayed without a value, or the cache "
              "directory is not writable)")
-    note(f"plugin: {len(result.objects)} objects written")
+    note(f"plugin: {result.count} objects written")
     return EXIT_OK
 
 

@@ -1,51 +1,41 @@
-"""Rendering plans through Jinja templates, safely, and parsing the result back.
+"""Rendering plans through Jinja templates, with every value quoted by a filter.
 
-The environment is sandboxed (a user template cannot reach Python internals) with
-StrictUndefined, and every `{{ }}` must end in the `json` filter: `finalize` refuses any
-other value. JSON text is valid YAML, so a value can never break out of its place, whatever
-characters it holds. Each rendered document is parsed back and must be the one object the
-plan asked for.
-
-Parsing that YAML back was most of a render's cost, so built-in templates take a faster road
-to the same result: while rendering, the `json` filter prints a token in place of each value
-and keeps the value's JSON aside. The token text (the template's *shape*: which branches ran,
-which loops ran how often) is parsed once, checked, and turned into a JSON skeleton; each later
-object of that shape is its skeleton with the values put back, read by `json.loads`. A JSON
-value in a token's place parses to the same data as in the YAML text, so the result is the one
-the full parse gives, which a property test checks. Shapes the check refuses (a token as a key,
-inside a longer string, behind a tag or anchor, aliased) and user templates, which may inspect
-what `json` returns, go through the full parse.
+Every `{{ }}` ends in the `yaml` or `json` filter (in user templates `finalize` refuses
+anything else; for built-in ones a test checks it). `json` prints JSON, which is valid YAML;
+`yaml` prints the value as PyYAML writes it at that place (emit.node), so a value can never
+break out of its place, whatever characters it holds. Built-in templates are written in
+PyYAML's block layout with `yaml` only, so what they render is the stream as printed: a run
+of objects is one template call, and nothing is parsed back or written again (a test renders
+every golden case both ways). User templates (an override directory) are sandboxed, print
+every value as JSON, and each object they render is parsed back and must be the one object
+the plan asked for.
 """
 
 from __future__ import annotations
 
-import base64
-import json
+import hashlib
 import os
 import posixpath
 import re
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Mapping
+from itertools import islice
+from typing import Any, Mapping, TextIO
 
 import jinja2
+import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from msgspec import StructMeta
 
 from generator.errors import Issue, Origin, UserError, shown
-from generator.plan import JobPlan, SecretPlan, ServiceAccountPlan
-from generator.shapes import MAX_SHAPES, Skeleton, skeleton
+from generator.emit import json_text, node, read_document, yaml_stream
+from generator.plan import JobPlan
 from generator.yamlio import MAX_FILE_BYTES, parse_yaml
 
-_LONE_SURROGATE = re.compile(r"\\ud[89a-f][0-9a-f]{2}")
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
 
 
-class JsonText(str):
-    """Text produced by the `json` filter: the only thing a template may print."""
-
-
-_dumps = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "), allow_nan=False).encode
+class Printed(str):
+    """Text the `json` or `yaml` filter made of a value: the only thing a template may print."""
 
 
 def _astral(m: re.Match) -> str:
@@ -53,20 +43,42 @@ def _astral(m: re.Match) -> str:
     return "\\U%08x" % (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 
 
-def yaml_safe(json_text: str) -> str:
-    """JSON text YAML reads the same way: astral characters as \\U escapes, not surrogate pairs."""
-    return _SURROGATE_PAIR.sub(_astral, json_text)
+def to_json(value: Any) -> Printed:
+    """JSON that is also safe YAML: ASCII only, astral characters as \\U escapes, not surrogate pairs."""
+    return Printed(_SURROGATE_PAIR.sub(_astral, json_text(value)))
 
 
-def to_json(value: Any) -> JsonText:
-    """JSON that is also safe YAML: ASCII only, astral characters as \\U escapes."""
-    return JsonText(yaml_safe(_dumps(value)))
-
-
-def _only_json(value: Any) -> Any:
-    if isinstance(value, JsonText):
+def _only_printed(value: Any) -> Any:
+    if isinstance(value, Printed):
         return value
-    raise jinja2.TemplateRuntimeError("a template printed a value without the json filter; write {{ value | json }}")
+    raise jinja2.TemplateRuntimeError("a template printed a value without the json filter; write {{ value | json }} "
+                                      "(or, alone after `key: ` or `- `, {{ value | yaml }})")
+
+
+# `key: {{ v | yaml }}` or `- {{ v | yaml }}` alone on a line: the filter is told the column and
+# which of the two it follows, and prints the separator itself (a block value starts on a new line)
+_PLACED = re.compile(r"^( *)((?:- )*)([^\s{:#'\"][^{:]*: )?\{\{(.*?)\|\s*yaml\s*\}\}$", re.M)
+
+
+def _place(m: re.Match) -> str:
+    spaces, dashes, key, expr = m.groups()
+    if key:
+        return f"{spaces}{dashes}{key[:-1]}{{{{{expr}| yaml({len(spaces) + len(dashes)}, {len(key) - 2}) }}}}"
+    if dashes:
+        return f"{spaces}{dashes[:-1]}{{{{{expr}| yaml({len(spaces) + len(dashes) - 2}) }}}}"
+    return m.group(0)
+
+
+class _Placement(jinja2.ext.Extension):
+    """Tells each `| yaml` where it stands, from the template's own layout (see `_PLACED`)."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return _PLACED.sub(_place, source)
+
+
+def _json_anywhere(value: Any, column: int | None = None, key: int | None = None) -> Printed:
+    """`yaml` in user templates: JSON wherever it stands (placed, it prints its separator too)."""
+    return Printed(to_json(value) if column is None else " " + to_json(value))
 
 
 def builtin_templates_dir() -> Path:
@@ -76,43 +88,25 @@ def builtin_templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, with a short way to the fields of conngen's own plan records.
-
-    Templates read dozens of plan fields per object; the sandbox's general check of each read
-    was a third of a render. A declared field of a generator record (a Struct) is plain data,
-    so it is returned directly; everything else takes the sandbox's full check.
-    """
-
-    _fields: dict[type, frozenset[str]] = {}
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        kind = type(obj)
-        fields = self._fields.get(kind)
-        if fields is None:
-            fields = self._fields[kind] = _plan_fields(kind)
-        if attribute in fields:
-            return getattr(obj, attribute)
-        return super().getattr(obj, attribute)
-
-
-def _plan_fields(kind: type) -> frozenset[str]:
-    if not kind.__module__.startswith("generator.") or not isinstance(kind, StructMeta):
-        return frozenset()
-    return frozenset(name for name in kind.__struct_fields__ if not name.startswith("_"))
-
-
 class CompiledTemplates(jinja2.BytecodeCache):
     """Compiled templates kept in conngen's private cache directory, so a build does not recompile them.
 
     Jinja keys each entry by template name and file and checks the source's checksum and the
     Jinja/Python versions; the directory name adds conngen's version, which fixes the
-    environment's options. A missing, unreadable or corrupt entry is a miss; a failed write is
-    ignored. Templates hold no credentials, and the directory is the render cache's (0700).
+    environment's options; the checksum also covers how `_Placement` rewrites the source and
+    whether the environment is sandboxed (which compiles the same source to other code). A
+    missing, unreadable or corrupt entry is a miss; a failed write is ignored. Templates hold
+    no credentials, and the directory is the render cache's (0700).
     """
 
-    def __init__(self, directory: str):
+    _rewrite = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
+
+    def __init__(self, directory: str, environment: type):
         self.directory = directory
+        self.salt = self._rewrite + environment.__qualname__.encode()
+
+    def get_source_checksum(self, source: str) -> str:
+        return hashlib.sha1(source.encode("utf-8") + self.salt).hexdigest()
 
     def _path(self, bucket: jinja2.bccache.Bucket) -> str:
         return os.path.join(self.directory, bucket.key + ".code")
@@ -141,7 +135,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
                 pass
 
 
-def compiled_templates(environ: Mapping[str, str] | None) -> CompiledTemplates | None:
+def compiled_templates(environ: Mapping[str, str] | None, environment: type) -> CompiledTemplates | None:
     """The compiled-template store under the render cache directory, unless caching is off."""
     from generator import __version__
     from generator.cache import cache_dir, private_dir
@@ -150,7 +144,7 @@ def compiled_templates(environ: Mapping[str, str] | None) -> CompiledTemplates |
     if base is None:
         return None
     directory = os.path.join(base, f"templates-{__version__}")
-    return CompiledTemplates(directory) if private_dir(base, True) and private_dir(directory, True) else None
+    return CompiledTemplates(directory, environment) if private_dir(base, True) and private_dir(directory, True) else None
 
 
 class RootedLoader(jinja2.FileSystemLoader):
@@ -180,86 +174,84 @@ class RootedLoader(jinja2.FileSystemLoader):
 
 
 class Renderer:
-    """One environment per run: templates are compiled once (and kept compiled between runs)."""
+    """One environment per run: templates are compiled once (and kept compiled between runs).
+
+    `stream` renders a run of objects with one template call and returns the stream's text as
+    it is printed; `object` renders one object and parses it back. User templates (an override
+    directory) are sandboxed: a template there cannot reach Python internals.
+    """
 
     def __init__(self, override_dir: str | None = None, environ: Mapping[str, str] | None = None,
                  root: str | None = None):
-        self.env = _Sandbox(
+        kind = ImmutableSandboxedEnvironment if override_dir else jinja2.Environment
+        self.env = kind(
             loader=RootedLoader(override_dir, root), undefined=jinja2.StrictUndefined, autoescape=False,
-            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_only_json,
-            bytecode_cache=compiled_templates(environ),
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            finalize=_only_printed if override_dir else None,  # a test checks the built-in templates instead
+            extensions=[_Placement], bytecode_cache=compiled_templates(environ, kind),
             auto_reload=False,  # one run renders thousands of objects; a template file does not change meanwhile
         )
-        # Built-in templates print tokens (see the module docstring); a user's template may look
-        # at what `json` returns, so with an override directory every value is printed as JSON.
-        self._shapes: dict[str, Skeleton | None] | None = None if override_dir else {}
-        self._prefix = f"cgslot{os.urandom(8).hex()}x"  # no template text can hold it by chance
-        self._values: list[str] = []
-        self.env.filters["json"] = to_json if override_dir else self._token
+        self.env.filters["json"] = to_json
+        # with user templates every value is printed as JSON and each object read back with YAML 1.2,
+        # as a user's file is read; built-in templates print PyYAML's text, read back by PyYAML
+        self.env.filters["yaml"] = _json_anywhere if override_dir else self._yaml
+        self.user_templates = bool(override_dir)
+        self._open_ended = False  # a `|+` block was printed: PyYAML ends a stream whose last document holds one with `...`
 
-    def secret(self, plan: SecretPlan, dockerconfigjson: bytes) -> dict:
-        data = base64.b64encode(dockerconfigjson).decode("ascii")
-        obj = self._render("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": data})
-        return _expect(obj, "secret.yaml.j2", "v1", "Secret", plan.name)
+    def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> Printed:
+        if column is None:
+            raise jinja2.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
+                                              "after `key: ` or `- `; elsewhere write `| json`")
+        text, open_ended = node(value, column, key)
+        self._open_ended |= open_ended
+        return Printed(text)
 
-    def external_secret(self, plan: SecretPlan, template: str, remote_data: list[dict]) -> dict:
-        """An ExternalSecret whose Go `template` ESO fills with the `remote_data` values it fetches."""
-        obj = self._render("externalsecret.yaml.j2", {"secret": plan, "external": plan.credential.external,
-                                                       "dockerconfigjson_template": template,
-                                                       "remote_data": remote_data})
-        return _expect(obj, "externalsecret.yaml.j2", "external-secrets.io/v1", "ExternalSecret", plan.name)
+    def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO) -> None:
+        """Write the YAML documents of (template, context names, one context per object) runs, one render a run.
 
-    def service_account(self, plan: ServiceAccountPlan) -> dict:
-        obj = self._render("serviceaccount.yaml.j2", {"account": plan})
-        return _expect(obj, "serviceaccount.yaml.j2", "v1", "ServiceAccount", plan.name)
+        Jinja's pieces are written in batches as it makes them: a run's pieces joined at once
+        would be a list of millions of small strings on large catalogs.
+        """
+        for name, names, contexts in runs:
+            loop = "{% for " + ", ".join(names) + " in contexts %}---\n{% include " + json_text(name) + " %}{% endfor %}"
+            items = contexts if len(names) > 1 else [context[0] for context in contexts]
+            try:
+                pieces = self.env.from_string(loop).generate(contexts=items)
+                while batch := list(islice(pieces, 65536)):
+                    out.write("".join(batch))
+            except (jinja2.TemplateError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
+                raise _template_error(exc, name) from None
+        if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
+            name, names, contexts = runs[-1]
+            last = read_document(self._render(name, None, dict(zip(names, contexts[-1]))))
+            out.write("...\n" if yaml_stream([last]).endswith("\n...\n") else "")
+
+    def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
+        """One object rendered and parsed back; it must be the object its plan describes."""
+        text = self._render(name, None, context)
+        obj = parse_yaml(text, f"output of template {name}", check=False) if self.user_templates else read_document(text)
+        return _expect(obj, name, api_version, kind, object_name)
 
     def job(self, plan: JobPlan) -> dict:
-        obj = self._render(plan.template, {"job": plan})
-        return _expect(obj, plan.template, "batch/v1", "Job", plan.name)
+        return self.object(plan.template, {"job": plan}, "batch/v1", "Job", plan.name)
 
-    def _render(self, name: str, context: dict) -> Any:
+    def _render(self, name: str, template: jinja2.Template | None, context: dict) -> str:
         try:
-            template = self.env.get_template(name)
-            self._values = []
-            text = template.render(context)
-        except jinja2.TemplateNotFound as exc:
-            raise UserError([Issue(Origin(name), f"template {exc.name} not found",
-                                   "a templates directory overrides files of the same name")]) from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise UserError([Issue(Origin(exc.filename or name), f"template syntax error: {exc.message}",
-                                   line=exc.lineno)]) from None
-        except (jinja2.TemplateError, jinja2.exceptions.SecurityError) as exc:
-            raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {exc.message or type(exc).__name__}",
-                                   line=_template_line(exc))]) from None
+            return (template or self.env.get_template(name)).render(context)
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
-            raise UserError([Issue(Origin(_template_file(exc) or name), f"template error: {type(exc).__name__}",
-                                   line=_template_line(exc))]) from None
-        if self._shapes is None:
-            return parse_yaml(text, f"output of template {name}", check=False)
-        return self._from_shape(text, name)
+            raise _template_error(exc, name) from None
 
-    def _token(self, value: Any) -> JsonText:
-        """The `json` filter of built-in templates: keep the value's JSON, print its token."""
-        self._values.append(_dumps(value))
-        return JsonText(f"{self._prefix}{len(self._values) - 1}")
 
-    def _from_shape(self, text: str, name: str) -> Any:
-        values, self._values = self._values, []
-        shapes = self._shapes
-        assert shapes is not None
-        if text in shapes:
-            found = shapes[text]
-        else:
-            try:
-                found = skeleton(text, parse_yaml(text, name, check=False), self._prefix, len(values))
-            except UserError:
-                found = None  # the full text below gives the error its real values
-            if len(shapes) < MAX_SHAPES:
-                shapes[text] = found
-        if found is not None and not any("\\ud" in v and _LONE_SURROGATE.search(yaml_safe(v)) for v in values):
-            return found.fill(values)  # (json.loads would take a lone surrogate that YAML refuses)
-        full = re.sub(re.escape(self._prefix) + r"(\d+)", lambda m: yaml_safe(values[int(m.group(1))]), text)
-        return parse_yaml(full, f"output of template {name}", check=False)
+def _template_error(exc: Exception, name: str) -> UserError:
+    """What went wrong in a template, located, and never with a value in it."""
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return UserError([Issue(Origin(name), f"template {exc.name} not found",
+                                "a templates directory overrides files of the same name")])
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return UserError([Issue(Origin(exc.filename or name), f"template syntax error: {exc.message}", line=exc.lineno)])
+    message = exc.message if isinstance(exc, (jinja2.TemplateError, jinja2.exceptions.SecurityError)) else None
+    return UserError([Issue(Origin(_template_file(exc) or name), f"template error: {message or type(exc).__name__}",
+                            line=_template_line(exc))])
 
 
 def _frames(exc: BaseException) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Mapping
 
@@ -34,7 +35,8 @@ def _validate_one(file: str, root: str | None, restrictor: str | None, skip_cred
         config, warnings = load(data, file, Path(root) if root else path.resolve().parent, restrictor)
         if skip_credentials:
             return strictly(config, warnings + list(planned(config).warnings))
-        return generate(config, environ, warnings).warnings
+        with open(os.devnull, "w") as discard:  # rendered and checked as `conngen render` does, nothing kept
+            return generate(config, environ, warnings, out=discard).warnings
     if isinstance(data, dict) and ("connections" in data or "artifactsStore" in data):
         return load_catalog_file(path, file)[1]
     if isinstance(data, dict) and LEGACY_KEY in data:

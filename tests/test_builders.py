@@ -133,7 +133,7 @@ def test_explain_catches_a_buildah_template_that_drops_the_auth_file(tmp_path: P
     templates = tmp_path / "templates"
     templates.mkdir()
     original = (Path(__file__).resolve().parent.parent / "templates" / "buildah.yaml.j2").read_text()
-    broken = original.replace('{% for entry in job.env %}\n            - {{ entry | json }}\n{% endfor %}\n', "")
+    broken = original.replace('{% for entry in job.env %}\n        - {{ entry | yaml }}\n{% endfor %}\n', "")
     assert broken != original
     (templates / "buildah.yaml.j2").write_text(broken)
     explain = run_conngen("explain", "--templates", str(templates), "fixtures/builder-buildah/generator.yaml")

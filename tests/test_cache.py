@@ -175,8 +175,8 @@ def _edit_catalog(app: Path) -> None:
 
 def _override_template(app: Path) -> None:
     path = app / "templates" / "kaniko.yaml.j2"
-    path.write_text(path.read_text().replace('"--digest-file=/dev/termination-log"\n',
-                                             '"--digest-file=/dev/termination-log"\n            - "--verbosity=debug"\n'))
+    path.write_text(path.read_text().replace("- --digest-file=/dev/termination-log\n",
+                                             "- --digest-file=/dev/termination-log\n        - --verbosity=debug\n"))
 
 
 def _edit_config(app: Path) -> None:
@@ -381,10 +381,12 @@ def make_linked(tmp_path: Path) -> Path:
     os.symlink("cat/v1/connections.yaml", app / "connections.yaml")
     os.symlink("v1", app / "cat" / "current")
     builtin = Path(__file__).resolve().parent.parent / "templates" / "kaniko.yaml.j2"
-    for variant, extra in (("a", ""), ("b", '            - "--verbosity=debug"\n')):
+    source = builtin.read_text()
+    assert "- --digest-file=/dev/termination-log\n" in source
+    for variant, extra in (("a", ""), ("b", "        - --verbosity=debug\n")):
         (app / "variants").mkdir(exist_ok=True)
-        (app / "variants" / f"{variant}.j2").write_text(builtin.read_text().replace(
-            '"--digest-file=/dev/termination-log"\n', '"--digest-file=/dev/termination-log"\n' + extra))
+        (app / "variants" / f"{variant}.j2").write_text(source.replace(
+            "- --digest-file=/dev/termination-log\n", "- --digest-file=/dev/termination-log\n" + extra))
         (app / f"tpl-{variant}").mkdir()
         shutil.copy(app / "variants" / f"{variant}.j2", app / f"tpl-{variant}" / "kaniko.yaml.j2")
     (app / "tpl").mkdir()

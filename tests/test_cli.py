@@ -35,7 +35,7 @@ def test_explain_flags_a_template_override_that_breaks_the_route(tmp_path: Path)
     templates.mkdir()
     original = (REPO / "templates" / "kaniko.yaml.j2").read_text()
     (templates / "kaniko.yaml.j2").write_text(original.replace(
-        "volumeMounts: {{ job.volume_mounts | json }}",
+        "volumeMounts: {{ job.volume_mounts | yaml }}",
         'volumeMounts: [{"name": "docker-conf", "mountPath": "/root/.docker", "readOnly": true}]'))
     explain = run_conngen("explain", "--templates", str(templates), "fixtures/seed/generator.yaml")
     assert explain.returncode == 1

@@ -86,3 +86,14 @@ def test_entries_others_could_write_are_not_run(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(jinja2.Environment, "compile", counting)
     assert _render({"XDG_CACHE_HOME": str(tmp_path)}) == first
     assert compiled, "world-writable entries must not be loaded"
+
+
+def test_sandboxed_and_plain_compilations_are_kept_apart(tmp_path: Path) -> None:
+    """With an override directory the built-in templates compile to sandboxed code, which the plain
+    environment of a later run without overrides must not load (nor the other way round)."""
+    overrides = tmp_path / "templates"
+    overrides.mkdir()  # empty: every template is the built-in one, compiled in the sandbox
+    environ = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    sandboxed = _render(environ, str(overrides))
+    assert _render(environ) == sandboxed
+    assert _render(environ, str(overrides)) == sandboxed

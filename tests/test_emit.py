@@ -1,78 +1,81 @@
-"""The direct YAML writer gives byte for byte what PyYAML's dumper gives, for any document."""
+"""A value placed by the `yaml` filter is byte for byte what PyYAML writes at that place."""
 
 from __future__ import annotations
 
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.emit import _pyyaml, yaml_stream
+from generator.emit import node, yaml_stream
 
 TRICKY = ["yes", "no", "On", "1:20", "0x1f", "1_0", ".inf", "~", "null", "=", "<<", "2001-12-14", "---a", "...",
           "...a", "-", "-a", "- a", "a:", "a:b", ":a", "?a", "a?", "a,b", "a #b", "a#b", "@x", "!x", "&a", "*a",
-          "|", ">", "%", "'q'", "a'b", "1'2", "x\n\n", "...\n", "multi\nline", " lead", "trail ", "é", "k" * 130]
+          "|", ">", "%", "'q'", "a'b", "1'2", "x\n\n", "...\n", "multi\nline", " lead", "trail ", "é", "k" * 130,
+          "w " * 2100]
 TEXT = st.one_of(st.sampled_from(TRICKY), st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
                                                    max_size=12), st.text(max_size=6))
-SCALAR = st.one_of(TEXT, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
-DOC = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
-                   max_leaves=25)
+SCALAR = st.one_of(TEXT, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False))
+VALUE = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
+                     max_leaves=25)
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.dictionaries(TEXT, DOC, max_size=5), max_size=3))
-def test_same_bytes_as_pyyaml(objects: list[dict]) -> None:
-    assert yaml_stream(objects) == (_pyyaml(objects) if objects else "")
+def _pyyaml(doc: dict) -> str:
+    """The document as conngen's stream writes it (PyYAML's emitter), without its `---` line."""
+    return yaml_stream([doc]).removeprefix("---\n")
 
 
-def test_document_end_marker_only_ends_the_stream() -> None:
-    """A kept trailing newline (`|+`) makes PyYAML end the stream with `...`, never a middle document."""
-    objects = [{"a": "x\n\n"}, {"b": "plain"}, {"c": "y\n\n"}]
-    out = yaml_stream(objects)
-    assert out == _pyyaml(objects)
-    assert out.count("...") == 1 and out.endswith("...\n")
+def _placed_by_hand(value: object, depth: int, item: bool, last: bool) -> str:
+    """A document holding `value` under `key:` (or as its list's item) at column 2 * depth, by `node`."""
+    pad = " " * 2 * depth
+    text, open_ended = node(value, 2 * depth, None if item else 3)
+    out = "".join(" " * 2 * i + "k:\n" for i in range(depth)) + f"{pad}before: x\n"
+    out += f"{pad}key:" + (f"\n{pad}-" if item else "") + text + "\n" + ("" if last else f"{pad}after: 1\n")
+    return out + ("...\n" if open_ended else "")  # PyYAML ends a document holding a `|+` block so
 
 
-def test_shared_values_are_written_as_pyyaml_writes_them() -> None:
-    labels = {"app": "x"}
-    objects = [{"metadata": {"labels": labels}, "spec": {"labels": labels}}]
-    assert yaml_stream(objects) == _pyyaml(objects)
-    assert "&id001" in yaml_stream(objects)
+def _document(value: object, depth: int, item: bool, last: bool) -> dict:
+    inner: dict = {"before": "x", "key": [value] if item else value}
+    if not last:
+        inner["after"] = 1
+    for _ in range(depth):
+        inner = {"k": inner}
+    return inner
 
 
-def test_typical_job_takes_the_direct_writer(monkeypatch) -> None:
+@settings(max_examples=500, deadline=None)
+@given(value=VALUE, depth=st.integers(0, 5), item=st.booleans(), last=st.booleans())
+def test_same_bytes_as_pyyaml(value: object, depth: int, item: bool, last: bool) -> None:
+    assert _placed_by_hand(value, depth, item, last) == _pyyaml(_document(value, depth, item, last))
+
+
+def test_tuples_are_lists() -> None:
+    """Plan records hold tuples (env, mounts, volumes); their JSON, and their YAML, is a list."""
+    entries = ({"name": "A", "value": "1"}, {"name": "B", "value": "two words"})
+    for column in (0, 4):
+        for item in (False, True):
+            assert node(entries, column, None if item else 3) == node(list(entries), column, None if item else 3)
+    assert node((), 2, 3) == (" []", False)
+
+
+def test_a_kept_final_line_break_is_flagged() -> None:
+    """PyYAML ends a stream with `...` if its last document holds a literal block that keeps its final line breaks."""
+    assert node("x\n\n", 2, 3) == (" |+\n    x\n", True)
+    assert node("x\n", 2, 3) == (" |\n    x", False)
+
+
+@pytest.mark.parametrize("item", [False, True])
+def test_typical_values_take_the_direct_writer(monkeypatch: pytest.MonkeyPatch, item: bool) -> None:
     """The common case must not silently fall back to PyYAML, or the speed-up is gone."""
-    import generator.emit as emit
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise AssertionError(f"PyYAML asked to write {args[0]!r}")
 
-    def refuse(objects: list) -> str:
-        raise AssertionError(f"PyYAML asked to write {objects!r}")
+    monkeypatch.setattr(yaml, "dump", refuse)
+    for value in ("gcr.io/kaniko-project/executor:v1.23.2", "--context=git://github.com/acme/app.git#refs/heads/main",
+                  "true", 0, 86400, {"app.kubernetes.io/name": "kaniko", "kustomize.config.k8s.io/needs-hash": "true"},
+                  ({"name": "reg", "mountPath": "/kaniko/.docker", "readOnly": True},),
+                  ({"name": "reg", "secret": {"secretName": "reg", "items": [{"key": ".dockerconfigjson",
+                                                                             "path": "config.json"}]}},
+                   {"name": "workspace", "emptyDir": {}})):
+        node(value, 8, None if item else 4)
 
-    monkeypatch.setattr(emit, "_pyyaml", refuse)
-    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "build-1", "labels": {"app": "x"}},
-           "spec": {"backoffLimit": 0, "template": {"spec": {"containers": [{
-               "name": "kaniko", "image": "gcr.io/kaniko-project/executor:v1.23.2",
-               "args": ["--context=git://github.com/acme/app.git#refs/heads/main", "--destination=reg.example.com/a:1"],
-               "env": [{"name": "DOCKER_CONFIG", "value": "/kaniko/.docker"}],
-               "volumeMounts": [{"name": "reg", "mountPath": "/kaniko/.docker", "readOnly": True}]}],
-               "volumes": [{"name": "reg", "secret": {"secretName": "reg", "items": [{"key": ".dockerconfigjson",
-                                                                                      "path": "config.json"}]}}]}}}}
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "reg", "annotations": {
-        "kustomize.config.k8s.io/needs-hash": "true"}}, "type": "kubernetes.io/dockerconfigjson",
-        "data": {".dockerconfigjson": "eyJhdXRocyI6e319"}}
-    assert "needs-hash: 'true'" in yaml_stream([job, secret])
-
-
-def test_memo_keeps_short_texts_only_and_starts_over_when_full(monkeypatch) -> None:
-    """Names are remembered, a Secret's base64 data is not; a full memo makes room for new names."""
-    import base64
-
-    import generator.emit as emit
-    from generator.dockerauth import login_config
-
-    monkeypatch.setattr(emit, "_scalars", {})
-    monkeypatch.setattr(emit, "_MAX_SCALARS", 8)
-    data = base64.b64encode(login_config(("r.io",), "u", "p", None)).decode()
-    secret = {"kind": "Secret", "data": {".dockerconfigjson": data}}
-    jobs = [{"kind": "Job", "metadata": {"name": f"build-{i}"}} for i in range(20)]
-    out = yaml_stream([secret, *jobs])
-    assert out == _pyyaml([secret, *jobs])
-    assert data in out and data not in emit._scalars
-    assert "build-19" in emit._scalars and len(emit._scalars) <= 8

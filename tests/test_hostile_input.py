@@ -452,9 +452,11 @@ def test_a_template_rendering_a_malformed_pod_is_a_located_error(tmp_path: Path,
     templates.mkdir()
     source = (Path(__file__).resolve().parent.parent / "templates" / "kaniko.yaml.j2").read_text()
     if line.startswith("-"):
-        source = source.replace("          args:\n", "          args:\n            " + line + "\n", 1)
+        edited = source.replace("        args:\n", "        args:\n        " + line + "\n", 1)
     else:
-        source = source.replace("volumeMounts: {{ job.volume_mounts | json }}", line)
+        edited = source.replace("volumeMounts: {{ job.volume_mounts | yaml }}", line)
+    assert edited != source
+    source = edited
     (templates / "kaniko.yaml.j2").write_text(source)
     config = {**BASE, "templates": "templates"}
     for command in ("render", "explain"):
@@ -634,8 +636,9 @@ def test_template_files_stay_inside_the_root(tmp_path: Path, how: str) -> None:
     templates = root / "templates"
     templates.mkdir(parents=True)
     source = (Path(__file__).resolve().parent.parent / "templates" / "kaniko.yaml.j2").read_text()
-    source = source.replace("          args:\n", '{% set leak %}{% include "leak.txt" %}{% endset %}\n'
-                            "          args:\n            - {{ leak | trim | json }}\n", 1)
+    assert "        args:\n" in source
+    source = source.replace("        args:\n", '{% set leak %}{% include "leak.txt" %}{% endset %}\n'
+                            "        args:\n        - {{ leak | trim | json }}\n", 1)
     if how == "the template itself":
         (outside / "kaniko.yaml.j2").write_text(source.replace('{% include "leak.txt" %}', CANARY))
         os.symlink(outside / "kaniko.yaml.j2", templates / "kaniko.yaml.j2")

@@ -270,8 +270,9 @@ def test_a_changed_template_names_new_jobs(tmp_path: Path) -> None:
     override = app.root / "templates"
     override.mkdir()
     builtin = Path(__file__).resolve().parent.parent / "templates"
-    text = (builtin / "kaniko.yaml.j2").read_text().replace('"--digest-file=/dev/termination-log"',
-                                                             '"--digest-file=/dev/termination-log"\n            - "-v=debug"')
+    source = (builtin / "kaniko.yaml.j2").read_text()
+    text = source.replace("- --digest-file=/dev/termination-log\n", "- --digest-file=/dev/termination-log\n        - -v=debug\n")
+    assert text != source
     (override / "kaniko.yaml.j2").write_text(text)
     app.config["templates"] = "templates"
     app.write()

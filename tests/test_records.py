@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from msgspec import Struct
 
 from generator.errors import Issue, Origin
 from generator.model import Credential, KeyToPath, ValueSource
 from generator.plan import RegistryCA
-from generator.pod import Pod
-from generator.render import _plan_fields
 
 CANARY = "canary-pa55w0rd-7c1e"
 
@@ -49,14 +46,3 @@ def test_records_compare_and_hash_by_value_and_cannot_change() -> None:
     item = KeyToPath("k", "config.json")
     with pytest.raises(AttributeError):
         item.path = ".dockerconfigjson"  # type: ignore[misc]
-
-
-def test_the_sandbox_short_cut_covers_declared_fields_of_generator_records_only() -> None:
-    assert _plan_fields(RegistryCA) == frozenset({"host", "directory", "file"})
-    assert "volumes" in _plan_fields(Pod) and "_volume_of" not in _plan_fields(Pod)  # private: full check
-
-    class Foreign(Struct):
-        host: str
-
-    assert _plan_fields(Foreign) == frozenset()  # defined outside generator: the sandbox checks every read
-    assert _plan_fields(dict) == frozenset()

@@ -1,105 +1,139 @@
-"""Reusing a template's parsed shape gives exactly what parsing each rendered text gives.
+"""Built-in templates print the stream itself: what they render is PyYAML's text of what it parses to.
 
-Each case renders one template twice: through the shape road built-in templates take, and
-through the full YAML parse every render used to take (the road user templates still take).
-Both must agree on every value, including hostile ones, and on every error.
+The straight road (one template call per run of objects, nothing parsed back) is only right if
+every `| yaml` stands where the filter is told it stands, and the template's own text is in
+PyYAML's layout. These tests check both, for hostile values and for every golden case.
 """
 
 from __future__ import annotations
 
-import jinja2
+import io
+import os
+import re
+import shutil
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import golden_cases, load_stream
+from generator.cli import load_config_file
+from generator.emit import yaml_stream
 from generator.errors import UserError
-from generator.render import Renderer
-from generator.shapes import MAX_SHAPES
+from generator.pipeline import generate
+from generator.render import Renderer, builtin_templates_dir
 
 TEMPLATES = {
-    "plain.j2": "a: {{ v | json }}\nb:\n  - {{ w | json }}\n  - x\n",
-    "flow.j2": "a: [{{ v | json }}, {{ w | json }}]\nb: {k: {{ v | json }}}\n",
-    "branch.j2": "{% if v is string and v.startswith('x') %}x: 1\n{% endif %}a: {{ v | json }}\n"
-                 "{% for i in w if w is iterable and w is not string %}n{{ loop.index | json }}: {{ i | json }}\n{% endfor %}",
-    "tagged.j2": "a: !!str {{ v | json }}\n",
-    "anchored.j2": "a: &x {{ v | json }}\nb: *x\n",
-    "comment.j2": "# {{ v | json }}\na: {{ w | json }}\n",
-    "quoted.j2": "a: \"x{{ v | json }}\"\n",
-    "key.j2": "{{ v | json }}: 1\n",
-    "two.j2": "a: {{ v | json }} {{ w | json }}\n",
-    "block.j2": "a: |\n  {{ v | json }}\n",
-    "next_line.j2": "a:\n  {{ v | json }}\nb:\n- {{ w | json }}\n",
+    "mapping.j2": "a: {{ v | yaml }}\nlong-key-name: {{ w | yaml }}\nafter: 1\n",
+    "items.j2": "a:\n- {{ v | yaml }}\n- x\n- {{ w | yaml }}\n",
+    "nested.j2": "a:\n  b:\n  - name: {{ v | yaml }}\n    value: {{ w | yaml }}\n  - {{ w | yaml }}\n",
+    "last.j2": "a: 1\nb: {{ v | yaml }}\n",
 }
 
 JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-              st.text(), st.sampled_from(["x", "yes", "no", "---", "a: b", "{{ x }}", "\U0001F600", "\ud800"])),
+              st.text(), st.sampled_from(["x", "yes", "no", "---", "a: b", "{{ x }}", "\U0001F600", "x\n\n", "- a",
+                                          "multi\nline", "w " * 2100])),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
     max_leaves=8,
 )
 
 
+def built_in(folder: Path) -> Renderer:
+    """A renderer that takes the templates in `folder` for built-in ones (the straight road)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("generator.render.builtin_templates_dir", lambda: folder)
+        return Renderer()
+
+
 @pytest.fixture(scope="module")
-def renderers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Renderer, Renderer]:
+def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
     folder = tmp_path_factory.mktemp("templates")
     for name, text in TEMPLATES.items():
         (folder / name).write_text(text)
-    full = Renderer(str(folder))  # an override directory: every render is parsed in full
-    shaped = Renderer()
-    shaped.env.loader = jinja2.FileSystemLoader(str(folder))  # the built-in road, on these templates
-    return shaped, full
+    return built_in(folder)
 
 
-def _outcome(renderer: Renderer, name: str, context: dict) -> str:
-    try:
-        return "ok " + repr(renderer._render(name, context))
-    except UserError as exc:
-        return "error " + "; ".join(issue.message for issue in exc.issues)
+def _stream(renderer: Renderer, name: str, contexts: list[tuple]) -> str:
+    out = io.StringIO()
+    renderer.stream([(name, ("v", "w"), contexts)], out)
+    return out.getvalue()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(sorted(TEMPLATES)), v=JSON, w=JSON)
-def test_shape_road_equals_full_parse(renderers: tuple[Renderer, Renderer], name: str, v: object, w: object) -> None:
-    shaped, full = renderers
-    assert _outcome(shaped, name, {"v": v, "w": w}) == _outcome(full, name, {"v": v, "w": w})
+def test_printed_text_is_pyyaml_text_of_its_parse(renderer: Renderer, name: str, v: object, w: object) -> None:
+    text = _stream(renderer, name, [(v, w), (w, v)])
+    assert text == yaml_stream(load_stream(text))
 
 
-def test_shapes_are_reused_and_bounded(renderers: tuple[Renderer, Renderer]) -> None:
-    shaped, _ = renderers
-    shaped._shapes.clear()
-    for i in range(3):
-        assert shaped._render("plain.j2", {"v": f"value-{i}", "w": i}) == {"a": f"value-{i}", "b": [i, "x"]}
-    assert len(shaped._shapes) == 1  # three objects, one parse of their shape
-    for i in range(MAX_SHAPES + 10):
-        shaped._render("branch.j2", {"v": "y", "w": list(range(i))})
-    assert len(shaped._shapes) == MAX_SHAPES
+def test_values_read_back_as_themselves(renderer: Renderer) -> None:
+    values = ({"k": ("a b", 1.5, None)}, "x\n\n")
+    (doc,) = load_stream(_stream(renderer, "nested.j2", [values]))
+    assert doc == {"a": {"b": [{"name": {"k": ["a b", 1.5, None]}, "value": "x\n\n"}, "x\n\n"]}}
 
 
-def test_refused_shapes_still_render(renderers: tuple[Renderer, Renderer]) -> None:
-    """A token a tag, an anchor or a key would reinterpret is never filled in: the full parse decides."""
-    shaped, _ = renderers
-    shaped._shapes.clear()
-    assert shaped._render("tagged.j2", {"v": 5, "w": 0}) == {"a": "5"}
-    assert shaped._render("anchored.j2", {"v": {"k": 1}, "w": 0}) == {"a": {"k": 1}, "b": {"k": 1}}
-    assert shaped._render("key.j2", {"v": "k", "w": 0}) == {"k": 1}
-    assert list(shaped._shapes.values()) == [None, None, None]
+def test_a_stream_ending_in_a_kept_line_break_ends_with_the_marker(renderer: Renderer) -> None:
+    assert _stream(renderer, "last.j2", [("x\n\n", 0), ("y", 0)]).endswith("b: y\n")
+    assert _stream(renderer, "last.j2", [("y", 0), ("x\n\n", 0)]).endswith("b: |+\n  x\n\n...\n")
 
 
-def test_user_templates_may_look_at_json_output(tmp_path) -> None:
-    """On the shape road `json` returns a token, so a template comparing it would go wrong: user
-    templates (an override directory) always take the full parse."""
-    (tmp_path / "compared.j2").write_text("a: {{ 'yes' | json if (v | json) == '\"x\"' else 'no' | json }}\n")
-    assert Renderer(str(tmp_path))._render("compared.j2", {"v": "x"}) == {"a": "yes"}
+def test_yaml_elsewhere_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "inline.j2").write_text("a: [{{ v | yaml }}]\n")
+    straight = built_in(tmp_path)
+    with pytest.raises(UserError, match="stands alone"):
+        _stream(straight, "inline.j2", [(1, 2)])
 
 
-def test_built_in_templates_only_print_json() -> None:
-    """What keeps built-in templates on the shape road correct: `json` only ends a `{{ }}`."""
-    from generator.render import builtin_templates_dir
+def test_each_road_reads_back_what_it_printed(tmp_path: Path) -> None:
+    """Built-in text is PyYAML's, read back by PyYAML; user templates print JSON, read back as YAML 1.2.
 
+    `1e5` and `0o17` are strings PyYAML writes plain, which YAML 1.2 would read as numbers.
+    """
+    from generator.plan import SecretPlan
+
+    plan = SecretPlan("1e5", None, {"x": "0o17"}, {}, None, ())  # type: ignore[arg-type]
+    built_in = Renderer().object("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": "e30="}, "v1", "Secret", "1e5")
+    assert built_in["metadata"]["labels"] == {"x": "0o17"}
+    (tmp_path / "secret.yaml.j2").write_text((builtin_templates_dir() / "secret.yaml.j2").read_text())
+    user = Renderer(str(tmp_path)).object("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": "e30="},
+                                          "v1", "Secret", "1e5")
+    assert user == built_in
+
+
+def test_user_templates_may_look_at_json_output(tmp_path: Path) -> None:
+    (tmp_path / "compared.j2").write_text(
+        "apiVersion: v1\nkind: X\nmetadata: {name: x}\n"
+        "a: {{ 'yes' | json if (v | json) == '\"x\"' else 'no' | json }}\n")
+    assert Renderer(str(tmp_path)).object("compared.j2", {"v": "x"}, "v1", "X", "x")["a"] == "yes"
+
+
+def test_built_in_templates_place_every_value() -> None:
+    """Every `{{ }}` of a built-in template is `| yaml` alone after `key: ` or `- ` on its line: placed, it is told where."""
+    env = Renderer().env
     for path in builtin_templates_dir().glob("*.j2"):
-        text = path.read_text()
-        for tag in ("{%", "{{"):
-            for piece in text.split(tag)[1:]:
-                statement = piece.split("%}" if tag == "{%" else "}}")[0]
-                if "json" in statement:
-                    assert tag == "{{" and statement.rstrip().endswith("| json"), f"{path.name}: {statement!r}"
+        for line in env.preprocess(path.read_text(), path.name).splitlines():
+            if "{{" in line:
+                assert re.fullmatch(r" *(- )*(-|[^{]*:)\{\{[^{}]*\| yaml\(\d+(, \d+)?\) \}\}", line), f"{path.name}: {line}"
+
+
+@pytest.mark.parametrize("case", golden_cases(), ids=lambda p: p.name)
+def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path) -> None:
+    config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
+    out = io.StringIO()
+    generate(config, dict(os.environ), warnings, out=out)
+    assert out.getvalue() == yaml_stream(generate(config, dict(os.environ), warnings).objects)
+
+
+def test_the_first_job_of_each_template_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A built-in template that mounts the registry Secret elsewhere is caught on the straight road too."""
+    broken = tmp_path / "templates"
+    shutil.copytree(builtin_templates_dir(), broken)
+    kaniko = broken / "kaniko.yaml.j2"
+    kaniko.write_text(re.sub(r"\{% if job.volume_mounts %\}\n.*\n\{% endif %\}\n", "", kaniko.read_text()))
+    monkeypatch.setattr("generator.render.builtin_templates_dir", lambda: broken)
+    case = next(c for c in golden_cases() if c.name == "seed")
+    config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
+    with pytest.raises(UserError, match="kaniko reads /kaniko/.docker/config.json, where no Secret is mounted"):
+        generate(config, dict(os.environ), warnings, out=io.StringIO())

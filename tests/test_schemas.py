@@ -170,7 +170,7 @@ def test_explain_json_reports_a_template_that_loses_the_route(tmp_path: Path) ->
     _edit(app / "generator.yaml", "connection: docker-connection-kaniko", "connection: docker-connection-dockerizer")
     (app / "tpl").mkdir()
     template = (REPO / "templates" / "kaniko.yaml.j2").read_text(encoding="utf-8")
-    env_block = "{% if job.env %}\n          env: {{ job.env | json }}\n{% endif %}\n"
+    env_block = "{% if job.env %}\n        env: {{ job.env | yaml }}\n{% endif %}\n"
     assert env_block in template
     (app / "tpl" / "kaniko.yaml.j2").write_text(template.replace(env_block, ""), encoding="utf-8")
     result = run_conngen("explain", "--templates", "tpl", "--output", "json", "generator.yaml", cwd=app)
