@@ -257,7 +257,7 @@ def read_entry(path: Path) -> dict:
 
 
 def write_signed(path: Path, entry: dict) -> None:
-    """An entry as conngen itself would sign it, with the user's key (stdlib hmac, checking cache._mac too)."""
+    """An entry as conngen itself would sign it, with the user's key (stdlib hmac)."""
     import hmac
 
     key = (path.parent / "hmac-key").read_bytes()
@@ -498,14 +498,19 @@ def test_the_cache_limit_is_the_input_limit() -> None:
     assert CONFIG_LIMIT == MAX_FILE_BYTES
 
 
-def test_the_mac_is_hmac_sha256() -> None:
-    """cache._mac is written on the builtin sha256 to keep OpenSSL off the hit path; it must be HMAC."""
+def test_entries_are_signed_with_hmac_sha256(app: Path, env: dict) -> None:
+    """The MAC is written on the builtin sha256 to keep OpenSSL off the hit path; it must be HMAC both ways."""
     import hmac
 
-    from generator.cache import _mac
-
-    for key, message in ((os.urandom(32), b""), (os.urandom(32), os.urandom(1000)), (b"k", b"message")):
-        assert _mac(key, message) == hmac.new(key, message, "sha256").hexdigest().encode()
+    code, first, warned = plugin_call(app, env)
+    assert code == 0, warned
+    (path,) = entries(env)
+    mac, _, body = path.read_bytes().partition(b"\n")
+    assert mac == hmac.new((path.parent / "hmac-key").read_bytes(), body, "sha256").hexdigest().encode()
+    entry = read_entry(path)
+    entry["stream"] += "# signed with the hmac module\n"
+    write_signed(path, entry)
+    assert plugin_call(app, env) == (0, first + "# signed with the hmac module\n", warned)  # accepted and served
 
 
 def _set_config(app: Path, catalog: str | None = None, templates: str | None = None, password: str | None = None) -> None:

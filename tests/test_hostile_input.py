@@ -135,6 +135,10 @@ def test_catalog_values_are_never_evaluated_as_templates(tmp_path: Path) -> None
     ("{{ ''.__class__.__mro__[1].__subclasses__() | json }}", "template error"),
     ("{{ job.name }}", "without the json filter"),
     ("{{ job.nope | json }}", "template error"),
+    # printable if a read of a record or a mapping skipped the sandbox's check
+    ("{{ job.__struct_fields__ | json }}", "template error"),
+    ("{{ job.credential.__struct_fields__ | json }}", "template error"),
+    ('{{ job.labels.update({"a": "b"}) | json }}', "is unsafe"),
     ("{% for %}", "template syntax error"),
 ])
 def test_user_templates_are_sandboxed_and_json_only(tmp_path: Path, body: str, message: str) -> None:
