@@ -330,13 +330,6 @@ def test_external_secret_mode_is_never_cached(tmp_path: Path, env: dict) -> None
     assert entries(env) == []
 
 
-def test_the_plugins_exit_codes_are_the_documented_ones() -> None:
-    from generator import errors, plugin
-
-    assert (plugin.EXIT_OK, plugin.EXIT_USER, plugin.EXIT_USAGE, plugin.EXIT_BUG, plugin.EXIT_INTERRUPTED) == \
-        (errors.EXIT_OK, errors.EXIT_USER, errors.EXIT_USAGE, errors.EXIT_BUG, errors.EXIT_INTERRUPTED)
-
-
 def test_warnings_are_replayed_on_a_hit(app: Path, env: dict) -> None:
     path = app / "connections.yaml"
     path.write_text(path.read_text().replace("url: https://myregistry.com/org/repo", "url: http://myregistry.com/org/repo", 1))
