@@ -6,7 +6,8 @@
 #   docker build -t conngen:0.1.0 .
 #
 # Dependencies come from requirements.lock: exact versions with sha256 hashes (pip checks every
-# file it installs against them), made by pip-tools from setup.cfg and pyproject.toml:
+# file it installs against them), made by pip-tools (7.6.2, on Python 3.11) from setup.cfg and
+# pyproject.toml, in a checkout:
 #   pip-compile --generate-hashes --allow-unsafe --all-build-deps --strip-extras --no-header \
 #     --no-emit-find-links -o requirements.lock pyproject.toml
 # (tests/test_image.py checks that it pins every dependency setup.cfg declares.)
@@ -14,6 +15,12 @@
 # The base is pinned by digest. To move it, look the digest up with
 #   docker buildx imagetools inspect python:3.11-slim-bookworm
 # and pass --build-arg BASE=python:3.11-slim-bookworm@sha256:<digest> (or edit the line below).
+#
+# The tests build this file unchanged, with Debian's Docker 20.10 (legacy builder, `--network host`
+# for apt and PyPI), on one difference: no registry is reachable there, so BASE is a stand-in for
+# python:3.11-slim-bookworm built by tests/support/python_base.py (debootstrap bookworm minbase and
+# CPython 3.11.2 compiled by the published image's steps, plus the host's CA bundle for pip);
+# that module and docs/testing.md say exactly what differs.
 ARG BASE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 FROM ${BASE} AS build
@@ -42,6 +49,7 @@ RUN mkdir -p /opt/conngen/bin /opt/conngen/lib \
  && chmod -R a+rX,go-w /opt/conngen
 
 FROM ${BASE}
+ARG BASE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="conngen" \
@@ -53,7 +61,8 @@ LABEL org.opencontainers.image.title="conngen" \
 # One Python on the final filesystem: the base's interpreter goes (its shared libraries stay, which
 # the relocatable copy's extension modules need); the build fails if that copy lacks one of them.
 RUN rm -rf /usr/local/bin/python* /usr/local/bin/pip* /usr/local/bin/idle* /usr/local/bin/pydoc* \
-           /usr/local/lib/python3.11 /usr/local/lib/libpython3* /usr/local/include/python3.11
+           /usr/local/lib/python3.11 /usr/local/lib/libpython3* /usr/local/include/python3.11 \
+           /usr/local/lib/pkgconfig/python* /usr/local/share/man/man1/python*
 COPY --from=build /opt/conngen /opt/conngen
 ENV PATH=/opt/conngen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1

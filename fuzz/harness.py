@@ -8,13 +8,15 @@ edited) or as text (bytes cut, repeated or spliced with YAML syntax), then fed t
 - `plugin`: the exec plugin (`plugin.run`) twice with the render cache on: the second call may
   be a hit and must give the same exit code and bytes,
 - `krm`: the KRM function (`krm.run`) with the config as functionConfig,
+  (both through the handler a real process ends in, generator/exits.py: a crash is exit 3),
 - `post-render`: a mutated chart stream through `helm.post_render`,
 - `text`: the config's text mutated as bytes, through the plugin and the KRM function.
 
 A canary password is planted in every credential source the config may use: an environment
 variable, a file, a literal in the config, a dockerConfig file (with `auth`, or only
 username/password, which conngen fills in) and a sops-encrypted file. Oracles, per input:
-no exception but `UserError` (the adapters turn it into exit 1); no canary outside a Secret's
+no exception but `UserError` (the entry points turn it into exit 1; a crash in one is exit 3,
+with its exception's type on stderr); no canary outside a Secret's
 `data`, raw, in JSON (Python's and Go's escapes) or base64 at each of the three alignments;
 every object conngen generates passes `kubernetes-validate` (strict, the suite's version);
 the emitted stream reads back as the objects.
@@ -74,6 +76,11 @@ def forms(secret: str) -> list[str]:
 
 
 FORMS = forms(CANARY)
+
+
+def _last_line(err: str) -> str:
+    """What a crash left on stderr ("conngen: internal error (KeyError); ..."), checked for the canary first."""
+    return err.rstrip("\n").rpartition("\n")[2][:200]
 
 
 def check_text(text: str, where: str) -> None:
@@ -485,7 +492,7 @@ class Harness:
         if code == 0:
             check_stream(out, "plugin output", self.validators)
         elif code != 1 or out:
-            raise Finding(f"plugin: exit {code} with {len(out)} characters on stdout")
+            raise Finding(f"plugin: exit {code} with {len(out)} characters on stdout: {_last_line(err)}")
         return "ok" if code == 0 else "refused"
 
     def _krm(self, case: Case, config: Any, more: dict) -> str:
@@ -500,7 +507,7 @@ class Harness:
         code = run(text, out, err, self.environ)
         check_text(err.getvalue(), f"{where} stderr")
         if code not in (0, 1):
-            raise Finding(f"{where}: exit {code}")
+            raise Finding(f"{where}: exit {code}: {_last_line(err.getvalue())}")
         doc = yaml.load(out.getvalue(), Loader=yaml.CSafeLoader)
         check_text(json.dumps(doc.get("results") or []), f"{where} results")
         items = doc.get("items") or []
@@ -557,7 +564,7 @@ class Harness:
         if code == 0:
             check_stream(out.getvalue(), "text: plugin output", self.validators)
         elif code != 1:
-            raise Finding(f"text: plugin exit {code}")
+            raise Finding(f"text: plugin exit {code}: {_last_line(err.getvalue())}")
         lines = text.splitlines(keepends=True)
         wrapped = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n" + \
             "".join("  " + line for line in lines)

@@ -31,6 +31,7 @@ import json
 import os
 import stat
 import sys
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO
 
 try:
     from _sha256 import sha256  # CPython 3.11's builtin; hashlib would load OpenSSL, several ms every build
@@ -40,7 +41,12 @@ from _operator import _compare_digest  # what hmac.compare_digest is, without im
 
 from generator import __version__
 from generator.dockerauth import login_config
+from generator.kustomization import KUSTOMIZATIONS, catalog_files
 from generator.limits import MAX_FILE_BYTES, MAX_SECRET_BYTES
+
+if TYPE_CHECKING:  # types only: this module loads nothing beyond the standard library
+    from generator.model import GeneratorConfig, ValueSource
+    from generator.plan import Plan
 
 FORMAT = 2  # bump when the entry layout changes
 MAX_ENTRIES = 256  # oldest entries beyond this are removed when one is stored
@@ -50,11 +56,10 @@ KEY_FILE = "hmac-key"
 KEY_BYTES = 32
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def cache_dir(environ: dict) -> str | None:
+def cache_dir(environ: Mapping[str, str]) -> str | None:
     """`$XDG_CACHE_HOME/conngen` (default `~/.cache/conngen`); None when off or unknown."""
     if environ.get("CONNGEN_CACHE", "").lower() in ("off", "0", "false", "no"):
         return None
@@ -126,17 +131,26 @@ def _key(directory: str, create: bool) -> bytes | None:
     try:
         if os.path.lexists(path):
             os.unlink(path)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(KEY_BYTES))
+        _write_private(tmp, os.urandom(KEY_BYTES))
         os.link(tmp, path)  # never replaces: of two racing builds, the first key stays
     except OSError:
         pass
+    _remove(tmp)
+    return _key(directory, False)
+
+
+def _write_private(path: str, data: bytes) -> None:
+    """`data` in a new file only this user can read or write; never through a symlink, never over a file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _remove(path: str) -> None:
     try:
-        os.unlink(tmp)
+        os.unlink(path)
     except OSError:
         pass
-    return _key(directory, False)
 
 
 def _sha(path: str) -> str | None:
@@ -195,7 +209,7 @@ def _user_tree(directory: str) -> dict[str, list] | None:
     return found
 
 
-def _source_value(source: dict, environ: dict) -> str | None:
+def _source_value(source: dict, environ: Mapping[str, str]) -> str | None:
     """A credential value from its live source, read as credentials.read_value reads it."""
     if "env" in source:
         return environ.get(source["env"])
@@ -234,7 +248,7 @@ class Probe:
         self.path = os.path.join(directory, self.key + ".json")
         self.miss = ""
 
-    def replay(self, out, err, environ: dict) -> bool:
+    def replay(self, out: TextIO, err: TextIO, environ: Mapping[str, str]) -> bool:
         """Write the stored build with fresh credentials; False (nothing written) when it cannot."""
         try:
             text, warnings = self._filled(environ)
@@ -252,7 +266,7 @@ class Probe:
             pass
         return True
 
-    def _filled(self, environ: dict) -> tuple[str | None, str]:
+    def _filled(self, environ: Mapping[str, str]) -> tuple[str | None, str]:
         """(stream, warnings) on a hit; (None, why not) on a miss."""
         if not private_dir(self.directory, create=False):
             return None, f"{self.directory} is missing or not private to this user"
@@ -281,8 +295,8 @@ class Probe:
             text = text.replace(secret["placeholder"], base64.b64encode(data).decode("ascii"))
         return text, entry["warnings"]
 
-    def store(self, data: object, display: str, config, plan, objects: list[dict], stream: str, warnings: str,
-              dump, builtin_templates: str, read: list[str] = ()) -> bool:
+    def store(self, data: object, display: str, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str,
+              warnings: str, dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str] = ()) -> bool:
         """Keep this build for next time, if it can be kept without any secret-derived text.
 
         `display` is the kustomization's own file for the config (warnings name its lines),
@@ -299,24 +313,21 @@ class Probe:
         body = json.dumps(entry).encode("utf-8")
         tmp = os.path.join(self.directory, f".{self.key}.{os.getpid()}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_mac(key, body) + b"\n" + body)
+            _write_private(tmp, _mac(key, body) + b"\n" + body)
             os.replace(tmp, self.path)
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            _remove(tmp)
             return False
         _prune(self.directory)
         return True
 
-    def _entry(self, data, display, config, plan, objects, stream, warnings, dump, builtin_templates, read
+    def _entry(self, data: object, display: str, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str,
+               warnings: str, dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str]
                ) -> dict | None:
         if config.templates_dir and os.path.exists(os.path.join(config.templates_dir, "secret.yaml.j2")):
             return None
-        secrets, real = [], {}
+        secrets: list[dict] = []
+        real: dict[str, str] = {}
         by_name = {obj["metadata"]["name"]: i for i, obj in enumerate(objects) if obj.get("kind") == "Secret"}
         masked = list(objects)
         for number, secret in enumerate(plan.secrets):
@@ -351,16 +362,17 @@ class Probe:
         for path in [os.path.join(self.root, name) for name in KUSTOMIZATIONS] + list(read):
             files[path] = _sha(path)
         for name in ("yaml", "jinja2", "markupsafe"):  # their versions live here; an upgrade may change bytes
-            module = sys.modules.get(name)
-            if getattr(module, "__file__", None):
-                files[module.__file__] = _sha(module.__file__)
+            file = getattr(sys.modules.get(name), "__file__", None)
+            if isinstance(file, str):
+                files[file] = _sha(file)
         trees = [[builtin_templates, "", True, _tree(builtin_templates)],
                  [PACKAGE_DIR, ".py", False, _tree(PACKAGE_DIR, ".py", False)]]
         templates = None
         if config.templates_dir:
-            templates = [config.templates_dir, _user_tree(config.templates_dir)]
-            if templates[1] is None:
+            tree = _user_tree(config.templates_dir)
+            if tree is None:
                 return None
+            templates = [config.templates_dir, tree]
         return {"format": FORMAT, "key": self.key, "stream": template, "secrets": secrets, "warnings": warnings,
                 "root": [self.root, os.path.realpath(self.root), config.root], "links": links, "files": files,
                 "trees": trees, "templates": templates}
@@ -384,11 +396,10 @@ def _changed(entry: dict) -> str | None:
     return None
 
 
-def _written_paths(data: object, config) -> list[list[str]] | None:
+def _written_paths(data: object, config: GeneratorConfig) -> list[list[str]] | None:
     """[path as written joined to the root, where it resolved] for the catalogs and the templates directory."""
-    raw = data.get("catalog") if isinstance(data, dict) else None
-    written = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
-    if not all(isinstance(f, str) for f in written):
+    written = catalog_files(data)
+    if written is None:
         return None
     if config.templates_dir:
         templates = data.get("templates") if isinstance(data, dict) else None
@@ -398,15 +409,15 @@ def _written_paths(data: object, config) -> list[list[str]] | None:
     return [[os.path.join(config.root, f), os.path.realpath(os.path.join(config.root, f))] for f in written]
 
 
-def _source_record(source, data: object, root: str) -> dict | None:
+def _source_record(source: ValueSource | None, data: object, root: str) -> dict | None:
     """Where a value comes from (a variable name, a file path), or None when it cannot be re-read here."""
     if source is None or source.literal is not None or source.sops is not None:
         return None
     if source.env is not None:
         return {"env": source.env}
-    node = data
+    node: Any = data
     try:
-        for key in source.origin.path:
+        for key in source.origin.path if source.origin is not None else ():
             node = node[key]
     except (KeyError, IndexError, TypeError):
         return None
@@ -432,7 +443,7 @@ def _prune(directory: str) -> None:
         pass
 
 
-def probe(config_file: str, root: str, environ: dict) -> Probe | None:
+def probe(config_file: str, root: str, environ: Mapping[str, str]) -> Probe | None:
     """The cache slot for this call, or None when the cache is off or the config unreadable."""
     directory = cache_dir(environ)
     if directory is None:

@@ -1,4 +1,4 @@
-"""The `conngen` command line. The only place (with the plugin entry) that prints or exits."""
+"""The `conngen` command line: the commands, registered here, and the one place they end (`LazyGroup.invoke`)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, Issue, Origin, UserError
-
-RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
-
-#: File texts read from stdin (`-`), so that messages about them can still name a line.
-STDIN_TEXTS: dict[str, str] = {}
-STDIN = "<stdin>"
+from generator.errors import Issue, Origin, UserError
+from generator.exits import EXIT_USER, guarded
+from generator.options import (STDIN_TEXTS, format_option, load_config_file, quiet, root_options, strict_option,
+                               templates_option, verbosity)
 
 #: Commands defined in other modules, imported only when they run ("module:attribute").
 LAZY_COMMANDS: dict[str, str] = {
@@ -29,7 +26,8 @@ LAZY_COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose integration commands are imported on use, keeping start-up small."""
+    """A group whose integration commands are imported on use, keeping start-up small, and
+    whose commands all end through the one handler: a command returns its exit code or raises."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
@@ -42,30 +40,15 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attr)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        ctx.exit(guarded(lambda: super(LazyGroup, self).invoke(ctx), sys.stderr, _print_user_error,
+                         passes=(click.ClickException, click.exceptions.Exit, click.Abort)))
 
-def run_guarded(fn: Callable[[], int | None]) -> None:
-    """Run a command: user errors print located messages (exit 1), bugs never a traceback."""
+
+def _print_user_error(exc: UserError) -> None:
     from generator.report import print_issues
 
-    try:
-        code = fn() or 0
-    except UserError as exc:
-        print_issues(exc.issues, texts=STDIN_TEXTS)
-        sys.exit(EXIT_USER)
-    except (click.exceptions.Exit, click.ClickException, SystemExit):
-        raise
-    except KeyboardInterrupt:  # Ctrl-C: the user knows; no traceback, the shell's usual code
-        sys.exit(EXIT_INTERRUPTED)
-    except BrokenPipeError:  # `conngen render ... | head`: the reader left; not a bug, nothing to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_USER)
-    except OSError as exc:  # writing the output failed (stdout closed, a full disk): the environment, not a bug
-        click.echo(f"conngen: error: cannot write the output ({exc.strerror or type(exc).__name__})", err=True)
-        sys.exit(EXIT_USER)
-    except Exception as exc:  # noqa: BLE001
-        click.echo(f"conngen: internal error ({type(exc).__name__}); please report it", err=True)
-        sys.exit(EXIT_BUG)
-    sys.exit(code)
+    print_issues(exc.issues, texts=STDIN_TEXTS)
 
 
 def write_dir(objects: list[dict], directory: Path) -> list[Path]:
@@ -112,85 +95,6 @@ def write_dir(objects: list[dict], directory: Path) -> list[Path]:
     return [directory / name for name in names]
 
 
-def load_config_file(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None,
-                     strict: bool = False) -> Any:
-    """The checked config and its warnings; `-` reads stdin, with paths relative to the working directory."""
-    from msgspec.structs import replace
-
-    from generator.pipeline import load
-    from generator.verbose import note
-    from generator.yamlio import load_yaml_file, parse_yaml
-
-    if config_file == "-":
-        from generator.plugin import read_stdin
-
-        STDIN_TEXTS[STDIN] = read_stdin("the config")
-        data, display, base = parse_yaml(STDIN_TEXTS[STDIN], STDIN), STDIN, Path(root or os.getcwd())
-    else:
-        path = Path(config_file)
-        data, display = load_yaml_file(path, config_file), config_file
-        base = Path(root) if root else path.resolve().parent
-    note(f"read config {display}; relative paths start at {base}")
-    config, warnings = load(data, display, base, restrictor, str(Path(templates).resolve()) if templates else None)
-    catalogs = sorted({c.origin.file for c in config.connections})
-    note(f"read catalog{'s' if len(catalogs) != 1 else ''} {', '.join(catalogs) or '(none)'}: "
-         f"{len(config.connections)} connections, {len(config.builds)} builds, {len(config.credentials)} credentials")
-    for cred in config.credentials:
-        note(f"credential {cred.secret_name}: {_sources(cred)}")
-    return (replace(config, strict=True) if strict else config), warnings
-
-
-def strict_option(fn: Callable) -> Callable:
-    return click.option("--strict", is_flag=True, help="Treat warnings as errors (also `strict: true` in the config).")(fn)
-
-
-def _sources(cred: Any) -> str:
-    """Where a credential's values come from, in words: never the values themselves."""
-    if cred.external is not None:
-        return f"an ExternalSecret from {cred.external.store_kind} {cred.external.store_name}"
-    parts = []
-    for field in ("docker_config", "username", "password"):
-        source = getattr(cred, field)
-        if source is None:
-            continue
-        where = (f"env {source.env}" if source.env else f"file {source.file}" if source.file else
-                 f"sops file {source.sops}" + (f" key {source.key}" if source.key else "") if source.sops else "a literal")
-        parts.append(f"{field.replace('_c', 'C')} from {where}")
-    return ", ".join(parts)
-
-
-def verbosity(fn: Callable) -> Callable:
-    """-q/--quiet and -v/--verbose, the way kubectl-family tools spell them."""
-    def set_level(level: int) -> Callable:
-        def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-            if value and not ctx.resilient_parsing:
-                from generator import verbose
-
-                verbose.set_level(level)
-        return callback
-
-    fn = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=set_level(1),
-                      help="Say what is read, where credentials come from, the cache decision, and timings "
-                           "(never a value).")(fn)
-    fn = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=set_level(-1),
-                      help="Print only errors.")(fn)
-    return fn
-
-
-def quiet() -> bool:
-    from generator import verbose
-
-    return verbose.level < verbose.NORMAL
-
-
-def root_options(fn: Callable) -> Callable:
-    fn = click.option("--root", type=click.Path(file_okay=False),
-                      help="Directory relative paths start from (default: the config's directory).")(fn)
-    fn = click.option("--load-restrictor", type=RESTRICTORS, default=None,
-                      help="LoadRestrictionsNone allows files outside the root.")(fn)
-    return fn
-
-
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               help="Show the version and whether the installed kustomize plugin matches it.",
@@ -202,68 +106,54 @@ def cli() -> None:
 @cli.command()
 @click.argument("config_file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", type=click.Path(file_okay=False), help="Write one file per object into this directory.")
-@click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
+@templates_option
 @strict_option
 @root_options
 @verbosity
 def render(config_file: str, output: str | None, templates: str | None, strict: bool, root: str | None,
            load_restrictor: str | None) -> None:
     """Render the Secrets and Jobs of CONFIG_FILE (`-`: stdin) as a YAML stream."""
+    from generator.pipeline import generate
+    from generator.report import print_issues
+    from generator.verbose import note
 
-    def go() -> None:
-        from generator.pipeline import generate
-        from generator.report import print_issues
-        from generator.verbose import note
-
-        config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
-        note("render cache: not used (it serves only the kustomize plugin, whose repeated builds it replays)")
-        result = generate(config, os.environ, warnings, out=None if output else sys.stdout)
-        note(f"rendered {result.count} objects")
-        if not quiet():
-            print_issues(result.warnings, texts=STDIN_TEXTS)
-        if output:
-            for path in write_dir(result.objects, Path(output)):
-                if not quiet():
-                    click.echo(str(path), err=True)
-        note("written")
-
-    run_guarded(go)
+    config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
+    note("render cache: not used (it serves only the kustomize plugin, whose repeated builds it replays)")
+    result = generate(config, os.environ, warnings, out=None if output else sys.stdout)
+    note(f"rendered {result.count} objects")
+    if not quiet():
+        print_issues(result.warnings, texts=STDIN_TEXTS)
+    if output:
+        for path in write_dir(result.objects, Path(output)):
+            if not quiet():
+                click.echo(str(path), err=True)
+    note("written")
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--skip-credentials", is_flag=True, help="Do not read credential values (env vars, files).")
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@format_option
 @strict_option
 @root_options
 @verbosity
 def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, strict: bool, root: str | None,
-             load_restrictor: str | None) -> None:
+             load_restrictor: str | None) -> int:
     """Check generator configs and catalogs; list every problem (exit 1 if any, or any warning with --strict).
 
     A directory stands for the conngen configs its kustomization lists (each checked with that
     directory as its root, as kustomize runs it), or else for the files in it named
     generator.yaml, connections.yaml or *.conngen.yaml.
     """
+    from generator.validate import validate_paths
 
-    def go() -> int:
-        from generator.targets import expand
-        from generator.validate import validate_files
-        from generator.verbose import note
+    issues = validate_paths(files, root, load_restrictor, skip_credentials, os.environ)
+    if strict:
+        from generator.pipeline import as_errors
 
-        targets, issues = expand(files, root)
-        for file, file_root in targets:
-            note(f"validating {file}" + (f" (root {file_root})" if file_root else ""))
-            issues += [i for i in validate_files((file,), file_root, load_restrictor, skip_credentials, os.environ)
-                       if i not in issues]
-        if strict:
-            from generator.pipeline import as_errors
-
-            issues = as_errors(issues)
-        _print_report(issues, fmt)
-        return EXIT_USER if any(i.severity == "error" for i in issues) else 0
-
-    run_guarded(go)
+        issues = as_errors(issues)
+    _print_report(issues, fmt)
+    return EXIT_USER if any(i.severity == "error" for i in issues) else 0
 
 
 def _print_report(issues: list[Issue], fmt: str) -> None:
@@ -288,41 +178,35 @@ def _print_report(issues: list[Issue], fmt: str) -> None:
 
 @cli.command()
 @click.argument("config_file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--templates", type=click.Path(file_okay=False, exists=True), help="Directory of template overrides.")
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@templates_option
+@format_option
 @root_options
 @verbosity
-def explain(config_file: str, templates: str | None, fmt: str, root: str | None, load_restrictor: str | None) -> None:
+def explain(config_file: str, templates: str | None, fmt: str, root: str | None, load_restrictor: str | None) -> int:
     """Show, per build, how credentials travel: registry → Secret → mount → file read → destination.
 
     Given a catalog instead of a generator config, say what each of its connections gives a build.
     """
+    from generator.explain import explain_config
 
-    def go() -> int:
-        from generator.explain import explain_config
+    if config_file != "-" and _is_catalog(config_file):
+        from generator.catalog_explain import explain_catalog
 
-        if config_file != "-" and _is_catalog(config_file):
-            from generator.catalog_explain import explain_catalog
-
-            text, ok = explain_catalog(config_file, fmt)
-            click.echo(text)
-            return 0 if ok else EXIT_USER
+        text, ok = explain_catalog(config_file, fmt)
+    else:
         config, _ = load_config_file(config_file, root, load_restrictor, templates)
         text, ok = explain_config(config, fmt)
-        click.echo(text)
-        return 0 if ok else EXIT_USER
-
-    run_guarded(go)
+    click.echo(text)
+    return 0 if ok else EXIT_USER
 
 
 @cli.command()
 @click.argument("which", type=click.Choice(["config", "catalog"]), default="config")
 def schema(which: str) -> None:
     """Print the JSON Schema of the generator config or of the catalog."""
-    from generator.catalog import CATALOG_SCHEMA
-    from generator.config import CONFIG_SCHEMA
+    from generator.scaffold import schema_json
 
-    click.echo(json.dumps(CONFIG_SCHEMA if which == "config" else CATALOG_SCHEMA, indent=2, sort_keys=True))
+    click.echo(schema_json(which), nl=False)
 
 
 def _is_catalog(file: str) -> bool:
@@ -337,44 +221,36 @@ def _is_catalog(file: str) -> bool:
 @verbosity
 def install() -> None:
     """Install the kustomize exec plugin under the first plugin root kustomize will use."""
+    from generator.install import install as do_install
 
-    def go() -> None:
-        from generator.install import install as do_install
-
-        target = do_install(os.environ)
-        root = target.parents[3]
-        if quiet():
-            return
-        click.echo(f"installed {target}")
-        default = target.parents[3] in (Path.home() / ".config" / "kustomize" / "plugin",)
-        env = "" if default else f"KUSTOMIZE_PLUGIN_HOME={root} "
-        click.echo(f"build with: {env}kubectl kustomize --enable-alpha-plugins <dir>")
-        click.echo(f"        or: {env}kustomize build --enable-alpha-plugins <dir>")
-
-    run_guarded(go)
+    target = do_install(os.environ)
+    root = target.parents[3]
+    if quiet():
+        return
+    click.echo(f"installed {target}")
+    default = target.parents[3] in (Path.home() / ".config" / "kustomize" / "plugin",)
+    env = "" if default else f"KUSTOMIZE_PLUGIN_HOME={root} "
+    click.echo(f"build with: {env}kubectl kustomize --enable-alpha-plugins <dir>")
+    click.echo(f"        or: {env}kustomize build --enable-alpha-plugins <dir>")
 
 
 @cli.command()
 @verbosity
-def uninstall() -> None:
+def uninstall() -> int:
     """Remove the kustomize exec plugin `conngen install` wrote, from every plugin root kustomize may use."""
+    from generator.install import plugin_roots
+    from generator.install import uninstall as do_uninstall
 
-    def go() -> int:
-        from generator.install import plugin_roots
-        from generator.install import uninstall as do_uninstall
-
-        removed, refused = do_uninstall(os.environ)
-        for path in refused:
-            click.echo(f"left {path} alone: `conngen install` did not write it", err=True)
-        if not quiet():
-            for path in removed:
-                click.echo(f"removed {path}")
-            if not removed and not refused:
-                click.echo("no conngen plugin installed (looked in " + ", ".join(map(str, plugin_roots(os.environ)))
-                           + ")")
-        return EXIT_USER if refused else 0
-
-    run_guarded(go)
+    removed, refused = do_uninstall(os.environ)
+    for path in refused:
+        click.echo(f"left {path} alone: `conngen install` did not write it", err=True)
+    if not quiet():
+        for path in removed:
+            click.echo(f"removed {path}")
+        if not removed and not refused:
+            click.echo("no conngen plugin installed (looked in " + ", ".join(map(str, plugin_roots(os.environ)))
+                       + ")")
+    return EXIT_USER if refused else 0
 
 
 class _Closed:
@@ -391,5 +267,5 @@ class _Closed:
 
 def main() -> None:
     if sys.stdout is None:
-        sys.stdout = _Closed()  # type: ignore[assignment]
+        sys.stdout = _Closed()
     cli(prog_name="conngen")

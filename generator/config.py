@@ -18,6 +18,7 @@ from generator import names
 from generator.builders import PROFILES
 from generator.catalog import check_connections, load_catalog_file
 from generator.errors import Issue, Origin, UserError, shown
+from generator.kustomization import catalog_files
 from generator.lifecycle import MODES
 from generator.model import (Build, Connection, ConnectionContext, Credential, ExistingSecret, ExternalSource,
                              GeneratorConfig, GeneratorOptions, JobDefaults, PullSecrets, RemoteRef, ValueSource)
@@ -379,9 +380,8 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         raise UserError([Issue(Origin(display), "the document expands to too many values (YAML aliases?)")]) from None
     if cfg is INVALID:
         # still check the catalogs, so one run reports every problem
-        raw = data.get("catalog") if isinstance(data, dict) else None
-        files = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
-        if all(isinstance(f, str) for f in files):
+        files = catalog_files(data)
+        if files is not None:
             paths = Paths(root, restrictor or RESTRICT_ROOT)
             _load_catalogs(files, [Origin(display, ("catalog", i)) for i in range(len(files))], paths, ctx.issues)
         return None, ctx.issues
@@ -406,7 +406,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
                                 "serviceAccountName": None, "resources": None}
     mode = MODES[cfg["lifecycle"]]
     if jd["ttlSecondsAfterFinished"] is not None and not mode.ttl_allowed:
-        issues.append(Issue(jd.at("ttlSecondsAfterFinished"),
+        issues.append(Issue(cfg["jobDefaults"].at("ttlSecondsAfterFinished"),  # set, so not the default above
                             f"a TTL with lifecycle {mode.name}: {mode.why_no_ttl}",
                             "remove ttlSecondsAfterFinished (an unchanged build keeps its finished Job, so it never "
                             "runs twice), or use lifecycle: argocd or helm, whose hook Jobs are not re-created"))
@@ -449,7 +449,7 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
     for rel, origin in zip(files, origins):
         try:
             path = Path(paths.resolve(rel, origin))
-            if not path.exists():  # named at the config's line that lists it, with where the path was looked up
+            if not os.path.exists(path):  # (a name too long, too) named at the line that lists it, with where it was looked
                 issues.append(Issue(origin, f"catalog {shown(rel)} not found: no file {paths.display(path)}",
                                     f"fix the path; relative paths start at {paths.root}"))
                 continue

@@ -21,7 +21,9 @@ import click
 from msgspec import Struct, structs
 
 from generator import __version__
+from generator.exits import EXIT_USER
 from generator.install import PLUGIN_PATH, chosen_root, plugin_roots
+from generator.options import format_option
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 _MARKER = re.compile(r"# conngen (\d\S*)$")
@@ -276,19 +278,14 @@ def _text(checks: list[Check]) -> str:
 
 
 @click.command()
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
-def doctor(fmt: str) -> None:
+@format_option
+def doctor(fmt: str) -> int:
     """Check that kustomize can run conngen here, and say how to fix what is missing (exit 1 if a build would fail)."""
-    from generator.cli import run_guarded
-
-    def go() -> int:
-        checks = run_checks(os.environ)
-        ok = all(c.status != FAIL for c in checks)
-        if fmt == "json":
-            click.echo(json.dumps({"ok": ok, "version": __version__, "checks": [structs.asdict(c) for c in checks]}, indent=2))
-        else:
-            click.echo(_text(checks))
-            click.echo("ok: kustomize can build with conngen" if ok else "not ready: fix the FAIL lines above")
-        return 0 if ok else 1
-
-    run_guarded(go)
+    checks = run_checks(os.environ)
+    ok = all(c.status != FAIL for c in checks)
+    if fmt == "json":
+        click.echo(json.dumps({"ok": ok, "version": __version__, "checks": [structs.asdict(c) for c in checks]}, indent=2))
+    else:
+        click.echo(_text(checks))
+        click.echo("ok: kustomize can build with conngen" if ok else "not ready: fix the FAIL lines above")
+    return 0 if ok else EXIT_USER

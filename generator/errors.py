@@ -1,8 +1,8 @@
 """User-facing problems: where they are, what is wrong, how to fix it.
 
 Every mistake a user can make ends as an `Issue`; a `UserError` carries one or more
-issues to the single place that prints them (the CLI or a protocol adapter). Messages
-are written by us, never built from credential values, so printing them is safe.
+issues to the one handler every entry point ends through (exits.py), which prints them.
+Messages are written by us, never built from credential values, so printing them is safe.
 """
 
 from __future__ import annotations
@@ -10,13 +10,6 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from msgspec import Struct
-
-#: Exit codes, documented in docs/reference.md.
-EXIT_OK = 0
-EXIT_USER = 1
-EXIT_USAGE = 2
-EXIT_BUG = 3
-EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 KeyPath = tuple  # a path into a YAML document: ("connections", 3, "secret", "mountPath")
 
@@ -66,7 +59,7 @@ class Issue(Struct, frozen=True):
         return self.origin, self.message, self.hint, self.severity
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Issue and self._identity() == other._identity()  # type: ignore[attr-defined]
+        return type(other) is Issue and self._identity() == other._identity()
 
     def __hash__(self) -> int:
         return hash(self._identity())
@@ -89,7 +82,3 @@ class UserError(Exception):
     def __init__(self, issues: Iterable[Issue]):
         self.issues = list(issues)
         super().__init__("; ".join(i.message for i in self.issues))
-
-
-def fail(origin: Origin | None, message: str, hint: str = "") -> UserError:
-    return UserError([Issue(origin, message, hint)])

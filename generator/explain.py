@@ -17,7 +17,7 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
     renderer = Renderer(config.templates_dir, None, config.templates_root)
     servers = {s.name: s.servers for s in plan.secrets}
     external = {s.name for s in plan.secrets if s.credential.external is not None}
-    types = {e.name: e.type for e in config.existing_secrets}
+    types: dict[str | None, str | None] = {e.name: e.type for e in config.existing_secrets}
     rows = []
     for job in plan.jobs:
         profile = PROFILES[job.builder]

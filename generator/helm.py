@@ -23,9 +23,9 @@ import yaml
 from msgspec import Struct
 
 from generator.builders import PROFILES
-from generator.cli import load_config_file, root_options, run_guarded, strict_option
 from generator.errors import Issue, UserError, clipped, shown
 from generator.model import GeneratorConfig
+from generator.options import load_config_file, root_options, strict_option, templates_option
 from generator.plan import BEHAVIOR, NEEDS_HASH, registry_mount
 
 CONNECTION_ANNOTATION = "conngen.dev/registry-connection"
@@ -309,8 +309,7 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
 
 @click.command("post-render")
 @click.argument("config_file", type=click.Path(dir_okay=False))
-@click.option("--templates", type=click.Path(file_okay=False, exists=True),
-              help="Directory of template overrides.")
+@templates_option
 @click.option("--release", help="Release name to scope generated names to (default: the chart's "
               "app.kubernetes.io/instance label).")
 @strict_option
@@ -328,19 +327,14 @@ def post_render_command(config_file: str, templates: str | None, release: str | 
     (conngen.dev/builder: kaniko|dockerizer, default kaniko; conngen.dev/container: <name>,
     default the first container). CONFIG_FILE is relative to where helm runs.
     """
+    from generator.report import print_issues
+    from generator.stdin import read_stdin
 
-    def go() -> None:
-        from generator.plugin import read_stdin
-        from generator.report import print_issues
-
-        if sys.stdin.isatty():
-            raise click.UsageError("post-render reads the chart's rendered manifests on stdin "
-                                   "(helm --post-renderer); pipe them in")
-        config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
-        text = read_stdin("helm's manifests")
-        out, issues = post_render(text, config, os.environ, warnings, release)
-        print_issues(issues)
-        sys.stdout.write(out)
-
-    run_guarded(go)
-
+    if sys.stdin.isatty():
+        raise click.UsageError("post-render reads the chart's rendered manifests on stdin "
+                               "(helm --post-renderer); pipe them in")
+    config, warnings = load_config_file(config_file, root, load_restrictor, templates, strict)
+    text = read_stdin("helm's manifests")
+    out, issues = post_render(text, config, os.environ, warnings, release)
+    print_issues(issues)
+    sys.stdout.write(out)

@@ -19,13 +19,14 @@ from typing import Any, TextIO
 import yaml
 
 from generator.emit import _Dumper
-from generator.errors import EXIT_OK, EXIT_USER, Issue, Origin, UserError, dotted
+from generator.errors import Issue, Origin, UserError, dotted
+from generator.exits import EXIT_OK, guarded
+from generator.stdin import STDIN as INPUT
 
 RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
 #: Annotation prefixes the orchestrator owns (kyaml kioutil); never compared, never emitted.
 RESERVED_PREFIXES = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/")
 SEVERITIES = ("error", "warning", "info")
-INPUT = "<stdin>"
 #: How errors name a config that is not a file of the kustomization (kpt, a pipe).
 FUNCTION_CONFIG = "<functionConfig>"
 
@@ -84,7 +85,8 @@ def to_result(issue: Issue, config_display: str, config: dict) -> dict:
     if origin is None:
         return out
     if origin.file == config_display:
-        metadata = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        found = config.get("metadata")
+        metadata = found if isinstance(found, dict) else {}
         ref = {"apiVersion": config.get("apiVersion"), "kind": config.get("kind"), "name": metadata.get("name"),
                "namespace": metadata.get("namespace")}
         out["resourceRef"] = {k: v for k, v in ref.items() if isinstance(v, str)}
@@ -107,34 +109,49 @@ def _dump(resource_list: dict) -> str:
                      allow_unicode=True, width=4096, explicit_start=True)
 
 
-def run(text: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
-    """One function call; paths resolve against the working directory (the kustomization's)."""
-    from generator.pipeline import generate, load
-    from generator.plugin import original_config
-    from generator.report import print_issues
+def run(text: str | None, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
+    """One function call (`text`: the ResourceList; None reads it from stdin); paths resolve against
+    the working directory (the kustomization's)."""
+    call = _Call(out, err)
+    return guarded(lambda: call.run(text, environ), err, call.refuse)
 
-    root = Path(os.getcwd())
-    config: dict = {}
-    display = FUNCTION_CONFIG
-    warnings: list[Issue] = []
-    try:
-        config = read_resource_list(text)["functionConfig"]
-        authored = without_reserved(config)
-        display = original_config(root, authored, without_reserved) or display
-        loaded, warnings = load(authored, display, root)
-        result = generate(loaded, environ, warnings)
-    except UserError as exc:
+
+class _Call:
+    """One function call, and what is known of its config so far: the results of a refusal name it."""
+
+    def __init__(self, out: TextIO, err: TextIO):
+        self.out, self.err = out, err
+        self.config: dict = {}
+        self.display = FUNCTION_CONFIG
+        self.warnings: list[Issue] = []
+
+    def run(self, text: str | None, environ: dict[str, str]) -> int:
+        from generator.kustomization import original_config
+        from generator.pipeline import generate, load
+        from generator.report import print_issues
+        from generator.stdin import read_stdin
+
+        root = Path(os.getcwd())
+        self.config = read_resource_list(read_stdin() if text is None else text)["functionConfig"]
+        authored = without_reserved(self.config)
+        self.display = original_config(root, authored, without_reserved) or self.display
+        loaded, self.warnings = load(authored, self.display, root)
+        result = generate(loaded, environ, self.warnings)
+        print_issues(result.warnings, self.err)
+        resource_list: dict[str, Any] = {"apiVersion": RESOURCE_LIST_API_VERSIONS[0], "kind": "ResourceList",
+                                         "items": result.objects}
+        if result.warnings:
+            resource_list["results"] = [to_result(i, self.display, self.config) for i in result.warnings]
+        self.out.write(_dump(resource_list))
+        return EXIT_OK
+
+    def refuse(self, exc: UserError) -> None:
+        """The problems on stderr (kustomize shows them) and as `results` (kpt reads them), with no items."""
+        from generator.report import print_issues
+
         raised = {(i.origin, i.message) for i in exc.issues}  # under strict, the warnings come back as errors
-        issues = [w for w in warnings if (w.origin, w.message) not in raised] + exc.issues
-        print_issues(issues, err)
-        results = [to_result(i, display, config) for i in issues]
-        out.write(_dump({"apiVersion": RESOURCE_LIST_API_VERSIONS[0], "kind": "ResourceList", "items": [],
-                         "results": results}))
-        return EXIT_USER
-    print_issues(result.warnings, err)
-    resource_list: dict[str, Any] = {"apiVersion": RESOURCE_LIST_API_VERSIONS[0], "kind": "ResourceList",
-                                     "items": result.objects}
-    if result.warnings:
-        resource_list["results"] = [to_result(i, display, config) for i in result.warnings]
-    out.write(_dump(resource_list))
-    return EXIT_OK
+        issues = [w for w in self.warnings if (w.origin, w.message) not in raised] + exc.issues
+        print_issues(issues, self.err)
+        results = [to_result(i, self.display, self.config) for i in issues]
+        self.out.write(_dump({"apiVersion": RESOURCE_LIST_API_VERSIONS[0], "kind": "ResourceList", "items": [],
+                              "results": results}))

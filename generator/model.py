@@ -6,7 +6,7 @@ Each object keeps its `Origin` so later stages can point at the exact line.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from msgspec import Struct
 
@@ -85,11 +85,9 @@ class ValueSource(Struct, frozen=True):
     key: str | None = None  # the top-level key to read from a decrypted sops document
     format: str | None = None  # sops input format: json, yaml, dotenv or binary
 
-    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
         """The fields a repr shows (msgspec's own `__rich_repr__`, used by rich, would show `literal`)."""
-        for name in self.__struct_fields__:
-            if name != "literal":
-                yield name, getattr(self, name)
+        return [(name, getattr(self, name)) for name in self.__struct_fields__ if name != "literal"]
 
     def __repr__(self) -> str:
         return "ValueSource(" + ", ".join(f"{name}={value!r}" for name, value in self.__rich_repr__()) + ")"

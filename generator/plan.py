@@ -231,9 +231,9 @@ class Planner:
         mounted = set()  # Secrets some build's pod mounts
         for build in self.config.builds:
             for used in (build.connection, *build.extra_connections):
-                conn = self.connections.get(used)
-                if conn is not None and conn.secret is not None:
-                    mounted.add(conn.secret.name)
+                mounts = self.connections.get(used)
+                if mounts is not None and mounts.secret is not None:
+                    mounted.add(mounts.secret.name)
         options = self.config.options
         base_annotations = {**dict(options.annotations), **dict(self.lifecycle.other_annotations)}
         labels = {**self.labels, "app.kubernetes.io/name": "conngen",
@@ -290,9 +290,9 @@ class Planner:
             self.error(origin, f"build {shown(build.name)} names connection {shown(build.connection)}, which is not in the catalog", hint)
             return None
         if conn.kind != "registry":
-            registries = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
+            listed = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
             self.error(origin, f"connection {shown(conn.name)} is a {conn.kind} connection, a build needs a registry connection",
-                       f"name a registry connection (the catalog's: {registries})")
+                       f"name a registry connection (the catalog's: {listed})")
             return None
         return conn
 

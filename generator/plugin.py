@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
 from generator.collector import process_entry
+from generator.exits import EXIT_OK, EXIT_USAGE, EXIT_USER, guarded
 
-# exit codes as generator.errors defines them; that module (and msgspec) loads only off the cache hit path
-EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+if TYPE_CHECKING:
+    from generator.errors import UserError
 
 USAGE = """\
 usage: ConnectionGenerator <config file>    legacy kustomize exec plugin (--enable-alpha-plugins)
@@ -30,37 +31,22 @@ usage: ConnectionGenerator <config file>    legacy kustomize exec plugin (--enab
 """
 
 
-def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lambda d: d,
-                    read: list[str] | None = None) -> str | None:
-    """The kustomization's own file for this config, so errors name it and its real lines.
-
-    The generator files it compares are added to `read` (the render cache checks them).
-    """
-    from generator.errors import UserError
-    from generator.yamlio import load_yaml_file
-
-    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
-        kfile = root / name
-        if kfile.is_file():
-            break
-    else:
-        return None
-    try:
-        kustomization = load_yaml_file(kfile, name)
-        for entry in kustomization.get("generators") or []:
-            candidate = root / entry if isinstance(entry, str) else None
-            if candidate is not None and read is not None:
-                read.append(str(candidate))
-            if candidate is not None and candidate.is_file() and normalise(load_yaml_file(candidate, entry)) == data:
-                return entry
-    except (UserError, AttributeError, TypeError, OSError):
-        return None
-    return None
-
-
 def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
-    from generator import cache
+    """One exec plugin call: the config's objects on `out`, or its problems on `err` and exit 1."""
+    return guarded(lambda: _build(config_file, out, err, environ), err, _printer(err))
 
+
+def _printer(err: TextIO) -> Callable[[UserError], None]:
+    """How the exec plugin reports a user's problems: located messages on stderr, which kustomize shows."""
+    def report(exc: UserError) -> None:
+        from generator.report import print_issues
+
+        print_issues(exc.issues, err)
+    return report
+
+
+def _build(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
+    from generator import cache
     from generator.verbose import note
 
     root = Path(environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or os.getcwd())
@@ -77,23 +63,18 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
     import io
 
     from generator.emit import read_stream, yaml_stream
-    from generator.errors import UserError
+    from generator.kustomization import original_config
     from generator.pipeline import generate, load
     from generator.render import builtin_templates_dir
     from generator.report import print_issues
     from generator.yamlio import load_yaml_file
 
-    texts: dict[str, str] = {}
     read: list[str] = []
-    try:
-        data = load_yaml_file(Path(config_file), config_file)
-        display = original_config(root, data, read=read) or config_file
-        config, warnings = load(data, display, root)
-        rendered = io.StringIO()
-        result = generate(config, environ, warnings, out=rendered)
-    except UserError as exc:
-        print_issues(exc.issues, err, texts)
-        return EXIT_USER
+    data = load_yaml_file(Path(config_file), config_file)
+    display = original_config(root, data, read=read) or config_file
+    config, warnings = load(data, display, root)
+    rendered = io.StringIO()
+    result = generate(config, environ, warnings, out=rendered)
     shown = io.StringIO()
     print_issues(result.warnings, shown)
     stream = rendered.getvalue()
@@ -109,33 +90,6 @@ def run(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> 
     return EXIT_OK
 
 
-def read_stdin(what: str = "input") -> str:
-    """stdin as text, refusing more than the input limit or non-UTF-8 before parsing any of it."""
-    from generator.errors import Issue, Origin, UserError
-    from generator.limits import MAX_FILE_BYTES
-
-    raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)  # a pipe or /dev/zero stops here too
-    if len(raw) > MAX_FILE_BYTES:
-        raise UserError([Issue(Origin("<stdin>"), f"{what} is more than the limit of {MAX_FILE_BYTES} bytes")])
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError([Issue(Origin("<stdin>"), f"{what} is not UTF-8 (byte {exc.start})")]) from None
-
-
-def run_function(err: TextIO, environ: dict[str, str]) -> int:
-    from generator import krm
-    from generator.errors import UserError
-    from generator.report import print_issues
-
-    try:
-        text = read_stdin()
-    except UserError as exc:
-        print_issues(exc.issues, err)
-        return EXIT_USER
-    return krm.run(text, sys.stdout, err, environ)
-
-
 @process_entry  # imports included: a plugin process lives for one build
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv if argv is None else argv)
@@ -143,29 +97,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sys.stderr is not None:
             sys.stderr.write("conngen: error: standard output is closed\n")
         return EXIT_USER
-    try:
-        if args[1:] == ["--version"]:  # `conngen doctor` asks the installed plugin itself
-            from generator import __version__
+    if args[1:] == ["--version"]:  # `conngen doctor` asks the installed plugin itself
+        return guarded(_print_version, sys.stderr, _printer(sys.stderr))
+    if len(args) >= 2:
+        return run(args[1], sys.stdout, sys.stderr, dict(os.environ))
+    if sys.stdin is None or sys.stdin.isatty():
+        sys.stderr.write(USAGE)
+        return EXIT_USAGE
+    from generator import krm
 
-            print(__version__)
-            return EXIT_OK
-        if len(args) >= 2:
-            return run(args[1], sys.stdout, sys.stderr, dict(os.environ))
-        if sys.stdin is None or sys.stdin.isatty():
-            sys.stderr.write(USAGE)
-            return EXIT_USAGE
-        return run_function(sys.stderr, dict(os.environ))
-    except KeyboardInterrupt:  # Ctrl-C: the user knows; no traceback, the shell's usual code
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # the reader of stdout left (kustomize was stopped): nothing to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_USER
-    except OSError as exc:  # writing the output failed (a full disk behind a redirect): the environment, not a bug
-        print(f"conngen: error: cannot write the output ({exc.strerror or type(exc).__name__})", file=sys.stderr)
-        return EXIT_USER
-    except Exception as exc:  # noqa: BLE001 - a bug: say so without a traceback or any value
-        print(f"conngen: internal error ({type(exc).__name__}); please report it", file=sys.stderr)
-        return EXIT_BUG
+    return krm.run(None, sys.stdout, sys.stderr, dict(os.environ))
+
+
+def _print_version() -> None:
+    from generator import __version__
+
+    print(__version__)
 
 
 if __name__ == "__main__":

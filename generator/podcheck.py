@@ -8,6 +8,8 @@ Job's YAML looks fine in each case, so conngen refuses them, located at the cata
 
 from __future__ import annotations
 
+from typing import Any
+
 from generator.builders import BuilderProfile
 from generator.errors import Issue, Origin
 from generator.pod import Pod
@@ -113,7 +115,7 @@ def check_modes(pod: Pod, profile: BuilderProfile, security_context: dict | None
             continue
         origin = pod.origins.get(mount["mountPath"])
         base = Origin(origin.file, origin.path[:-1]) if origin and origin.path[-1:] == ("mountPath",) else origin
-        modes = [(body.get("defaultMode"), ("defaultMode",))]
+        modes: list[tuple[Any, tuple[str | int, ...]]] = [(body.get("defaultMode"), ("defaultMode",))]
         modes += [(item.get("mode"), ("items", i, "mode")) for i, item in enumerate(body.get("items") or [])]
         for mode, where in modes:
             if mode is not None and not (mode & 0o004 or (gid == 0 and mode & 0o040)):

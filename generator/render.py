@@ -20,7 +20,7 @@ import re
 from importlib.util import find_spec
 from pathlib import Path
 from itertools import islice
-from typing import Any, Mapping, TextIO
+from typing import Any, Callable, Mapping, TextIO
 
 import jinja2
 import jinja2.ext
@@ -161,7 +161,7 @@ class RootedLoader(jinja2.FileSystemLoader):
         self._override = override_dir
         self._inside = None if root is None else os.path.realpath(root).rstrip(os.sep) + os.sep
 
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         if self._override is not None:
             found = posixpath.join(self._override, *jinja2.loaders.split_template_path(template))
             if os.path.isfile(found):

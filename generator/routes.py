@@ -115,7 +115,7 @@ def credential_route(job: dict, profile: BuilderProfile) -> Route:
         problems.append(f"nothing is mounted where {profile.name} reads {reads}")
     else:
         rel = posixpath.relpath(reads, mount["mountPath"])
-        source = next((v for v in spec.get("volumes") or [] if v["name"] == mount["name"]), {})
+        source: dict = next((v for v in spec.get("volumes") or [] if v["name"] == mount["name"]), {})
         volume = mount["name"]
         if "secret" not in source:
             problems.append(f"volume {volume} at {mount['mountPath']} is not a Secret")

@@ -135,7 +135,8 @@ and `conngen schema catalog > schemas/catalog.schema.json`.
 """
 
 
-def _schema(which: str) -> str:
+def schema_json(which: str) -> str:
+    """The JSON Schema of the generator config ("config") or of the catalog, as `conngen schema` prints it."""
     from generator.catalog import CATALOG_SCHEMA
     from generator.config import CONFIG_SCHEMA
 
@@ -152,8 +153,8 @@ def example_files(directory: Path, registry_url: str, builder: str) -> dict[str,
         "connections.yaml": _catalog(registry_url),
         "creds/README": CREDS_README,
         "creds/.gitignore": CREDS_GITIGNORE,
-        "schemas/config.schema.json": _schema("config"),
-        "schemas/catalog.schema.json": _schema("catalog"),
+        "schemas/config.schema.json": schema_json("config"),
+        "schemas/catalog.schema.json": schema_json("catalog"),
         "README.md": _readme(builder),
     }
 
@@ -193,16 +194,11 @@ def scaffold(directory: Path, registry_url: str, builder: str) -> list[Path]:
               help="Builder of the example build.")
 def init(directory: str, registry_url: str, builder: str) -> None:
     """Create a working example (catalog, generator config, kustomization) in DIRECTORY."""
-    from generator.cli import run_guarded
-
-    def go() -> None:
-        target = Path(directory)
-        for path in scaffold(target, registry_url, builder):
-            click.echo(f"created {path}")
-        where = "" if target.resolve() == Path.cwd() else f"cd {directory}\n"
-        click.echo(f"\nnext:\n{where}export REGISTRY_USERNAME=<user> REGISTRY_PASSWORD=<password>\n"
-                   "conngen render generator.yaml\n"
-                   "conngen install && kubectl kustomize --enable-alpha-plugins .\n"
-                   "(README.md lists more)")
-
-    run_guarded(go)
+    target = Path(directory)
+    for path in scaffold(target, registry_url, builder):
+        click.echo(f"created {path}")
+    where = "" if target.resolve() == Path.cwd() else f"cd {directory}\n"
+    click.echo(f"\nnext:\n{where}export REGISTRY_USERNAME=<user> REGISTRY_PASSWORD=<password>\n"
+               "conngen render generator.yaml\n"
+               "conngen install && kubectl kustomize --enable-alpha-plugins .\n"
+               "(README.md lists more)")

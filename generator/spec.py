@@ -160,9 +160,9 @@ class Int(Spec):
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         if isinstance(value, bool) or not isinstance(value, int):
-            unquote = isinstance(value, str) and value.strip().isdigit()
+            digits = value.strip() if isinstance(value, str) else ""
             return ctx.error(path, f"expected a whole number, got {type_name(value)}",
-                             f"drop the quotes: {value.strip()}" if unquote else "write a number such as 3")
+                             f"drop the quotes: {digits}" if digits.isdigit() else "write a number such as 3")
         if self.minimum is not None and value < self.minimum:
             return ctx.error(path, f"must be at least {self.minimum}", f"use {self.minimum} or more")
         if self.maximum is not None and value > self.maximum:

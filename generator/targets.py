@@ -10,52 +10,36 @@ import os
 import re
 from pathlib import Path
 
-from generator.cache import KUSTOMIZATIONS
 from generator.config import KIND
 from generator.errors import Issue, Origin, UserError
+from generator.kustomization import generators, kustomization_file
 from generator.yamlio import load_yaml_file
 
 #: the same pattern as the `conngen-validate` hook in .pre-commit-hooks.yaml
 CONVENTION = re.compile(r"(^|/)(generator|connections)\.ya?ml$|\.conngen\.ya?ml$")
 
 
-def expand(args: tuple[str, ...], root: str | None) -> tuple[list[tuple[str, str | None]], list[Issue]]:
-    """Each argument as (file, root) pairs: a file stays itself, a directory becomes what it holds."""
-    targets: list[tuple[str, str | None]] = []
-    issues: list[Issue] = []
-    for arg in args:
-        path = Path(arg)
-        if not path.is_dir():
-            targets.append((arg, root))
-            continue
-        kfile = _kustomization(path)
-        try:
-            found = _kustomization_configs(path, kfile) if kfile else _by_convention(path)
-        except UserError as exc:
-            issues.extend(exc.issues)
-            continue
-        targets.extend((file, root or (arg if kfile else None)) for file in found)
-    return targets, issues
+def expand(arg: str, root: str | None) -> list[tuple[str, str | None]]:
+    """One argument as (file, root) pairs: a file stays itself, a directory becomes what it holds."""
+    path = Path(arg)
+    if not path.is_dir():
+        return [(arg, root)]
+    kfile = kustomization_file(path)
+    if kfile is None:
+        return [(file, root) for file in _by_convention(path)]
+    return [(file, root or arg) for file in _kustomization_configs(kfile)]
 
 
-def _kustomization(directory: Path) -> Path | None:
-    return next((directory / name for name in KUSTOMIZATIONS if (directory / name).is_file()), None)
-
-
-def _kustomization_configs(directory: Path, kfile: Path) -> list[str]:
-    shown = str(kfile)
-    data = load_yaml_file(kfile, shown)
-    entries = data.get("generators") if isinstance(data, dict) else None
+def _kustomization_configs(kfile: Path) -> list[str]:
     configs = []
-    for i, entry in enumerate(entries if isinstance(entries, list) else []):
-        candidate = directory / entry if isinstance(entry, str) else None
-        if candidate is None or not candidate.is_file():
+    for _, candidate in generators(kfile):
+        if not candidate.is_file():
             continue
         doc = load_yaml_file(candidate, str(candidate))
         if isinstance(doc, dict) and doc.get("kind") == KIND:
             configs.append(str(candidate))
     if not configs:
-        raise UserError([Issue(Origin(shown, ("generators",)), f"lists no conngen config (kind: {KIND}) under generators:",
+        raise UserError([Issue(Origin(str(kfile), ("generators",)), f"lists no conngen config (kind: {KIND}) under generators:",
                                "add the generator config's file name under generators:, or validate the files "
                                "themselves")])
     return configs

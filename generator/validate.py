@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 
 from generator.catalog import LEGACY_KEY, legacy_private_registries, load_catalog_file
 from generator.config import KIND
 from generator.errors import Issue, Origin, UserError
 from generator.yamlio import load_yaml_file
 
+T = TypeVar("T")
 
-def validate_files(files: tuple[str, ...], root: str | None, restrictor: str | None, skip_credentials: bool,
+
+def validate_paths(args: tuple[str, ...], root: str | None, restrictor: str | None, skip_credentials: bool,
                    environ: Mapping[str, str]) -> list[Issue]:
+    """The problems of every file the arguments name (a directory: the files it stands for, targets.py)."""
+    from generator.targets import expand
+    from generator.verbose import note
+
     issues: list[Issue] = []
-    for file in files:
-        try:
-            found = _validate_one(file, root, restrictor, skip_credentials, environ)
-        except UserError as exc:
-            found = exc.issues
+    targets = [target for arg in args for target in _found(lambda: expand(arg, root), issues)]
+    for file, file_root in targets:
+        note(f"validating {file}" + (f" (root {file_root})" if file_root else ""))
         # a catalog given beside the config that reads it would report its problems twice
+        found = _found(lambda: _validate_one(file, file_root, restrictor, skip_credentials, environ), issues)
         issues.extend(i for i in found if i not in issues)
     return issues
+
+
+def _found(step: Callable[[], list[T]], issues: list[Issue]) -> list[T]:
+    """What `step` returns, or nothing when it raises: its errors join `issues`, to be listed with the rest."""
+    try:
+        return step()
+    except UserError as exc:
+        issues.extend(i for i in exc.issues if i not in issues)
+        return []
 
 
 def _validate_one(file: str, root: str | None, restrictor: str | None, skip_credentials: bool,

@@ -1,8 +1,10 @@
 """Hypothesis fuzz targets for the test suite (tests/test_fuzz_properties.py); the long run is fuzz/.
 
 Each target feeds one input to a real entry point in-process — the exec plugin, the KRM
-function, catalog loading — and checks the contract: exit 0 or 1, never an exception, never
-the planted password outside a Secret's data.
+function — through the handler every conngen process ends in (generator/exits.py), and checks
+the contract: exit 0 or 1 (a crash is exit 3 with "internal error" on stderr), nothing on
+stdout nor any KRM item on exit 1, and the planted password nowhere but in a Secret's data:
+not on stderr, not in KRM results, not in any object of either protocol's output.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import yaml
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fuzz.harness import forms  # noqa: E402
+from fuzz.harness import forms, without_secret_data  # noqa: E402
 
 CANARY = "fuzz-canary-Pw0rd"
 ENV = {"F_USER": "fuzzer", "F_PASS": CANARY}
@@ -94,13 +96,23 @@ def _leaked(text: str) -> bool:
 
 
 def _check(code: int, out: str, err: str, what: str) -> None:
-    if code not in (0, 1):
+    """The contract of one call; `what` starts with the protocol ("plugin" or "krm")."""
+    if code not in (0, 1) or "internal error" in err or "Traceback" in err:
         raise ContractBroken(f"{what}: exit {code}: {err[-500:]}")
     if _leaked(err):
         raise ContractBroken(f"{what}: the password reached stderr")
-    for doc in yaml.safe_load_all(out) if code == 0 and what == "plugin" else []:
-        if doc and doc.get("kind") != "Secret" and _leaked(json.dumps(doc)):
-            raise ContractBroken(f"{what}: the password reached a {doc.get('kind')}")
+    if what.startswith("krm"):
+        answer = yaml.safe_load(out)
+        objects = answer.get("items") or []
+        if _leaked(json.dumps(answer.get("results") or [])):
+            raise ContractBroken(f"{what}: the password reached results")
+    else:
+        objects = [doc for doc in yaml.safe_load_all(out) if doc is not None]
+    if code == 1 and objects:
+        raise ContractBroken(f"{what}: exit 1 with {len(objects)} objects in the output")
+    for obj in objects:
+        if _leaked(json.dumps(without_secret_data(obj))):
+            raise ContractBroken(f"{what}: the password reached a {obj.get('kind')} outside a Secret's data")
 
 
 def exec_plugin_target(root: Path, config: object, catalog_text: str) -> None:
@@ -130,8 +142,6 @@ def krm_target(root: Path, config: object, catalog_text: str) -> None:
     finally:
         os.chdir(cwd)
     _check(code, out.getvalue(), err.getvalue(), "krm")
-    if _leaked(json.dumps(yaml.safe_load(out.getvalue()).get("results") or [])):
-        raise ContractBroken("krm: the password reached results")
 
 
 def raw_text_target(root: Path, text: str) -> None:

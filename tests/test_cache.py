@@ -257,7 +257,7 @@ def read_entry(path: Path) -> dict:
 
 
 def write_signed(path: Path, entry: dict) -> None:
-    """An entry as conngen itself would sign it, with the user's key (stdlib hmac, checking cache._mac too)."""
+    """An entry as conngen itself would sign it, with the user's key (stdlib hmac)."""
     import hmac
 
     key = (path.parent / "hmac-key").read_bytes()
@@ -328,13 +328,6 @@ def test_external_secret_mode_is_never_cached(tmp_path: Path, env: dict) -> None
     (app / "kustomization.yaml").write_text("generators: [generator.yaml]\n")
     assert "kind: ExternalSecret" in build(app, env)
     assert entries(env) == []
-
-
-def test_the_plugins_exit_codes_are_the_documented_ones() -> None:
-    from generator import errors, plugin
-
-    assert (plugin.EXIT_OK, plugin.EXIT_USER, plugin.EXIT_USAGE, plugin.EXIT_BUG, plugin.EXIT_INTERRUPTED) == \
-        (errors.EXIT_OK, errors.EXIT_USER, errors.EXIT_USAGE, errors.EXIT_BUG, errors.EXIT_INTERRUPTED)
 
 
 def test_warnings_are_replayed_on_a_hit(app: Path, env: dict) -> None:
@@ -498,14 +491,19 @@ def test_a_planted_entry_is_never_served(app: Path, env: dict, how: str) -> None
     assert plugin_call(app, env) == first  # stored afresh, whole, and served
 
 
-def test_the_mac_is_hmac_sha256() -> None:
-    """cache._mac is written on the builtin sha256 to keep OpenSSL off the hit path; it must be HMAC."""
+def test_entries_are_signed_with_hmac_sha256(app: Path, env: dict) -> None:
+    """The MAC is written on the builtin sha256 to keep OpenSSL off the hit path; it must be HMAC both ways."""
     import hmac
 
-    from generator.cache import _mac
-
-    for key, message in ((os.urandom(32), b""), (os.urandom(32), os.urandom(1000)), (b"k", b"message")):
-        assert _mac(key, message) == hmac.new(key, message, "sha256").hexdigest().encode()
+    code, first, warned = plugin_call(app, env)
+    assert code == 0, warned
+    (path,) = entries(env)
+    mac, _, body = path.read_bytes().partition(b"\n")
+    assert mac == hmac.new((path.parent / "hmac-key").read_bytes(), body, "sha256").hexdigest().encode()
+    entry = read_entry(path)
+    entry["stream"] += "# signed with the hmac module\n"
+    write_signed(path, entry)
+    assert plugin_call(app, env) == (0, first + "# signed with the hmac module\n", warned)  # accepted and served
 
 
 def _set_config(app: Path, catalog: str | None = None, templates: str | None = None, password: str | None = None) -> None:

@@ -148,7 +148,7 @@ print("frozen before exit:", gc.get_freeze_count() > 0)
 LIBRARY_PROBE = """
 import atexit, gc
 atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
-from generator.cli import load_config_file
+from generator.options import load_config_file
 from generator.pipeline import generate
 config, warnings = load_config_file({config!r}, None, None)
 generate(config, {{"H_USER": "u", "H_PASS": "p"}}, warnings)
@@ -182,7 +182,7 @@ def test_rendering_leaves_the_cycle_collector_as_it_found_it() -> None:
     """generate() pauses the collector for speed; a library caller must get it back running."""
     import gc
 
-    from generator.cli import load_config_file
+    from generator.options import load_config_file
     from generator.pipeline import generate
 
     config, warnings = load_config_file(str(FIXTURES / "seed" / "generator.yaml"), None, None)

@@ -180,6 +180,27 @@ def test_volume_context_is_the_mounted_directory(name: str, tmp_path: Path) -> N
         source.get("hostPath") == {"path": "/srv/build-contexts"}
 
 
+PATH_BUILDERS = {  # builder -> its argument that names the context directory (None: bud's last argument)
+    "dockerizer": "-c", "buildkit": "--local=context=", "buildah": None,
+}
+
+
+@pytest.mark.parametrize("builder", sorted(PATH_BUILDERS))
+def test_builders_taking_a_path_are_told_one_context_directory(builder: str, tmp_path: Path) -> None:
+    """A trailing slash on the context and a sub-path make one directory, the one the mount checks use."""
+    (tmp_path / "connections.yaml").write_text(CATALOG)
+    (tmp_path / "generator.yaml").write_text(
+        "apiVersion: conngen.dev/v1\nkind: ConnectionGenerator\nmetadata: {name: t}\ncatalog: [connections.yaml]\n"
+        f"builds:\n  - {{name: b, connection: reg, builder: {builder}, image: app:1, context: 'dir:///mnt/src/', "
+        "contextSubPath: app}\n")
+    result = run_conngen("render", str(tmp_path / "generator.yaml"))
+    assert result.returncode == 0, result.stderr
+    container = _builder(next(o for o in load_stream(result.stdout) if o["kind"] == "Job"))
+    flag, args = PATH_BUILDERS[builder], container["args"]
+    given = args[-1] if flag is None else args[args.index(flag) + 1] if flag == "-c" else _arg(container, flag)
+    assert given == "/mnt/src/app"
+
+
 # --- git over SSH --------------------------------------------------------------------------------
 
 SSH_CLUSTER = [_secret("github-deploy-key", **{"ssh-privatekey": FAKE_KEY, "known_hosts": FAKE_HOSTS}),

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ruamel.yaml import YAML
 
 from conftest import REPO, assert_valid_k8s, object_key, require_tool, run_conngen
 from generator import __version__
 from generator.builders import PROFILES
-from generator.yamlio import _Yaml12Loader
 from support.clients import require_binaries, running_on_ci
 from support.podsim import simulate_pod
 
@@ -38,8 +38,8 @@ SECRET_VOLUME = {"name": SECRET, "secret": {"secretName": SECRET,
 
 
 def load(text: str) -> list[dict]:
-    """Read manifests as Kubernetes does for these cases: `1:30` is a string, not sexagesimal 90."""
-    return [d for d in yaml.load_all(text, Loader=_Yaml12Loader) if d is not None]  # noqa: S506
+    """Read manifests as Kubernetes does for these cases: `1:30` is a string, not sexagesimal 90 (YAML 1.2)."""
+    return [d for d in YAML(typ="safe", pure=True).load_all(text) if d is not None]
 
 
 def by_name(objects: list[dict]) -> dict[tuple[str, str], dict]:

@@ -135,6 +135,10 @@ def test_catalog_values_are_never_evaluated_as_templates(tmp_path: Path) -> None
     ("{{ ''.__class__.__mro__[1].__subclasses__() | json }}", "template error"),
     ("{{ job.name }}", "without the json filter"),
     ("{{ job.nope | json }}", "template error"),
+    # printable if a read of a record or a mapping skipped the sandbox's check
+    ("{{ job.__struct_fields__ | json }}", "template error"),
+    ("{{ job.credential.__struct_fields__ | json }}", "template error"),
+    ('{{ job.labels.update({"a": "b"}) | json }}', "is unsafe"),
     ("{% for %}", "template syntax error"),
 ])
 def test_user_templates_are_sandboxed_and_json_only(tmp_path: Path, body: str, message: str) -> None:
@@ -705,3 +709,15 @@ def test_the_fuzz_oracles_can_fail(harness, monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(Finding):
         for index in range(0, 200, 5):  # pipeline inputs: some are refused, and their messages checked
             harness.run(index)
+
+
+def test_a_catalog_name_too_long_for_the_file_system_is_a_located_message(tmp_path: Path) -> None:
+    """Found by fuzz/run.py (seed 4242, index 78): stat() refused the name (ENAMETOOLONG), and the
+    handler took it for a failed write ("cannot write the output")."""
+    path = tmp_path / "generator.yaml"
+    path.write_text(json.dumps({"apiVersion": "conngen.dev/v1", "kind": "ConnectionGenerator",
+                                "metadata": {"name": "x"}, "catalog": ["a" * 300]}))
+    result = run_conngen("render", str(path))
+    assert result.returncode == 1
+    assert re.match(rf"{re.escape(str(path))}:1:\d+: error: catalog\[0\]: catalog 'a+… \(300 characters\) not found",
+                    result.stderr), result.stderr

@@ -294,8 +294,8 @@ def test_kustomize_build_runs_the_exec_function(installed: Path, app: Path) -> N
     assert "CONNGEN_TEST_UNSET is not set" in failed.stderr
 
 
-# The function image. Docker cannot build here, so the Dockerfile is read as data and its
-# ENTRYPOINT is run with this interpreter in place of the image's.
+# The function image, read as data: its ENTRYPOINT run with this interpreter in place of the
+# image's. tests/test_image.py builds and runs the image itself.
 
 PINNED = re.compile(r"^[\w.\-/]+(:[\w.\-]+)?@sha256:[0-9a-f]{64}$")
 BUILD_TOOLS = ("gcc", "g++", "cc ", "make", "build-essential", "patchelf", "apt-get install", "pip install", "-dev")

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import golden_cases, load_stream
-from generator.cli import load_config_file
+from generator.options import load_config_file
 from generator.emit import yaml_stream
 from generator.errors import UserError
 from generator.pipeline import generate

@@ -94,6 +94,7 @@ def _strip_timestamps(ours: object, theirs: object) -> object:
     ("a: no", "no"), ("a: on", "on"), ("a: yes", "yes"), ("a: 0644", 644), ("a: 0o644", 420),
     ("a: 2021-01-01", "2021-01-01"), ("a: true", True), ("a: ~", None), ("a: 1.5", 1.5), ("a: 12:30", "12:30"),
     ("a: 1_000", 1000), ("a: 0b101", 5), ("a: 0b_", "0b_"), ("a: +_", "+_"), ("a: 0x_", "0x_"),
+    ("a: TRUE", True), ("a: False", False), ("a: NULL", None), ("a: tRue", "tRue"),
 ])
 def test_yaml_1_2_core_schema(text: str, expected: object) -> None:
     assert parse_yaml(text, "t.yaml") == {"a": expected}
@@ -110,8 +111,8 @@ def test_merge_keys_still_work() -> None:
     assert parse_yaml("base: &b {x: 1}\nitem:\n  <<: *b\n  y: 2\n", "t.yaml")["item"] == {"x": 1, "y": 2}
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=200))
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.text(alphabet="ab:-[]{},&*!|>'\"#? \n0123456789.", max_size=30)))
 def test_any_text_parses_or_gives_a_clean_user_error(text: str) -> None:
     try:
         parse_yaml(text, "t.yaml")
@@ -126,65 +127,86 @@ def test_locate_points_at_keys_and_items() -> None:
     assert locate(text, ("connections", 0, "missing")) == (2, 5)
 
 
-def _full_loader(text: str) -> str:
+# Documents whose reading is easy to get subtly wrong: aliases, tags, merge keys, duplicates,
+# several documents, surrogate escapes, nesting. The value, or the start of the error message.
+EDGE_DOCUMENTS = [
+    ("a: &x [1, 2]\nb: *x\n", {"a": [1, 2], "b": [1, 2]}),
+    ("a: &x {k: v}\nb: *x\nc: *x\n", {"a": {"k": "v"}, "b": {"k": "v"}, "c": {"k": "v"}}),
+    ("&a [*a]\n", "the document refers to itself through a YAML alias"),
+    ("a: *nope\n", "invalid YAML: found undefined alias"),
+    ("a: 1\na: 2\n", "invalid YAML: duplicate key 'a' (first at line 1)"),
+    ("1: a\ntrue: b\n", "invalid YAML: duplicate key True (first at line 1)"),
+    ("? [1]\n: x\n", "invalid YAML: a mapping key must be a plain value, not a list or mapping"),
+    ("<<: {a: 1}\nb: 2\n", {"a": 1, "b": 2}),
+    ("a: !!str 1\n", {"a": "1"}),
+    ("a: !!binary aGk=\n", {"a": b"hi"}),
+    ("- !!set {a}\n", [{"a"}]),
+    ("a: !local x\n", "invalid YAML: could not determine a constructor for the tag '!local'"),
+    ("--- 1\n--- 2\n", "invalid YAML: but found another document"),
+    ("a: &x 1\nb: &x 2\n", "invalid YAML: second occurrence"),
+    ("", None), ("# only a comment\n", None), ("---\n", None),
+    ("a: [1, {b: c}, ~, 0o17, 0644, 0x1F, .5, -.inf, 1e3]\n",
+     {"a": [1, {"b": "c"}, None, 15, 644, 31, 0.5, float("-inf"), 1000.0]}),
+    ('a: "\\ud800"\n', "invalid YAML: found invalid Unicode character escape code"),
+    ('"\\udfff": 1\n', "invalid YAML: found invalid Unicode character escape code"),
+    ("a: " + "[" * 70 + "]" * 70 + "\n", "the document nests more than 64 levels deep"),
+]
+
+
+@pytest.mark.parametrize("text, expected", EDGE_DOCUMENTS)
+def test_edge_documents(text: str, expected: object) -> None:
+    if isinstance(expected, str):
+        with pytest.raises(UserError) as info:
+            parse_yaml(text, "t.yaml")
+        assert info.value.issues[0].message.startswith(expected)
+    else:
+        assert parse_yaml(text, "t.yaml") == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(DOCS, st.booleans(), st.sampled_from([None, '"', "'"]))
+def test_same_meaning_as_ruamel_yaml_1_2_in_every_style(doc: object, flow: bool, style: str | None) -> None:
+    """Flow and block collections, plain, single- and double-quoted scalars: what PyYAML's emitter writes."""
     import yaml
 
-    from generator.yamlio import _Yaml12Loader
-
+    text = yaml.dump(doc, default_flow_style=flow, default_style=style)
     try:
-        return repr(yaml.load(text, Loader=_Yaml12Loader))  # noqa: S506 - a SafeLoader subclass
-    except Exception as exc:  # noqa: BLE001 - compared by type only
-        return f"error {type(exc).__name__}"
-
-
-EVENT_TEXTS = st.one_of(
-    st.builds(lambda doc: _plain_scalar_yaml(doc).lstrip("\n") + "\n", st.dictionaries(KEYS, DOCS, min_size=1, max_size=4)),
-    st.builds(lambda doc, flow, style: __import__("yaml").dump(doc, default_flow_style=flow, default_style=style),
-              DOCS, st.booleans(), st.sampled_from([None, '"', "'"])),
-    st.sampled_from(["a: &x [1, 2]\nb: *x\n", "a: &x {k: v}\nb: *x\nc: *x\n", "&a [*a]\n", "a: *nope\n",
-                     "a: 1\na: 2\n", "? [1]\n: x\n", "<<: {a: 1}\nb: 2\n", "a: !!str 1\n", "a: !!binary aGk=\n",
-                     "--- 1\n--- 2\n", "a: &x 1\nb: &x 2\n", "1: a\ntrue: b\n", "- !!set {a}\n", "a: !local x\n",
-                     "", "# only a comment\n", "---\n", "a: [1, {b: c}, ~, 0o17, 0644, 0x1F, .5, -.inf, 1e3]\n",
-                     'a: "\\ud800"\n', '"\\udfff": 1\n', 'a: "\\ud83d\\ude00"\n', "a: " + "[" * 70 + "]" * 70 + "\n"]),
-    st.text(alphabet="ab:-[]{},&*!|>'\"#? \n0123456789.", max_size=30),
-)
-
-
-@settings(max_examples=400, deadline=None)
-@given(EVENT_TEXTS)
-def test_event_reader_agrees_with_the_full_loader(text: str) -> None:
-    """Whatever the event reader builds, the full loader builds too; it hands everything else over."""
-    from generator.yamlio import _read_events, check_shape
-
-    try:
-        data, plain_tree = _read_events(text)
-    except Exception:  # noqa: BLE001 - handed to the full loader, which decides
+        theirs = _ruamel(text)
+    except ValueError:  # as above: digit-less numbers
         return
-    assert repr(data) == _full_loader(text)
-    if plain_tree:  # skipping check_shape is only right where it would pass
-        check_shape(data, "t.yaml")
+    ours = parse_yaml(text, "t.yaml")
+    if _normalise(ours) != _normalise(theirs):
+        assert _normalise(_strip_timestamps(ours, theirs)) == _normalise(theirs)
 
 
-def test_event_reader_takes_catalogs_and_configs() -> None:
-    """The files conngen reads every build must not fall back to the slow loader."""
+def _without_the_full_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyYAML's node-graph loader is the slow road; the files read on every build must not take it."""
+    import yaml
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parse_yaml handed this document to yaml.load")
+
+    monkeypatch.setattr(yaml, "load", refuse)
+
+
+def test_catalogs_and_configs_take_the_fast_road(monkeypatch: pytest.MonkeyPatch) -> None:
     from pathlib import Path
 
-    from generator.yamlio import _read_events
-
+    texts = {}
     for path in sorted(Path(__file__).parent.parent.glob("fixtures/*/*.yaml")):
-        if path.name.startswith(("expected", "golden")):  # multi-document outputs, not inputs
-            continue
         text = path.read_text()
-        if "!!" in text or "<<:" in text:
-            continue
-        assert repr(_read_events(text)[0]) == _full_loader(text), path
+        if not path.name.startswith(("expected", "golden")) and "!!" not in text and "<<:" not in text:
+            texts[path] = text  # (multi-document outputs, tags and merge keys aside)
+    expected = {path: parse_yaml(text, str(path)) for path, text in texts.items()}
+    _without_the_full_loader(monkeypatch)
+    for path, text in texts.items():
+        assert parse_yaml(text, str(path)) == expected[path], path
 
 
-def test_event_reader_reads_anchors_and_aliases_itself() -> None:
-    """Aliases are shared values, not a reason to hand the file to the slow loader."""
-    from generator.yamlio import _read_events
-
-    data, plain_tree = _read_events("base: &b {user: u, port: 5000}\none: *b\ntwo: *b\nlist: [*b, &n 7, *n]\n")
+def test_anchors_and_aliases_take_the_fast_road_and_stay_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_the_full_loader(monkeypatch)
+    data = parse_yaml("base: &b {user: u, port: 5000}\none: *b\ntwo: *b\nlist: [*b, &n 7, *n]\n", "t.yaml")
     assert data["one"] is data["base"] is data["two"] is data["list"][0]
     assert data["list"][1:] == [7, 7] and data["base"] == {"user": "u", "port": 5000}
-    assert not plain_tree  # an aliased document is walked by check_shape
+    with pytest.raises(UserError, match="refers to itself"):  # an aliased document is still walked by the shape check
+        parse_yaml("&a [*a]\n", "t.yaml")

@@ -70,7 +70,7 @@ class Engine:
         return json.loads(result.stdout) or {}
 
 
-def _dockerd_argv(workdir: Path) -> list[str]:
+def _dockerd_argv(workdir: Path, storage_driver: str = "vfs") -> list[str]:
     # never the machine's /etc/docker/daemon.json; the trust key dockerd 20.10 makes goes here, not to /etc/docker
     (workdir / "daemon.json").write_text(json.dumps({"deprecated-key-path": str(workdir / "key.json")}))
     return [
@@ -81,12 +81,12 @@ def _dockerd_argv(workdir: Path) -> list[str]:
         "--config-file", str(workdir / "daemon.json"),
         "-H", f"unix://{workdir / 'docker.sock'}",
         "--iptables=false", "--ip6tables=false", "--bridge=none",
-        "--storage-driver=vfs",
+        f"--storage-driver={storage_driver}",
     ]
 
 
 @contextmanager
-def run_engine(base_dir: Path | None = None, start_timeout: float = 60) -> Iterator[Engine]:
+def run_engine(base_dir: Path | None = None, start_timeout: float = 60, storage_driver: str = "vfs") -> Iterator[Engine]:
     """Start dockerd, wait until `docker version` shows a server, yield it, always stop and clean up.
 
     The socket lives under a short /tmp path (a unix socket path has a 108-byte limit), so the dir
@@ -101,7 +101,7 @@ def run_engine(base_dir: Path | None = None, start_timeout: float = 60) -> Itera
     log_path = workdir / "dockerd.log"
     proc: subprocess.Popen | None = None
     try:
-        argv = _dockerd_argv(workdir)
+        argv = _dockerd_argv(workdir, storage_driver)
         argv[argv.index("-H") + 1] = f"unix://{sockdir / 'docker.sock'}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -141,14 +141,14 @@ def _tail(path: Path, size: int = 3000) -> str:
     return path.read_text(errors="replace")[-size:] if path.exists() else "(no log)"
 
 
-def engine_fixture(scope: str = "session", name: str | None = None) -> Callable:
+def engine_fixture(scope: str = "session", name: str | None = None, storage_driver: str = "vfs") -> Callable:
     """A pytest fixture yielding a running `Engine`; a start failure is an error, never a skip.
 
     Missing binaries skip locally and fail under CI=true (`require_binaries`).
     """
 
     def _fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-        with run_engine(tmp_path_factory.mktemp("engine")) as engine:
+        with run_engine(tmp_path_factory.mktemp("engine"), storage_driver=storage_driver) as engine:
             yield engine
 
     kwargs: dict = {"scope": scope}
