@@ -42,6 +42,7 @@ from _operator import _compare_digest  # what hmac.compare_digest is, without im
 from generator import __version__
 from generator.dockerauth import login_config
 from generator.kustomization import KUSTOMIZATIONS, catalog_files
+from generator.limits import MAX_FILE_BYTES, MAX_SECRET_BYTES
 
 if TYPE_CHECKING:  # types only: this module loads nothing beyond the standard library
     from generator.model import GeneratorConfig, ValueSource
@@ -49,10 +50,8 @@ if TYPE_CHECKING:  # types only: this module loads nothing beyond the standard l
 
 FORMAT = 2  # bump when the entry layout changes
 MAX_ENTRIES = 256  # oldest entries beyond this are removed when one is stored
-TOO_BIG = 1024 * 1024  # a value or Secret this large goes the full path, whose limits are not smaller
 MAX_ENTRY = 64 * 1024 * 1024  # a larger entry file is not read
 MAX_TREE = 1000  # a templates directory with more files than this is not cached
-CONFIG_LIMIT = 8 * 1024 * 1024  # yamlio.MAX_FILE_BYTES (not imported: it loads PyYAML)
 KEY_FILE = "hmac-key"
 KEY_BYTES = 32
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -219,13 +218,13 @@ def _source_value(source: dict, environ: Mapping[str, str]) -> str | None:
     try:
         fd = os.open(source["file"], os.O_RDONLY | os.O_CLOEXEC)
         try:
-            raw = os.read(fd, TOO_BIG + 1) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+            raw = os.read(fd, MAX_SECRET_BYTES + 1) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
         finally:
             os.close(fd)
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    if len(raw) > TOO_BIG or not raw or "\r" in text:  # the full path reads these (line ends, what is wrong)
+    if len(raw) > MAX_SECRET_BYTES or not raw or "\r" in text:  # the full path reads these (line ends, what is wrong)
         return None
     return text[:-1] if text.endswith("\n") else text
 
@@ -238,8 +237,8 @@ class Probe:
         self.config_file = config_file
         self.root = root
         with open(config_file, "rb") as fh:
-            config_bytes = fh.read(CONFIG_LIMIT + 1)  # /dev/zero: the full path refuses it, by the same limit
-        if len(config_bytes) > CONFIG_LIMIT:
+            config_bytes = fh.read(MAX_FILE_BYTES + 1)  # /dev/zero: the full path refuses it, by the same limit
+        if len(config_bytes) > MAX_FILE_BYTES:
             raise OSError("too large to be a config")
         digest = sha256()
         for part in (f"conngen-cache-{FORMAT}", __version__, root, os.getcwd()):
@@ -291,7 +290,7 @@ class Probe:
             if not user or not password or ":" in user:
                 return None, "a credential source is unset or unusable"  # the full path says which, located
             data = login_config(secret["servers"], user, password, secret["email"])
-            if len(data) > TOO_BIG:
+            if len(data) > MAX_SECRET_BYTES:
                 return None, "a Secret is too large to replay"
             text = text.replace(secret["placeholder"], base64.b64encode(data).decode("ascii"))
         return text, entry["warnings"]

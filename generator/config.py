@@ -20,8 +20,8 @@ from generator.catalog import check_connections, load_catalog_file
 from generator.errors import Issue, Origin, UserError, shown
 from generator.kustomization import catalog_files
 from generator.lifecycle import MODES
-from generator.model import (Build, Connection, Credential, ExistingSecret, ExternalSource, GeneratorConfig,
-                             GeneratorOptions, GitContext, JobDefaults, PullSecrets, RemoteRef, ValueSource)
+from generator.model import (Build, Connection, ConnectionContext, Credential, ExistingSecret, ExternalSource,
+                             GeneratorConfig, GeneratorOptions, JobDefaults, PullSecrets, RemoteRef, ValueSource)
 from generator.sops import FORMATS, file_format
 from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, Int, ListOf, MapOf, Rec, Str, rec,
                             type_name)
@@ -196,8 +196,9 @@ def _check_context(value: Any, ctx: Ctx, path: tuple) -> Any:
     if isinstance(value, str):
         return Str(pattern=ARG_TEXT, hint=_ARG_HINT).check(value, ctx, path)
     checked = CONNECTION_CONTEXT.check(value, ctx, path)
-    return INVALID if checked is INVALID else GitContext(checked["connection"], checked["revision"], checked.origin,
-                                                         checked["path"], checked["ssh"])
+    if checked is INVALID:
+        return INVALID
+    return ConnectionContext(checked["connection"], checked["revision"], checked.origin, checked["path"], checked["ssh"])
 
 
 CONNECTION_CONTEXT = rec(
@@ -428,7 +429,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
         docker_socket=_docker_socket(cfg["builders"] or {}, issues),
         options=GeneratorOptions(options["disableNameSuffixHash"], options["behavior"],
                                  tuple(sorted((options["labels"] or {}).items())),
-                                 tuple(sorted((options["annotations"] or {}).items())), options["secretMode"]),
+                                 tuple(sorted((options["annotations"] or {}).items()))),
         job_defaults=JobDefaults(jd["backoffLimit"], jd["ttlSecondsAfterFinished"], jd["activeDeadlineSeconds"],
                                  jd["serviceAccountName"], jd["resources"]),
         templates_dir=templates_dir,

@@ -1,7 +1,7 @@
 """Build contexts: a URL, or a git, bucket or volume connection of the catalog.
 
-A mixin of the Planner: how each context reaches the builder — natively (kaniko fetches git over
-HTTPS and bucket tarballs), as a mounted directory, or through the git clone init container.
+How each context reaches the builder: natively (kaniko fetches git over HTTPS and bucket
+tarballs), as a mounted directory, or through an init step (a git clone, an rclone fetch).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from msgspec import Struct
 
 from generator.builders import FETCH_IMAGE, GIT_IMAGE, GIT_SSH_DIR, BuilderProfile
 from generator.errors import Issue, Origin, shown
-from generator.model import Build, Connection, GitContext, KeyToPath
+from generator.model import Build, Connection, ConnectionContext, KeyToPath
 from generator.pod import Pod, use_connection
 
 GIT_ENV = {"username": "GIT_USERNAME", "password": "GIT_PASSWORD", "token": "GIT_TOKEN"}
@@ -68,17 +68,17 @@ def _local_dir(profile: BuilderProfile, directory: str) -> str:
 
 
 class ContextPlanner:
-    """The context half of the Planner; it shares the Planner's catalog index and issue list."""
+    """Plans build contexts against a catalog; problems go to `issues`, the list the caller reports."""
 
-    connections: dict[str, Connection]
-    issues: list[Issue]
-    images: dict[str, str]
+    def __init__(self, connections: Mapping[str, Connection], images: Mapping[str, str], issues: list[Issue]):
+        self.connections = connections  # by name: the caller may still be filling it
+        self.images = images  # builders.<name>.image overrides, for the git and fetch steps
+        self.issues = issues
 
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
-        raise NotImplementedError
+        self.issues.append(Issue(origin, message, hint))
 
-    def _context(self, pod: Pod, build: Build, profile: BuilderProfile
-                 ) -> tuple[str, GitClone | ContextFetch | None]:
+    def context(self, pod: Pod, build: Build, profile: BuilderProfile) -> tuple[str, GitClone | ContextFetch | None]:
         """The context argument the builder gets, and a clone or fetch step when it cannot fetch it."""
         origin = build.origin.at("context")
         ctx = build.context
@@ -105,7 +105,7 @@ class ContextPlanner:
             return self._volume_context(pod, ctx, conn, profile, origin)
         return self._bucket_context(pod, build, ctx, conn, profile, origin)
 
-    def _context_fields(self, ctx: GitContext, conn: Connection, origin: Origin) -> bool:
+    def _context_fields(self, ctx: ConnectionContext, conn: Connection, origin: Origin) -> bool:
         """Refuse fields that mean nothing for this kind of connection, rather than ignore them."""
         before = len(self.issues)
         if conn.kind != "git":
@@ -139,7 +139,7 @@ class ContextPlanner:
         url, _, ref = rest.partition("#")
         return self._clone(pod, profile, f"https://{url}", ref.split("#")[0] or None, [], (), origin)
 
-    def _git_context(self, pod: Pod, ctx: GitContext, git: Connection, profile: BuilderProfile,
+    def _git_context(self, pod: Pod, ctx: ConnectionContext, git: Connection, profile: BuilderProfile,
                      origin: Origin) -> tuple[str, GitClone | None]:
         if git.git is None or not git.git.url:
             self.error(origin.at("connection"), f"context connection {shown(git.name)} has no schema.url",
@@ -173,7 +173,7 @@ class ContextPlanner:
         clone = GitClone(url, revision, self.images.get("git", GIT_IMAGE), tuple(env), volume, mounts)
         return _local_dir(profile, profile.workspace), clone
 
-    def _ssh_key(self, pod: Pod, ctx: GitContext, git: Connection, origin: Origin) -> dict | None:
+    def _ssh_key(self, pod: Pod, ctx: ConnectionContext, git: Connection, origin: Origin) -> dict | None:
         """A read-only (0400) volume with the private key and known_hosts, for the clone step only."""
         holder: Connection | None = git
         if ctx.ssh is not None:
@@ -217,7 +217,7 @@ class ContextPlanner:
         volume = pod.volume("git-ssh", {"projected": {"defaultMode": 0o400, "sources": sources}})
         return {"name": volume, "mountPath": GIT_SSH_DIR, "readOnly": True}
 
-    def _volume_context(self, pod: Pod, ctx: GitContext, conn: Connection, profile: BuilderProfile,
+    def _volume_context(self, pod: Pod, ctx: ConnectionContext, conn: Connection, profile: BuilderProfile,
                         origin: Origin) -> tuple[str, GitClone | None]:
         """A directory on a volume_claim/host_path connection, mounted where its schema says."""
         if "dir" not in profile.native_contexts:
@@ -229,7 +229,7 @@ class ContextPlanner:
         directory = f"{base}/{ctx.path.strip('/')}" if ctx.path and ctx.path.strip("/") else base or "/"
         return _local_dir(profile, directory), None
 
-    def _bucket_context(self, pod: Pod, build: Build, ctx: GitContext, conn: Connection, profile: BuilderProfile,
+    def _bucket_context(self, pod: Pod, build: Build, ctx: ConnectionContext, conn: Connection, profile: BuilderProfile,
                         origin: Origin) -> tuple[str, ContextFetch | None]:
         """kaniko fetches the tarball itself with the connection's credentials as Polyaxon exposes them;
         other builders get an rclone step, holding those credentials, that unpacks it into the workspace."""

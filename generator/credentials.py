@@ -13,11 +13,10 @@ from typing import Mapping
 
 from generator.dockerauth import Problem, checked_config, go_json, login_config
 from generator.errors import Issue, Origin, UserError, shown
+from generator.limits import MAX_SECRET_BYTES
 from generator.model import Credential, ValueSource
 from generator.sops import Decryptor
 from generator.yamlio import TooLarge, read_limited
-
-MAX_SECRET_BYTES = 1024 * 1024  # the API server's limit for a Secret's data
 
 
 def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decryptor: Decryptor | None = None) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 from generator.builders import PROFILES
-from generator.errors import Issue, Origin, UserError
 from generator.model import GeneratorConfig
 from generator.pipeline import planned
 from generator.render import Renderer
-from generator.routes import credential_route, pod_shape_problem
+from generator.routes import job_route, route_problems
 
 
 def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:
@@ -22,16 +21,9 @@ def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, boo
     rows = []
     for job in plan.jobs:
         profile = PROFILES[job.builder]
-        obj = renderer.job(job)
-        shape = pod_shape_problem(obj)
-        if shape is not None:
-            raise UserError([Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job")])
-        route = credential_route(obj, profile)
+        route = job_route(renderer.job(job), job)
         expected = job.credential
-        problems = list(route.problems) if expected.secret else []
-        if expected.secret and (route.secret, route.key) != (expected.secret, expected.key):
-            problems.append(f"builder reads {route.reads}, but the registry Secret is mounted as "
-                            f"{expected.mounted_file}")
+        problems = list(route_problems(route, job))
         if expected.secret in servers and expected.registry not in servers[expected.secret]:
             problems.append(f"Secret {expected.secret} holds no auths entry for {expected.registry}")
         rows.append({

@@ -20,9 +20,10 @@ import os
 import msgspec
 from msgspec import Struct
 
+from generator.limits import MAX_DNS_LABEL
+
 #: the part of a Job name that is the hash; the rest is the build name, cut to fit 63 characters.
 HASH_LENGTH = 10
-JOB_NAME_LIMIT = 63  # the Job controller copies the name into a pod label
 
 
 class Lifecycle(Struct, frozen=True):
@@ -82,5 +83,5 @@ def job_templates_digest(search: list[str], template: str) -> str:
 def hashed_job_name(base: str, inputs: Struct, templates: str) -> str:
     """`<base>-<hash>`: the hash of the Job's inputs (canonical JSON) and of its templates' digest."""
     digest = hashlib.sha256(msgspec.json.encode(inputs, order="sorted") + b"\0" + templates.encode())
-    head = base[: JOB_NAME_LIMIT - HASH_LENGTH - 1].rstrip("-")
+    head = base[: MAX_DNS_LABEL - HASH_LENGTH - 1].rstrip("-")
     return f"{head}-{digest.hexdigest()[:HASH_LENGTH]}"

@@ -143,7 +143,7 @@ class PullSecrets(Struct, frozen=True):
     origin: Origin
 
 
-class GitContext(Struct, frozen=True):
+class ConnectionContext(Struct, frozen=True):
     """`context: {connection: ...}`: a git, bucket (s3/gcs/wasb) or volume (volume_claim/host_path) connection."""
 
     connection: str
@@ -161,7 +161,7 @@ class Build(Struct, frozen=True):
     builder: str
     image: str
     tags: tuple[str, ...]
-    context: str | GitContext | None
+    context: str | ConnectionContext | None
     context_sub_path: str | None
     dockerfile: str
     cache: bool
@@ -182,13 +182,12 @@ class JobDefaults(Struct, frozen=True):
 
 
 class GeneratorOptions(Struct, frozen=True):
-    """`generatorOptions`: how Secrets are named, labelled and produced (kustomize's own options plus secretMode)."""
+    """`generatorOptions`: how Secrets are named and labelled (kustomize's own options; secretMode is read into each Credential)."""
 
     disable_name_suffix_hash: bool
     behavior: str | None
     labels: tuple[tuple[str, str], ...]
     annotations: tuple[tuple[str, str], ...]
-    secret_mode: str = "secret"  # or "externalSecret": emit ExternalSecrets, never credential values
 
 
 class GeneratorConfig(Struct, frozen=True):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from generator.limits import MAX_DNS_LABEL
+
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS_SUBDOMAIN = rf"{DNS_LABEL}(\.{DNS_LABEL})*"
 ENV_NAME = r"[-._a-zA-Z][-._a-zA-Z0-9]*"
@@ -20,7 +22,7 @@ def short_hash(text: str, length: int = 8) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
-def dns_label(name: str, limit: int = 63) -> str:
+def dns_label(name: str, limit: int = MAX_DNS_LABEL) -> str:
     """A DNS-1123 label for `name`: itself when already valid, else cleaned and hashed.
 
     A hash of the original is appended whenever the name had to change, so two names that

@@ -14,12 +14,12 @@ from generator.builders import PROFILES
 from generator.collector import paused
 from generator.config import load_config
 from generator.credentials import docker_config_json, external_secret_parts
-from generator.errors import Issue, Origin, UserError, shown
+from generator.errors import Issue, UserError
 from generator.model import GeneratorConfig
 from generator.lifecycle import job_templates_digest
 from generator.plan import JobPlan, Plan, make_plan
 from generator.render import Renderer, builtin_templates_dir
-from generator.routes import credential_route, pod_shape_problem
+from generator.routes import job_route, route_issue, route_problems
 
 
 class Result(Struct):
@@ -123,20 +123,11 @@ _EXTERNAL = ("secret", "external", "dockerconfigjson_template", "remote_data")
 
 def _job_problem(obj: dict, job: JobPlan) -> Issue | None:
     """A rendered Job must have a pod spec a route can follow, and its builder must read the Secret the plan mounts."""
-    shape = pod_shape_problem(obj)
-    if shape is not None:
-        return Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job")
-    route = credential_route(obj, PROFILES[job.builder])
-    expected = job.credential
-    if expected.secret is not None and (route.secret, route.key) != (expected.secret, expected.key):
-        found = (f"which is {shown(route.key)} of Secret {shown(route.secret)}" if route.secret
-                 else "where no Secret is mounted")
-        return Issue(Origin(job.template), f"Job {job.name}: {job.builder} reads {route.reads}, "
-                     f"{found}, not {shown(expected.key)} of {shown(expected.secret)}",
-                     "; ".join(route.problems) or "keep the volume and mount the plan gives")
-    if route.problems and expected.secret is not None:
-        return Issue(Origin(job.template), f"Job {job.name}: " + "; ".join(route.problems))
-    return None
+    try:
+        wrong = route_problems(job_route(obj, job), job)
+    except UserError as exc:
+        return exc.issues[0]
+    return route_issue(job, wrong) if wrong else None
 
 
 def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:

@@ -6,7 +6,7 @@ Builder-specific facts come only from `builders.PROFILES`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from msgspec import Struct, structs
 
@@ -19,7 +19,7 @@ from generator.names import dns_label
 from generator.pod import Pod, expose, resource_volume, use_connection
 from generator.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
 from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
-from generator.registry import AddressError, RegistryAddress, destinations, split_image
+from generator.registry import AddressError, RegistryAddress, image_destinations, split_image
 
 DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
 #: the key of an existing registry Secret, unless the catalog's items or the config's existingSecrets say otherwise:
@@ -128,6 +128,15 @@ class JobPlan(Struct, frozen=True):
         return (name if name and "/" not in tag else ref) + "/cache"
 
 
+class Wiring(Struct, frozen=True):
+    """What wiring a builder pod decided, besides the pod itself: where credentials travel, the CA, the context."""
+
+    credential: CredentialPath
+    registry_ca: RegistryCA | None
+    context: str
+    step: GitClone | ContextFetch | None  # the init step that brings the context, when the builder cannot
+
+
 class ServiceAccountPlan(Struct, frozen=True):
     """A ServiceAccount listing registry Secrets in imagePullSecrets (kustomize renames them with the hash)."""
 
@@ -147,13 +156,19 @@ class Plan(Struct, frozen=True):
     service_accounts: tuple[ServiceAccountPlan, ...] = ()
 
 
-class Planner(ContextPlanner):
+class Planner:
+    """Plans one config: its catalog indexed once, then its Secrets, ServiceAccounts and Jobs.
+
+    Every problem found goes to `issues` (shared with each Pod and with the ContextPlanner), so
+    one run reports them all; `run` raises them together.
+    """
+
     def __init__(self, config: GeneratorConfig, job_templates: Mapping[str, str]):
         self.config = config
         self.lifecycle = MODES[config.lifecycle]
         self.job_templates = job_templates  # template name -> digest of what its Jobs are rendered from
         self.issues: list[Issue] = []
-        self.connections: dict[str, Connection] = {}
+        self.connections: dict[str, Connection] = {}  # filled by index()
         self.addresses: dict[str, RegistryAddress] = {}
         self.providers: dict[str, Provider] = {}
         self.auth: dict[str, str] = {}
@@ -161,12 +176,20 @@ class Planner(ContextPlanner):
         self.existing = {e.name: e for e in config.existing_secrets}
         self.images = dict(config.builder_images)
         self.security = dict(config.builder_security)
+        self.contexts = ContextPlanner(self.connections, self.images, self.issues)
+        self.labels = dict(config.options.labels)  # the config's own, on every object
+        self.job_annotations = {**dict(config.options.annotations), **dict(self.lifecycle.job_annotations)}
 
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
         self.issues.append(Issue(origin, message, hint))
 
+    def raise_errors(self) -> None:
+        """Raise every issue found so far (warnings too, for context) if any is an error."""
+        if any(i.severity == "error" for i in self.issues):
+            raise UserError(self.issues)
+
     def run(self) -> Plan:
-        self._index_connections()
+        self.index()
         secrets = self._secrets()
         accounts = self._service_accounts()
         jobs = []
@@ -175,38 +198,35 @@ class Planner(ContextPlanner):
             job = self._job(build)
             if job is None:
                 continue
-            base = dns_label(build.name)
-            if base in job_names:
-                self.error(build.origin.at("name"), f"build {shown(build.name)} gives the same Job name {shown(base)} "
-                           f"as build {shown(job_names[base].name)}", "rename one of the builds")
+            if job.name in job_names:
+                self.error(build.origin.at("name"), f"build {shown(build.name)} gives the same Job name "
+                           f"{shown(job.name)} as build {shown(job_names[job.name].name)}", "rename one of the builds")
                 continue
-            job_names[base] = build
+            job_names[job.name] = build
             jobs.append(self._named(job))
-        errors = [i for i in self.issues if i.severity == "error"]
-        if errors:
-            raise UserError(self.issues)
+        self.raise_errors()
         return Plan(tuple(secrets), tuple(jobs), tuple(self.issues), accounts)
 
-    def _index_connections(self) -> None:
-        first: dict[str, Connection] = {}
+    def index(self) -> None:
+        """Index the catalog: each connection by name, and each registry's address, provider and auth mode."""
         for conn in self.config.connections:
-            if conn.name in first:
-                prior = first[conn.name].origin
+            if conn.name in self.connections:
+                prior = self.connections[conn.name].origin
                 self.error(conn.origin.at("name"), f"duplicate connection name {shown(conn.name)} "
                            f"(first defined in {prior.file} at {dotted(prior.path)})",
                            "connection names must be unique across all catalogs")
                 continue
-            first[conn.name] = conn
-            if conn.registry is not None:
-                self.addresses[conn.name] = conn.registry.address
-                self._index_provider(conn, conn.registry.address)
-        self.connections = first
+            self.connections[conn.name] = conn
+            registry = conn.registry
+            if registry is not None:
+                self.addresses[conn.name] = registry.address
+                self._index_provider(conn, registry.address)
         self._check_existing_secrets()
 
     def _secrets(self) -> list[SecretPlan]:
         users: dict[str, list[Connection]] = {}
         for conn in self.connections.values():
-            if conn.registry is not None and conn.secret is not None:
+            if conn.secret is not None and conn.registry is not None:
                 users.setdefault(conn.secret.name, []).append(conn)
         mounted = set()  # Secrets some build's pod mounts
         for build in self.config.builds:
@@ -214,6 +234,11 @@ class Planner(ContextPlanner):
                 mounts = self.connections.get(used)
                 if mounts is not None and mounts.secret is not None:
                     mounted.add(mounts.secret.name)
+        options = self.config.options
+        base_annotations = {**dict(options.annotations), **dict(self.lifecycle.other_annotations)}
+        labels = {**self.labels, "app.kubernetes.io/name": "conngen",
+                  "app.kubernetes.io/instance": self.config.name,
+                  "app.kubernetes.io/component": "registry-credentials", **MANAGED_BY}
         out = []
         for name in sorted(self.credentials):
             cred = self.credentials[name]
@@ -226,21 +251,18 @@ class Planner(ContextPlanner):
             for conn in conns:
                 self._check_generated_items(conn)
             servers = sorted({self.addresses[c.name].auth_key for c in conns})
-            annotations = {**dict(self.config.options.annotations), **dict(self.lifecycle.other_annotations)}
+            annotations = dict(base_annotations)
             # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
             # its name (a renamed one would change every Job's pod template): kustomize must not hash either
-            if not self.config.options.disable_name_suffix_hash and cred.external is None and name not in mounted:
+            if not options.disable_name_suffix_hash and cred.external is None and name not in mounted:
                 annotations[NEEDS_HASH] = "true"
-            if self.config.options.behavior:
-                annotations[BEHAVIOR] = self.config.options.behavior
-            labels = {**dict(self.config.options.labels), "app.kubernetes.io/name": "conngen",
-                      "app.kubernetes.io/instance": self.config.name,
-                      "app.kubernetes.io/component": "registry-credentials", **MANAGED_BY}
-            out.append(SecretPlan(name, self.config.namespace, labels, annotations, cred, tuple(servers)))
+            if options.behavior:
+                annotations[BEHAVIOR] = options.behavior
+            out.append(SecretPlan(name, self.config.namespace, labels.copy(), annotations, cred, tuple(servers)))
         return out
 
     def _service_accounts(self) -> tuple[ServiceAccountPlan, ...]:
-        labels = {**dict(self.config.options.labels), "app.kubernetes.io/name": "conngen",
+        labels = {**self.labels, "app.kubernetes.io/name": "conngen",
                   "app.kubernetes.io/instance": self.config.name, "app.kubernetes.io/component": "image-pull",
                   **MANAGED_BY}
         return tuple(ServiceAccountPlan(p.service_account, self.config.namespace, {} if p.patch else labels,
@@ -275,14 +297,29 @@ class Planner(ContextPlanner):
         return conn
 
     def _job(self, build: Build) -> JobPlan | None:
+        """The build's Job: check what was asked, wire the pod, check the pod, record; None after an error."""
         conn = self._registry(build)
-        profile = PROFILES[build.builder]
         if conn is None:
             return None
         before = len(self.issues)
+        profile = PROFILES[build.builder]
+        dests = self._check_build(build, conn, profile)
+        if dests is None:
+            return None
+        pod = Pod(build.origin, self.issues)
+        wiring = self._wire(pod, build, conn, profile)
+        security = self.security.get(profile.name, dict(profile.security_context or {})) or None
+        self._check_pod(pod, build, conn, profile, wiring, security)
+        if any(i.severity == "error" for i in self.issues[before:]):
+            return None
+        return self._record(build, conn, profile, pod, wiring, dests, security)
+
+    def _check_build(self, build: Build, conn: Connection, profile: BuilderProfile) -> list[str] | None:
+        """Refuse what the builder cannot do or the registry would refuse; the images pushed, None if unknowable."""
         address = self.addresses[conn.name]
         try:
-            dests = destinations(address, build.image, build.tags)
+            repository, tag = split_image(build.image)
+            dests = image_destinations(address, repository, tag, build.tags)
         except AddressError as exc:
             self.error(build.origin.at("image"), str(exc), exc.hint)
             return None
@@ -293,19 +330,17 @@ class Planner(ContextPlanner):
         if build.dockerfile != "Dockerfile" and not profile.dockerfile_path:
             self.error(build.origin.at("dockerfile"), f"{profile.name} always reads Dockerfile at the context root",
                        "remove dockerfile, or use kaniko")
-        provider = self.providers[conn.name]
-        self._check_provider(build, conn, address, provider, profile)
+        self._check_provider(build, conn, address, repository, profile)
+        return dests
 
-        pod = Pod(build.origin, self.issues)
+    def _wire(self, pod: Pod, build: Build, conn: Connection, profile: BuilderProfile) -> Wiring:
+        """Put into the pod everything the builder needs: its env, credentials, CA, connections, context and mounts."""
         for name, value in profile.env:
             pod.set_env({"name": name, "value": value}, build.origin)
-        if self.auth[conn.name] == "helper" and provider.helper is not None:
-            credential = self._helper_credentials(pod, conn, address, profile, provider)
-        else:
-            credential = structs.replace(self._mount_credentials(pod, conn, address, profile), provider=provider.name)
-        registry_ca = self._registry_ca(pod, build, conn, address, profile)
+        credential = self.wire_credentials(pod, conn, profile)
+        registry_ca = self._registry_ca(pod, build, conn, self.addresses[conn.name], profile)
         use_connection(pod, conn, mount_secret=False)
-        context, step = self._context(pod, build, profile)
+        context, step = self.contexts.context(pod, build, profile)
         for name in build.extra_connections:
             extra = self.connections.get(name)
             if extra is None:
@@ -325,42 +360,51 @@ class Planner(ContextPlanner):
                                   severity="warning"))
         for scratch in profile.scratch:
             pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
-        check_mounts(pod, profile, local_context_dir(context, build.context_sub_path))
-        check_credentials_env(pod, profile, credential.mounted_file, credential.secret, conn.origin)
-        cache_warning(pod, profile, build.cache, build.origin.at("cache"))
-        security = self.security.get(profile.name, dict(profile.security_context or {})) or None
+        return Wiring(credential, registry_ca, context, step)
+
+    def _check_pod(self, pod: Pod, build: Build, conn: Connection, profile: BuilderProfile, wiring: Wiring,
+                   security: dict | None) -> None:
+        """Refuse a wired pod the builder could not run in or read from; warn about how it will push."""
+        check_mounts(pod, profile, local_context_dir(wiring.context, build.context_sub_path))
+        check_credentials_env(pod, profile, wiring.credential.mounted_file, wiring.credential.secret, conn.origin)
+        cache_warning(pod, profile, build.cache, build.origin)
         check_modes(pod, profile, security)
-        insecure: tuple[str, ...] = ()
-        if conn.registry and conn.registry.insecure:
-            insecure = (address.host,)
+        registry = conn.registry
+        if registry and registry.insecure:
             for note in profile.notes:
                 self.issues.append(Issue(conn.origin.at("schema", "insecure"), note, severity="warning"))
-        elif address.plain_http_scheme:
+        elif self.addresses[conn.name].plain_http_scheme:
             self.issues.append(Issue(conn.origin.at("schema", "url"), "url says http:// but insecure is not set: "
                                      "the builder will push over HTTPS", "set schema.insecure: true for a plain-HTTP registry",
                                      severity="warning"))
-        if len([i for i in self.issues[before:] if i.severity == "error"]):
-            return None
+
+    def _record(self, build: Build, conn: Connection, profile: BuilderProfile, pod: Pod, wiring: Wiring,
+                dests: list[str], security: dict | None) -> JobPlan:
+        """The Job as its template prints it (named after the build; `_named` may hash the name)."""
         name = dns_label(build.name)
-        defaults = self.config.job_defaults
-        labels = {**dict(self.config.options.labels), "app.kubernetes.io/name": profile.name,
-                  "app.kubernetes.io/instance": dns_label(name), "app.kubernetes.io/component": "image-build",
-                  "app.kubernetes.io/part-of": self.config.name, **MANAGED_BY}
+        config = self.config
+        defaults = config.job_defaults
+        labels = {**self.labels, "app.kubernetes.io/name": profile.name,
+                  "app.kubernetes.io/instance": name, "app.kubernetes.io/component": "image-build",
+                  "app.kubernetes.io/part-of": config.name, **MANAGED_BY}
+        step, registry = wiring.step, conn.registry
         return JobPlan(
-            name=name, build=build.name, namespace=self.config.namespace, builder=profile.name,
+            name=name, build=build.name, namespace=config.namespace, builder=profile.name,
             template=profile.template, image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations={**dict(self.config.options.annotations), **dict(self.lifecycle.job_annotations)},
+            labels=labels, annotations=self.job_annotations.copy(),
             pod_annotations=dict(sorted(pod.annotations.items())),
-            destinations=tuple(dests), context=context, context_sub_path=build.context_sub_path,
+            destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
-            insecure_registries=insecure, env=tuple(pod.env), env_from=tuple(pod.env_from),
+            insecure_registries=(registry.address.host,) if registry and registry.insecure else (),
+            env=tuple(pod.env), env_from=tuple(pod.env_from),
             volume_mounts=tuple(pod.mounts), volumes=tuple(pod.volumes), workspace=profile.workspace,
             git_clone=step if isinstance(step, GitClone) else None,
-            context_fetch=step if isinstance(step, ContextFetch) else None, resources=build.resources if build.resources is not None else defaults.resources,
+            context_fetch=step if isinstance(step, ContextFetch) else None,
+            resources=build.resources if build.resources is not None else defaults.resources,
             backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
             active_deadline_seconds=defaults.active_deadline_seconds,
-            service_account_name=defaults.service_account_name, credential=credential,
-            security_context=security, registry_ca=registry_ca,
+            service_account_name=defaults.service_account_name, credential=wiring.credential,
+            security_context=security, registry_ca=wiring.registry_ca,
         )
 
     def _warn_once(self, warning: Issue) -> None:
@@ -411,13 +455,10 @@ class Planner(ContextPlanner):
                        "use schema.auth: helper (kaniko's ecr-login with IRSA or an AWS credentials Secret), or keep "
                        "an existing Secret fresh with External Secrets' ECRAuthorizationToken generator")
 
-    def _check_provider(self, build: Build, conn: Connection, address: RegistryAddress, provider: Provider,
+    def _check_provider(self, build: Build, conn: Connection, address: RegistryAddress, repository: str,
                         profile: BuilderProfile) -> None:
         """Combinations of builder and registry that would only fail once the Job runs."""
-        try:
-            repository, _ = split_image(build.image)
-        except AddressError:
-            return  # reported with the destinations
+        provider = self.providers[conn.name]
         problem = namespace_problem(provider, address.host, address.path, repository)
         if problem:
             self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {shown(conn.name)} or to the image")
@@ -438,6 +479,18 @@ class Planner(ContextPlanner):
                                 "over HTTPS with public CAs",
                                 "set schema.insecure: true for plain HTTP, or schema.ca for a private CA", severity="warning")
                 self._warn_once(warning)  # once per connection, however many builds use it
+
+    def wire_credentials(self, pod: Pod, conn: Connection, profile: BuilderProfile) -> CredentialPath:
+        """Wire registry connection `conn`'s credentials into `pod`, where `profile`'s builder reads them.
+
+        A credential helper's cloud credentials, or the docker config Secret mounted (and the
+        builder pointed at it): the one wiring of generated Jobs and of Helm-injected workloads.
+        """
+        address = self.addresses[conn.name]
+        provider = self.providers[conn.name]
+        if self.auth[conn.name] == "helper" and provider.helper is not None:
+            return self._helper_credentials(pod, conn, address, profile, provider)
+        return self._mount_credentials(pod, conn, address, profile, provider.name)
 
     def _helper_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
                             provider: Provider) -> CredentialPath:
@@ -541,12 +594,13 @@ class Planner(ContextPlanner):
             return self.existing[name].key, "existingSecrets"
         return EXISTING_SECRET_KEY, "default"
 
-    def _mount_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress,
-                           profile: BuilderProfile) -> CredentialPath:
+    def _mount_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
+                           provider: str) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
         secret = conn.secret
+        image_reads = profile.reads({})  # where the image looks by itself
         if secret is None:
-            return CredentialPath(address.auth_key, None, False, None, None, None, None, profile.reads({}), None)
+            return CredentialPath(address.auth_key, None, False, None, None, None, None, image_reads, None, provider)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
         if secret.items:
@@ -572,47 +626,53 @@ class Planner(ContextPlanner):
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
         docker_config = None
-        if profile.reads({}) != mounted_file:
+        if image_reads != mounted_file:
             docker_config = profile.auth_env_value(mount_path)
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
         return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
                               mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
-                              docker_config, key_source=key_source)
+                              docker_config, provider, key_source=key_source)
 
 def make_plan(config: GeneratorConfig, job_templates: Mapping[str, str]) -> Plan:
     """The plan of `config`; `job_templates` maps each builder template to the digest of its sources."""
     return Planner(config, job_templates).run()
 
 
-def registry_mount(config: GeneratorConfig, connection: str, builder: str
-                   ) -> tuple[tuple[dict, ...], tuple[dict, ...], tuple[dict, ...], CredentialPath] | None:
-    """Volumes, mounts and env that let `builder` read `connection`'s registry Secret.
+class RegistryMount(NamedTuple):
+    """What a pod needs so that a builder reads a registry connection's credentials."""
 
-    The same wiring a generated Job gets, for a pod someone else wrote (a Helm chart's own
-    Job), so the two can never disagree. None when `connection` is not a registry connection.
+    volumes: tuple[dict, ...]
+    mounts: tuple[dict, ...]
+    env: tuple[dict, ...]
+    credential: CredentialPath
+
+
+def registry_mount(config: GeneratorConfig, connection: str, builder: str) -> RegistryMount | None:
+    """Volumes, mounts and env that let `builder` read `connection`'s registry credentials.
+
+    The same wiring a generated Job gets (`Planner.wire_credentials`), for a pod someone else
+    wrote (a Helm chart's own Job), so the two can never disagree. None when `connection` is
+    not a registry connection; raises the catalog's errors, and a wiring such a pod cannot take.
     """
     planner = Planner(config, {})
-    planner._index_connections()
+    planner.index()
     conn = planner.connections.get(connection)
-    address = planner.addresses.get(connection)
-    pod = Pod(config.origin, planner.issues)
-    profile = PROFILES[builder]
     credential = None
-    if conn and address and planner.auth.get(connection) == "helper":
+    pod = Pod(config.origin, planner.issues)
+    if conn is not None and conn.registry is not None:
+        profile = PROFILES[builder]
         provider = planner.providers[connection]
-        if provider.name not in profile.helpers or provider.helper is None:
+        helper = provider.helper
+        if planner.auth[connection] == "helper" and (helper is None or provider.name not in profile.helpers):
             planner.error(conn.origin, f"{builder} cannot use the credential helper that connection {shown(connection)} "
                           f"({provider.title}) needs", "annotate the workload for kaniko, or set schema.auth: dockerConfig")
         else:
-            credential = planner._helper_credentials(pod, conn, address, profile, provider)
-            if pod.env_from:  # the return shape carries env, not envFrom
+            credential = planner.wire_credentials(pod, conn, profile)
+            if pod.env_from and helper is not None:  # the return shape carries env, not envFrom
                 planner.error(conn.secret.origin if conn.secret else conn.origin, f"connection {shown(connection)} "
-                              f"gives {provider.helper.name} its credentials through envFrom, which an injected "
+                              f"gives {helper.name} its credentials through envFrom, which an injected "
                               "workload cannot receive", "list the Secret's keys in items: one env var each")
-    elif conn and address:
-        credential = planner._mount_credentials(pod, conn, address, profile)
-    if any(i.severity == "error" for i in planner.issues):
-        raise UserError(planner.issues)
+    planner.raise_errors()
     if credential is None:
         return None
-    return tuple(pod.volumes), tuple(pod.mounts), tuple(pod.env), credential
+    return RegistryMount(tuple(pod.volumes), tuple(pod.mounts), tuple(pod.env), credential)

@@ -24,7 +24,7 @@ class Pod(Struct):
     env: list[dict] = field(default_factory=list)
     env_from: list[dict] = field(default_factory=list)
     annotations: dict[str, str] = field(default_factory=dict)
-    _volume_of: dict[tuple, str] = field(default_factory=dict)
+    _volume_of: dict[str, list[tuple[dict, str]]] = field(default_factory=dict)  # mount path -> (source, volume)
     _mounted_at: dict[str, str] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)  # mount path or env name -> where it was asked for
 
@@ -44,15 +44,18 @@ class Pod(Struct):
         return name
 
     def mount(self, base: str, source: dict, mount_path: str, read_only: bool, origin: Origin) -> str:
-        identity = (repr(sorted(source.items())), mount_path)
-        if identity in self._volume_of:
-            return self._volume_of[identity]
+        """Mount `source` at `mount_path` under a volume named after `base`; the same source at the same
+        path (two connections sharing a Secret, say) is the volume already there, in any container of the pod."""
+        known = self._volume_of.setdefault(mount_path, [])
+        for existing, volume in known:
+            if existing == source:
+                return volume
         name = self.volume(base, source)
         if mount_path in self._mounted_at:
             self.issues.append(Issue(origin, f"mount path {mount_path} is already used by volume {self._mounted_at[mount_path]}",
                                      "give each connection its own mountPath"))
         self._mounted_at[mount_path] = name
-        self._volume_of[identity] = name
+        known.append((source, name))
         self.origins[mount_path] = origin
         mount: dict[str, Any] = {"name": name, "mountPath": mount_path}
         if read_only:
@@ -121,4 +124,5 @@ def use_connection(pod: Pod, conn: Connection, mount_secret: bool = True) -> Non
         pod.mount(conn.name, source, conn.schema["mountPath"], bool(conn.schema.get("readOnly")), conn.origin)
     for name, value in conn.env:
         pod.set_env({"name": name, "value": value}, conn.origin.at("env", name))
-    pod.annotate(conn.annotations, conn.origin.at("annotations"))
+    if conn.annotations:
+        pod.annotate(conn.annotations, conn.origin.at("annotations"))

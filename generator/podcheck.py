@@ -29,21 +29,27 @@ def local_context_dir(context: str, sub_path: str | None) -> str | None:
     return path.rstrip("/") + "/" + sub_path if sub_path else path
 
 
-def _own_paths(profile: BuilderProfile, pod: Pod) -> set[str]:
-    """Mounts conngen makes for the builder itself (scratch, node paths, the CA, a fetched context)."""
-    own = {s.path for s in profile.scratch} | {h.path for h in profile.host_mounts}
-    if profile.ca_dir:
-        own.add(profile.ca_dir)
-    volumes = {v["name"]: v for v in pod.volumes}
-    own |= {m["mountPath"] for m in pod.mounts
-            if m["mountPath"] == profile.workspace and "emptyDir" in volumes.get(m["name"], {})}
+def _own_paths(profile: BuilderProfile) -> frozenset[str]:
+    """Mounts conngen makes for the builder itself (scratch, node paths, the CA); the workspace when it is an emptyDir."""
+    own = _OWN_PATHS.get(profile.name)
+    if own is None:
+        paths = {s.path for s in profile.scratch} | {h.path for h in profile.host_mounts}
+        if profile.ca_dir:
+            paths.add(profile.ca_dir)
+        own = _OWN_PATHS[profile.name] = frozenset(paths)
     return own
+
+
+_OWN_PATHS: dict[str, frozenset[str]] = {}  # profiles are constants: computed once per builder
 
 
 def check_mounts(pod: Pod, profile: BuilderProfile, context_dir: str | None) -> None:
     """Refuse catalog mounts that hide the image's own files, and Secrets/ConfigMaps in the build context."""
-    own = _own_paths(profile, pod)
+    own = _own_paths(profile)
     volumes = {v["name"]: v for v in pod.volumes}
+    workspace = profile.workspace
+    if any(m["mountPath"] == workspace and "emptyDir" in volumes.get(m["name"], {}) for m in pod.mounts):
+        own = own | {workspace}  # where a clone or fetch step puts the context
     for mount in pod.mounts:
         path = mount["mountPath"]
         if path in own:
@@ -119,8 +125,8 @@ def check_modes(pod: Pod, profile: BuilderProfile, security_context: dict | None
                                         "(the volume is read-only anyway), or leave the mode out (0644)"))
 
 
-def cache_warning(pod: Pod, profile: BuilderProfile, cache: bool, origin: Origin) -> None:
+def cache_warning(pod: Pod, profile: BuilderProfile, cache: bool, build: Origin) -> None:
     """Say what `cache: true` really does where that is not a layer cache (the dockerizer)."""
     if cache and profile.cache_note:
-        pod.issues.append(Issue(origin, profile.cache_note, "leave cache off unless every build pushes a new tag",
+        pod.issues.append(Issue(build.at("cache"), profile.cache_note, "leave cache off unless every build pushes a new tag",
                                 severity="warning"))

@@ -140,7 +140,11 @@ def check_tag(tag: str) -> None:
 
 def destinations(address: RegistryAddress, image: str, extra_tags: tuple[str, ...]) -> list[str]:
     """Every `host/path/name:tag` a build pushes, the image's own tag first."""
-    repo, tag = split_image(image)
+    return image_destinations(address, *split_image(image), extra_tags)
+
+
+def image_destinations(address: RegistryAddress, repo: str, tag: str | None, extra_tags: tuple[str, ...]) -> list[str]:
+    """`destinations` of an image `split_image` already took apart."""
     if address.docker_hub and not address.path and "/" not in repo:
         raise AddressError("Docker Hub images need a namespace",
                            "set schema.url to docker.io/<user-or-org>, or write the image as <org>/<name>")

@@ -28,8 +28,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import Issue, Origin, UserError, shown
 from generator.emit import json_text, node, read_document, yaml_stream
+from generator.limits import MAX_FILE_BYTES
 from generator.plan import JobPlan
-from generator.yamlio import MAX_FILE_BYTES, parse_yaml
+from generator.yamlio import parse_yaml
 
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
 

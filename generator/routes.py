@@ -1,17 +1,23 @@
 """Following a rendered Job's credentials: which file the builder opens, and what is there.
 
-This reads only the Kubernetes object (env, volumeMounts, volumes, args), never the plan,
-so a template override that moves a mount or renames a key is caught before it ships.
-`explain` prints these routes; rendering refuses a Job whose route is broken.
+A route is read only off the Kubernetes object (env, volumeMounts, volumes, args), never the
+plan, so a template override that moves a mount or renames a key is caught before it ships;
+`route_problems` then holds it against what the plan mounts. `explain` prints the routes and
+their problems; rendering refuses a Job that has any. Both say them in the same words.
 """
 
 from __future__ import annotations
 
 import posixpath
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
-from generator.builders import BuilderProfile
+from generator.builders import PROFILES, BuilderProfile
+from generator.errors import Issue, Origin, UserError, shown
+
+if TYPE_CHECKING:
+    from generator.plan import JobPlan
 
 
 class Route(Struct, frozen=True):
@@ -124,3 +130,33 @@ def credential_route(job: dict, profile: BuilderProfile) -> Route:
                 key = rel
     return Route(reads, env.get(profile.dir_env), mount["mountPath"] if mount else None, volume, secret, key,
                  _destinations(container.get("args") or []), tuple(problems))
+
+
+def job_route(obj: dict, job: JobPlan) -> Route:
+    """The credential route of `job` rendered as `obj`; raises when the template made something a route cannot follow."""
+    shape = pod_shape_problem(obj)
+    if shape is not None:
+        raise UserError([Issue(Origin(job.template), f"Job {job.name}: {shape}", "a template must render a valid Job")])
+    return credential_route(obj, PROFILES[job.builder])
+
+
+def route_problems(route: Route, job: JobPlan) -> tuple[str, ...]:
+    """What keeps the builder from reading the registry Secret the plan mounts for `job`; () when nothing does.
+
+    A Job without a registry Secret (a credential helper, an anonymous push) has no route to hold.
+    """
+    expected = job.credential
+    if expected.secret is None:
+        return ()
+    if (route.secret, route.key) == (expected.secret, expected.key):
+        return route.problems
+    found = (f"which is {shown(route.key)} of Secret {shown(route.secret)}" if route.secret
+             else "where no Secret is mounted")
+    return (f"{job.builder} reads {route.reads}, {found}, not {shown(expected.key)} of {shown(expected.secret)} "
+            f"(the plan mounts it as {expected.mounted_file})", *route.problems)
+
+
+def route_issue(job: JobPlan, problems: tuple[str, ...]) -> Issue:
+    """`route_problems` as the error that refuses the render."""
+    return Issue(Origin(job.template), f"Job {job.name}: {problems[0]}",
+                 "; ".join(problems[1:]) or "keep the volume and mount the plan gives")

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from generator.errors import Issue, UserError, shown
+from generator.limits import MAX_FILE_BYTES
 from generator.model import ValueSource
 from generator.verbose import note
-from generator.yamlio import MAX_FILE_BYTES
 
 FORMATS = ("json", "yaml", "dotenv", "binary")
 _BY_SUFFIX = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".env": "dotenv"}

@@ -15,8 +15,7 @@ from typing import Any, Callable, Iterable
 from msgspec import Struct, field
 
 from generator.errors import Issue, Origin, shown
-
-MAX_VALUES = 1_000_000  # values visited per document: stops YAML alias bombs from expanding
+from generator.limits import MAX_VALUES
 
 
 class Invalid:

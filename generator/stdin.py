@@ -11,7 +11,7 @@ STDIN = "<stdin>"
 def read_stdin(what: str = "input") -> str:
     """stdin as text, refusing more than the input limit or non-UTF-8 before parsing any of it."""
     from generator.errors import Issue, Origin, UserError
-    from generator.yamlio import MAX_FILE_BYTES
+    from generator.limits import MAX_FILE_BYTES
 
     raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)  # a pipe or /dev/zero stops here too
     if len(raw) > MAX_FILE_BYTES:

@@ -18,10 +18,7 @@ from typing import Any
 import yaml
 
 from generator.errors import Issue, KeyPath, Origin, UserError, clipped, shown
-
-MAX_FILE_BYTES = 8 * 1024 * 1024
-MAX_DEPTH = 64  # our documents nest about 8 deep; deeper is a mistake or an attack
-MAX_VALUES = 2_000_000  # values after expanding aliases ("billion laughs" expands to 10**9)
+from generator.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

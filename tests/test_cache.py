@@ -491,13 +491,6 @@ def test_a_planted_entry_is_never_served(app: Path, env: dict, how: str) -> None
     assert plugin_call(app, env) == first  # stored afresh, whole, and served
 
 
-def test_the_cache_limit_is_the_input_limit() -> None:
-    from generator.cache import CONFIG_LIMIT
-    from generator.yamlio import MAX_FILE_BYTES
-
-    assert CONFIG_LIMIT == MAX_FILE_BYTES
-
-
 def test_entries_are_signed_with_hmac_sha256(app: Path, env: dict) -> None:
     """The MAC is written on the builtin sha256 to keep OpenSSL off the hit path; it must be HMAC both ways."""
     import hmac

@@ -44,6 +44,8 @@ def test_explain_flags_a_template_override_that_breaks_the_route(tmp_path: Path)
     render = run_conngen("render", "--templates", str(templates), "fixtures/seed/generator.yaml")
     assert render.returncode == 1 and render.stdout == ""
     assert re.search(r"Job trainer-kaniko-[0-9a-f]{10}: kaniko reads /kaniko/.docker/config.json", render.stderr)
+    said = [line.split("problem", 1)[1].strip() for line in explain.stdout.splitlines() if line.strip().startswith("problem")]
+    assert said and all(problem in render.stderr for problem in said)  # one check, in the same words
 
 
 def test_explain_json_for_ci() -> None:

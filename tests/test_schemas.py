@@ -179,6 +179,6 @@ def test_explain_json_reports_a_template_that_loses_the_route(tmp_path: Path) ->
     assert report["ok"] is False
     kaniko, = [b for b in report["builds"] if b["builder"] == "kaniko"]
     assert kaniko["status"] == "MISMATCH" and kaniko["reads"] == "/kaniko/.docker/config.json"
-    assert ("builder reads /kaniko/.docker/config.json, but the registry Secret is mounted as "
-            "/root/.docker/config.json") in kaniko["problems"]
+    assert ("kaniko reads /kaniko/.docker/config.json, where no Secret is mounted, not '.dockerconfigjson' of "
+            "'docker-conf' (the plan mounts it as /root/.docker/config.json)") in kaniko["problems"]
     assert [b["status"] for b in report["builds"] if b["builder"] == "dockerizer"] == ["ok"]
