@@ -67,7 +67,7 @@ COPY --from=build /opt/conngen /opt/conngen
 ENV PATH=/opt/conngen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1
 RUN ! command -v python3 >/dev/null \
- && /opt/conngen/bin/python3.11 -I -c "import hashlib, ssl, zlib, ctypes, bz2, lzma, generator.cli, generator.plugin"
+ && /opt/conngen/bin/python3.11 -I -c "import hashlib, ssl, zlib, ctypes, bz2, lzma, generator.commands.cli, generator.kustomize.plugin"
 # Container functions see only what is mounted, read-only: mount the kustomization's catalog and
 # credential files here, at the relative paths the config uses (docs/integrations/kustomize.md).
 WORKDIR /work
@@ -77,4 +77,4 @@ USER 65532:65532
 # kustomize passes a function container only the variables its annotation lists under `envs:`
 # (and LOG_TO_STDERR, STRUCTURED_RESULTS); an absolute interpreter in isolated mode (-I) keeps a
 # listed PATH or PYTHON* from changing what runs.
-ENTRYPOINT ["/opt/conngen/bin/python3.11", "-I", "-m", "generator.plugin"]
+ENTRYPOINT ["/opt/conngen/bin/python3.11", "-I", "-m", "generator.kustomize.plugin"]

@@ -211,7 +211,7 @@ class Case:
     def _servers(self) -> list[str]:
         """The auths keys the unmutated case's Secrets need, so dockerConfig files fit it."""
         from generator.pipeline import load
-        from generator.plan import make_plan
+        from generator.plan.planner import make_plan
 
         try:
             config, _ = load(copy.deepcopy(self.config), "generator.yaml", self.root)
@@ -461,7 +461,7 @@ class Harness:
     # -- targets --------------------------------------------------------------------------
 
     def _pipeline(self, case: Case, config: Any, more: dict) -> str:
-        from generator.emit import yaml_stream
+        from generator.render.emit import yaml_stream
         from generator.errors import UserError
         from generator.pipeline import generate, load
 
@@ -476,7 +476,7 @@ class Harness:
         return "ok"
 
     def _plugin(self, case: Case, config: Any, more: dict) -> str:
-        from generator.plugin import run
+        from generator.kustomize.plugin import run
 
         path = case.root / "generator.yaml"
         path.write_text(_dump(_with_literal(config), allow_unicode=True))
@@ -496,7 +496,7 @@ class Harness:
         return "ok" if code == 0 else "refused"
 
     def _krm(self, case: Case, config: Any, more: dict) -> str:
-        from generator.krm import run
+        from generator.kustomize.krm import run
 
         resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [],
                          "functionConfig": _with_literal(config)}
@@ -518,7 +518,7 @@ class Harness:
 
     def _post_render(self, case: Case, config: Any, more: dict) -> str:
         from generator.errors import UserError
-        from generator.helm import post_render
+        from generator.commands.helm import post_render
         from generator.pipeline import load
 
         rng: random.Random = more["rng"]
@@ -548,8 +548,8 @@ class Harness:
 
     def _text(self, case: Case, config: Any, more: dict) -> str:
         """The config's text mutated as bytes: no literal canary in it, every other source as usual."""
-        from generator.krm import run as krm_run
-        from generator.plugin import run as plugin_run
+        from generator.kustomize.krm import run as krm_run
+        from generator.kustomize.plugin import run as plugin_run
 
         rng: random.Random = more["rng"]
         if isinstance(config, dict) and isinstance(config.get("credentials"), dict):

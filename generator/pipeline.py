@@ -10,16 +10,16 @@ from typing import Any, Mapping, TextIO
 
 from msgspec import Struct, structs
 
-from generator.builders import PROFILES
-from generator.collector import paused
-from generator.config import load_config
-from generator.credentials import docker_config_json, external_secret_parts
+from generator.model.builders import PROFILES
+from generator.speed.collector import paused
+from generator.read.config import load_config
+from generator.render.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, UserError
-from generator.model import GeneratorConfig
-from generator.lifecycle import job_templates_digest
-from generator.plan import JobPlan, Plan, make_plan
-from generator.render import Renderer, builtin_templates_dir
-from generator.routes import job_route, route_issue, route_problems
+from generator.model.records import GeneratorConfig
+from generator.model.lifecycle import job_templates_digest
+from generator.plan.planner import JobPlan, Plan, make_plan
+from generator.render.renderer import Renderer, builtin_templates_dir
+from generator.render.routes import job_route, route_issue, route_problems
 
 
 class Result(Struct):
@@ -112,7 +112,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
                          for (name, names), group in groupby(todo, key=lambda entry: entry[:2])], out)
         objects = []
     elif out is not None:
-        from generator.emit import yaml_stream
+        from generator.render.emit import yaml_stream
 
         out.write(yaml_stream(objects))
     return Result(objects, warned, plan)

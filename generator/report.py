@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable, TextIO
 
 from generator.errors import Issue, UserError, dotted
-from generator.yamlio import locate, read_text
+from generator.read.yamlio import locate, read_text
 
 
 def position(issue: Issue, texts: dict[str, str] | None = None) -> tuple[int | None, int | None]:

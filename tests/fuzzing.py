@@ -117,7 +117,7 @@ def _check(code: int, out: str, err: str, what: str) -> None:
 
 def exec_plugin_target(root: Path, config: object, catalog_text: str) -> None:
     """kustomize's legacy exec call: argv[1] is a file, the root is the kustomization dir."""
-    from generator.plugin import run
+    from generator.kustomize.plugin import run
 
     prepare(root, catalog_text)
     config_file = root / "generator.yaml"
@@ -129,7 +129,7 @@ def exec_plugin_target(root: Path, config: object, catalog_text: str) -> None:
 
 def krm_target(root: Path, config: object, catalog_text: str) -> None:
     """kustomize's KRM call: a ResourceList on stdin, run in the kustomization dir."""
-    from generator.krm import run
+    from generator.kustomize.krm import run
 
     prepare(root, catalog_text)
     resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [config],
@@ -146,8 +146,8 @@ def krm_target(root: Path, config: object, catalog_text: str) -> None:
 
 def raw_text_target(root: Path, text: str) -> None:
     """Any text at all as the config file and as the ResourceList."""
-    from generator.krm import run as krm_run
-    from generator.plugin import run as plugin_run
+    from generator.kustomize.krm import run as krm_run
+    from generator.kustomize.plugin import run as plugin_run
 
     prepare(root, "connections: []\n")
     (root / "generator.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")

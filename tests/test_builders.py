@@ -144,7 +144,7 @@ def test_explain_catches_a_buildah_template_that_drops_the_auth_file(tmp_path: P
 
 
 def test_buildah_lookup_order_follows_containers_image() -> None:
-    from generator.builders import PROFILES
+    from generator.model.builders import PROFILES
 
     buildah = PROFILES["buildah"]
     env = {"REGISTRY_AUTH_FILE": "/a/auth.json", "DOCKER_CONFIG": "/d", "XDG_RUNTIME_DIR": "/run/user/5"}
@@ -156,9 +156,9 @@ def test_buildah_lookup_order_follows_containers_image() -> None:
 
 def test_a_fifth_builder_is_a_profile_and_a_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Planning has no builder names in it: a new profile plus a template renders a sound Job."""
-    from generator import builders
+    from generator.model import builders
     from generator.pipeline import generate, load
-    from generator.yamlio import load_yaml_file
+    from generator.read.yamlio import load_yaml_file
 
     profile = replace(builders.PROFILES["buildah"], name="img", image="example.org/img:1.0",
                       default_mount_path="/home/img/.docker", image_env={"HOME": "/home/img"},

@@ -113,7 +113,7 @@ def test_cache_directory_and_entries_are_private(app: Path, env: dict) -> None:
 HIT_PROBE = """
 import contextlib, io, json, sys
 sys.argv = ["ConnectionGenerator", "generator.yaml"]
-from generator.plugin import main
+from generator.kustomize.plugin import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = main()
 print(json.dumps({"code": code, "modules": sorted(sys.modules), "out": out.getvalue()}))
@@ -131,7 +131,7 @@ def test_hit_path_imports_neither_yaml_nor_jinja(app: Path, env: dict) -> None:
     cold, warm = probe(), probe()
     assert cold["code"] == warm["code"] == 0
     assert {"yaml", "jinja2"} <= cold["modules"]  # the first call did render, so the check below can fail
-    slow = {"yaml", "jinja2", "ruamel", "click", "msgspec", "dataclasses", "generator.render", "generator.pipeline"}
+    slow = {"yaml", "jinja2", "ruamel", "click", "msgspec", "dataclasses", "generator.render.renderer", "generator.pipeline"}
     assert not warm["modules"] & slow, sorted(warm["modules"] & slow)
     assert warm["out"] == cold["out"] and "kind: Secret" in warm["out"]
 
@@ -350,7 +350,7 @@ def plugin_call(app: Path, env: dict, **more: str) -> tuple[int, str, str]:
     """The exec plugin in-process, as kustomize calls it (the root from KUSTOMIZE_PLUGIN_CONFIG_ROOT)."""
     import io
 
-    from generator.plugin import run
+    from generator.kustomize.plugin import run
 
     out, err = io.StringIO(), io.StringIO()
     code = run(str(app / "generator.yaml"), out, err, {**env, "KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(app), **more})
@@ -557,7 +557,7 @@ def test_cache_on_miss_hit_and_off_give_the_same_bytes(edits: list[str]) -> None
     """After any edits, a cold cache, the shared cache (twice) and no cache give identical results."""
     import tempfile
 
-    from generator import cache
+    from generator.speed import cache
 
     version = cache.__version__
     with tempfile.TemporaryDirectory() as scratch:

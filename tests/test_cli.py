@@ -120,15 +120,15 @@ def test_the_console_entry_points_run_their_command_with_the_collector_paused(mo
     import gc
 
     import generator.__main__ as console
-    import generator.cli
-    import generator.plugin
+    import generator.commands.cli
+    import generator.kustomize.plugin
 
     seen = []
-    monkeypatch.setattr(generator.cli, "main", lambda: seen.append(gc.isenabled()))
-    monkeypatch.setattr(generator.plugin, "run", lambda *args: seen.append(gc.isenabled()) or 0)
+    monkeypatch.setattr(generator.commands.cli, "main", lambda: seen.append(gc.isenabled()))
+    monkeypatch.setattr(generator.kustomize.plugin, "run", lambda *args: seen.append(gc.isenabled()) or 0)
     assert gc.isenabled()
     console.main()
-    assert generator.plugin.main(["ConnectionGenerator", "generator.yaml"]) == 0
+    assert generator.kustomize.plugin.main(["ConnectionGenerator", "generator.yaml"]) == 0
     assert seen == [False, False] and gc.isenabled()
 
 
@@ -148,7 +148,7 @@ print("frozen before exit:", gc.get_freeze_count() > 0)
 LIBRARY_PROBE = """
 import atexit, gc
 atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
-from generator.options import load_config_file
+from generator.commands.options import load_config_file
 from generator.pipeline import generate
 config, warnings = load_config_file({config!r}, None, None)
 generate(config, {{"H_USER": "u", "H_PASS": "p"}}, warnings)
@@ -163,7 +163,7 @@ def test_a_library_render_leaves_the_collector_to_the_caller_at_exit() -> None:
 
 
 @pytest.mark.parametrize("module, argv", [("generator.__main__", ["conngen", "--help"]),
-                                          ("generator.plugin", ["ConnectionGenerator", "--version"])])
+                                          ("generator.kustomize.plugin", ["ConnectionGenerator", "--version"])])
 def test_entry_points_spare_the_interpreter_its_last_collection(module: str, argv: list[str]) -> None:
     """The interpreter collects again at exit, even with the collector off (~30 ms of a small
     render); entry points freeze what is left just before, and only then (collector.py)."""
@@ -182,7 +182,7 @@ def test_rendering_leaves_the_cycle_collector_as_it_found_it() -> None:
     """generate() pauses the collector for speed; a library caller must get it back running."""
     import gc
 
-    from generator.options import load_config_file
+    from generator.commands.options import load_config_file
     from generator.pipeline import generate
 
     config, warnings = load_config_file(str(FIXTURES / "seed" / "generator.yaml"), None, None)

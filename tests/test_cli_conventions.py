@@ -98,7 +98,7 @@ def test_verbose_plugin_states_each_cache_decision_and_why(tmp_path: Path) -> No
            "KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(app)}
 
     def plugin() -> str:
-        done = subprocess.run([sys.executable, "-m", "generator.plugin", "generator.yaml"], cwd=app, env=env,
+        done = subprocess.run([sys.executable, "-m", "generator.kustomize.plugin", "generator.yaml"], cwd=app, env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert SECRET_VALUE not in done.stderr

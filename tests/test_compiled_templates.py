@@ -10,7 +10,7 @@ import jinja2
 import pytest
 
 from conftest import FIXTURES
-from generator.options import load_config_file
+from generator.commands.options import load_config_file
 from generator.pipeline import generate
 
 SEED = str(FIXTURES / "seed" / "generator.yaml")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import cli
+from generator.commands.cli import cli
 
 BASH = shutil.which("bash")
 pytestmark = pytest.mark.skipif(BASH is None, reason="bash is not installed")

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import REPO, require_tool
 from generator import __version__
-from generator.install import PLUGIN_PATH
+from generator.commands.install import PLUGIN_PATH
 
 pytestmark = pytest.mark.e2e
 

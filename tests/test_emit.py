@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.emit import node, yaml_stream
+from generator.render.emit import node, yaml_stream
 
 TRICKY = ["yes", "no", "On", "1:20", "0x1f", "1_0", ".inf", "~", "null", "=", "<<", "2001-12-14", "---a", "...",
           "...a", "-", "-a", "- a", "a:", "a:b", ":a", "?a", "a?", "a,b", "a #b", "a#b", "@x", "!x", "&a", "*a",

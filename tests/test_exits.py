@@ -22,14 +22,14 @@ RESOURCE_LIST = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfuncti
 
 
 def _cli(*args: str, stdin: str = "") -> tuple[int, str, str]:
-    from generator.cli import cli
+    from generator.commands.cli import cli
 
     result = CliRunner().invoke(cli, list(args), input=stdin, prog_name="conngen")
     return result.exit_code, result.stdout, result.stderr
 
 
 def _plugin() -> tuple[int, str, str]:
-    from generator.plugin import run
+    from generator.kustomize.plugin import run
 
     out, err = io.StringIO(), io.StringIO()
     code = run(CONFIG, out, err, {"CONNGEN_CACHE": "off", "KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(SEED)})
@@ -37,7 +37,7 @@ def _plugin() -> tuple[int, str, str]:
 
 
 def _krm() -> tuple[int, str, str]:
-    from generator.krm import run
+    from generator.kustomize.krm import run
 
     out, err = io.StringIO(), io.StringIO()
     code = run(RESOURCE_LIST, out, err, {})
@@ -64,14 +64,14 @@ def seed_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _break(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
     """Every entry point above goes through pipeline.generate or planned (explain)."""
-    import generator.explain
+    import generator.commands.explain
     import generator.pipeline
 
     def broken(*args: object, **kwargs: object) -> None:
         raise exc
 
     monkeypatch.setattr(generator.pipeline, "generate", broken)
-    monkeypatch.setattr(generator.explain, "planned", broken)
+    monkeypatch.setattr(generator.commands.explain, "planned", broken)
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)

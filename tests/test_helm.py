@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 
 from conftest import REPO, assert_valid_k8s, object_key, require_tool, run_conngen
 from generator import __version__
-from generator.builders import PROFILES
+from generator.model.builders import PROFILES
 from support.clients import require_binaries, running_on_ci
 from support.podsim import simulate_pod
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from conftest import load_stream, run_conngen
 from generator.errors import UserError
-from generator.names import DNS_LABEL, dns_label
+from generator.model.names import DNS_LABEL, dns_label
 from generator.pipeline import generate, load
-from generator.yamlio import parse_yaml
+from generator.read.yamlio import parse_yaml
 
 CANARY = "canary-Hq9-leak-check"
 
@@ -88,7 +88,7 @@ def test_free_text_values_round_trip_literally(tmp_path: Path, value: str) -> No
     objects = _render(config, tmp_path)
     job = next(o for o in objects if o["kind"] == "Job")
     # and the same after a trip through the emitted YAML text
-    from generator.emit import yaml_stream
+    from generator.render.emit import yaml_stream
     reparsed = next(o for o in load_stream(yaml_stream(objects)) if o["kind"] == "Job")
     for candidate in (job, reparsed):
         container = candidate["spec"]["template"]["spec"]["containers"][0]
@@ -107,7 +107,7 @@ def test_any_env_value_round_trips(tmp_path: Path, value: str) -> None:
         objects = _render(config, tmp_path)
     except UserError:
         return  # refused with a message is fine (unencodable text)
-    from generator.emit import yaml_stream
+    from generator.render.emit import yaml_stream
     job = next(o for o in load_stream(yaml_stream(objects)) if o["kind"] == "Job")
     assert {"name": "V", "value": value} in job["spec"]["template"]["spec"]["containers"][0]["env"]
 
@@ -301,7 +301,7 @@ def test_output_does_not_depend_on_input_key_order(tmp_path: Path) -> None:
             return [reorder(v) for v in value]
         return value
 
-    from generator.emit import yaml_stream
+    from generator.render.emit import yaml_stream
     assert yaml_stream(_render(config, tmp_path)) == yaml_stream(_render(reorder(config), tmp_path))
 
 
@@ -337,7 +337,7 @@ def _krm(root: Path, config: dict, environ: dict) -> tuple[int, str, str]:
     """The KRM function in-process, run in `root` as kustomize runs it."""
     import io
 
-    from generator.krm import run
+    from generator.kustomize.krm import run
 
     resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [],
                      "functionConfig": config}
@@ -539,7 +539,7 @@ def test_a_closed_stdout_is_an_error_not_a_bug(tmp_path: Path) -> None:
 
     path = _write(tmp_path, BASE)
     for argv in ([sys.executable, "-m", "generator", "render", str(path)],
-                 [sys.executable, "-c", "import sys; from generator.plugin import main; sys.exit(main())", str(path)]):
+                 [sys.executable, "-c", "import sys; from generator.kustomize.plugin import main; sys.exit(main())", str(path)]):
         result = subprocess.run(["bash", "-c", 'exec >&-; exec "$@"', "-", *argv], env={**os.environ, "H_USER": "u",
                                 "H_PASS": "p", "KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(tmp_path), "CONNGEN_CACHE": "off"},
                                 capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
@@ -562,7 +562,7 @@ def test_ctrl_c_exits_130_quietly(tmp_path: Path, mode: str) -> None:
     import sys
 
     path = _write(tmp_path, BASE)
-    argv = [sys.executable, "-c", "import sys; from generator.plugin import main; sys.exit(main())"] if mode == "krm" \
+    argv = [sys.executable, "-c", "import sys; from generator.kustomize.plugin import main; sys.exit(main())"] if mode == "krm" \
         else [sys.executable, "-m", "generator", "post-render", str(path)]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "H_USER": "u", "H_PASS": "p"}, cwd=tmp_path)
@@ -586,7 +586,7 @@ entry = sys.argv.pop(1)
 if entry == "cli":
     from generator.__main__ import main
 else:
-    from generator.plugin import main
+    from generator.kustomize.plugin import main
 sys.exit(main())
 """
 

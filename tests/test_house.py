@@ -20,7 +20,7 @@ def module_name(path: Path, root: Path = REPO) -> str:
 
 def _imported(node: ast.AST, module: str, is_package: bool, known: set[str]) -> set[str]:
     """The package's modules `node` imports, at any depth (an import inside a function counts too), and
-    those it loads by name (`importlib.import_module("generator.doctor")`, "generator.helm:command")."""
+    those it loads by name (`importlib.import_module("generator.commands.doctor")`, "generator.commands.helm:command")."""
     found: set[str] = set()
     for sub in ast.walk(node):
         if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and sub.value.partition(":")[0] in known:
@@ -49,7 +49,7 @@ def import_graph(root: Path = REPO, package: str = PACKAGE) -> dict[str, set[str
     """Module -> the package's modules it imports, over every .py file of the package and its sub-packages.
 
     A module's own packages are left out as its targets (`from generator import __version__` in
-    generator/cli.py): Python runs them first anyway, and they would close a cycle with
+    generator/commands/cli.py): Python runs them first anyway, and they would close a cycle with
     everything their `__init__` imports.
     """
     files = sorted((root / package).rglob("*.py"))

@@ -135,7 +135,7 @@ def test_the_built_image_has_one_python_and_runs_unprivileged(engine: Engine, im
     assert ident.stdout.split() == ["65532", "65532"], ident
     config = json.loads(engine.docker("image", "inspect", "--format", "{{json .Config}}", image).stdout)
     assert config["User"] == "65532:65532"
-    assert config["Entrypoint"] == ["/opt/conngen/bin/python3.11", "-I", "-m", "generator.plugin"]
+    assert config["Entrypoint"] == ["/opt/conngen/bin/python3.11", "-I", "-m", "generator.kustomize.plugin"]
 
 
 @pytest.mark.e2e

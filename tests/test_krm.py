@@ -157,7 +157,7 @@ def test_secrets_keep_generator_options(installed: Path, app: Path, options: dic
 def test_python_module_entry_and_json_input(app: Path) -> None:
     config = authored_config(app)
     text = json.dumps(resource_list(config), indent="\t")
-    done = run_fn([sys.executable, "-m", "generator.plugin"], text, app)
+    done = run_fn([sys.executable, "-m", "generator.kustomize.plugin"], text, app)
     assert done.returncode == 0, done.stderr
     assert [o["kind"] for o in output_list(done.stdout)["items"]] == ["Secret", "Job", "Job"]
 
@@ -337,7 +337,7 @@ def test_dockerfile_is_pinned_multistage_unprivileged_and_without_build_tools() 
     user = [rest for word, rest in final if word == "USER"]
     assert user and user[-1].split(":")[0].isdigit() and int(user[-1].split(":")[0]) != 0
     (entrypoint,) = [json.loads(rest) for word, rest in final if word == "ENTRYPOINT"]
-    assert entrypoint[0].startswith("/") and entrypoint[1:] == ["-I", "-m", "generator.plugin"]
+    assert entrypoint[0].startswith("/") and entrypoint[1:] == ["-I", "-m", "generator.kustomize.plugin"]
     for word, rest in final:
         if word == "RUN":
             assert not [t for t in BUILD_TOOLS if t in rest], rest

@@ -6,8 +6,8 @@ import pytest
 
 from generator.errors import UserError
 from generator.limits import MAX_VALUES
-from generator.spec import AnyValue, Ctx
-from generator.yamlio import parse_yaml
+from generator.read.spec import AnyValue, Ctx
+from generator.read.yamlio import parse_yaml
 
 
 def _expanding_to(values: int) -> str:

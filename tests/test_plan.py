@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from generator.builders import PROFILES
-from generator.contexts import ContextPlanner
+from generator.model.builders import PROFILES
+from generator.plan.contexts import ContextPlanner
 from generator.errors import Issue
 from generator.pipeline import load, planned
-from generator.plan import registry_mount
-from generator.pod import Pod
-from generator.yamlio import load_yaml_file
+from generator.plan.planner import registry_mount
+from generator.plan.pod import Pod
+from generator.read.yamlio import load_yaml_file
 
 from conftest import FIXTURES
 

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from conftest import run_conngen
-from generator.builders import PROFILES
+from generator.model.builders import PROFILES
 from generator.errors import Origin
-from generator.pod import Pod
-from generator.podcheck import check_mounts, covers
+from generator.plan.pod import Pod
+from generator.plan.podcheck import check_mounts, covers
 
 BUILDERS = sorted(PROFILES)
 

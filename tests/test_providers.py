@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import first_container, render_case, run_conngen
-from generator.providers import detect, in_cluster
+from generator.model.providers import detect, in_cluster
 
 PROVIDER_CASES = ["providers-ghcr-quay", "providers-gcr", "providers-ecr", "providers-acr", "providers-private-ca",
                   "providers-in-cluster"]
@@ -257,8 +257,8 @@ def test_workload_injection_wires_a_helper_connection_like_a_generated_job() -> 
     """plan.registry_mount (Helm post-renderer injection) must not mount an AWS credentials Secret as config.json."""
     from generator.errors import UserError
     from generator.pipeline import load
-    from generator.plan import registry_mount
-    from generator.yamlio import load_yaml_file
+    from generator.plan.planner import registry_mount
+    from generator.read.yamlio import load_yaml_file
 
     path = Path("fixtures/providers-ecr/generator.yaml")
     config, _ = load(load_yaml_file(path, str(path)), str(path), path.resolve().parent)

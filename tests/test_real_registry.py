@@ -812,7 +812,7 @@ def test_buildkit_job_pushes_with_docker_config(tmp_path, request, skopeo, image
 
 def test_every_builder_is_covered_and_its_image_facts_agree():
     """A new builder must join this proof; conngen's idea of an image's ENV must not contradict the facts here."""
-    from generator.builders import PROFILES
+    from generator.model.builders import PROFILES
 
     assert set(PROFILES) == set(IMAGE_ENV)
     for name, profile in PROFILES.items():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from generator.errors import Issue, Origin
-from generator.model import Credential, KeyToPath, ValueSource
-from generator.plan import RegistryCA
+from generator.model.records import Credential, KeyToPath, ValueSource
+from generator.plan.planner import RegistryCA
 
 CANARY = "canary-pa55w0rd-7c1e"
 

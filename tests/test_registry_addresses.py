@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from generator.registry import DOCKER_HUB_AUTH_KEY as DOCKER_HUB_KEY, AddressError, destinations, parse_registry_url
+from generator.model.registry import DOCKER_HUB_AUTH_KEY as DOCKER_HUB_KEY, AddressError, destinations, parse_registry_url
 
 LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
 HOST = st.builds(lambda parts, port: ".".join(parts) + (f":{port}" if port else ""),
@@ -98,8 +98,8 @@ _URL = st.builds(lambda scheme, first, port, path, slash: scheme + first + (f":{
 
 
 def _catalog_accepts(url: str):
-    from generator.catalog import check_connections
-    from generator.spec import Ctx
+    from generator.read.catalog import check_connections
+    from generator.read.spec import Ctx
 
     ctx = Ctx("catalog.yaml")
     found = check_connections([{"name": "r", "kind": "registry", "schema": {"url": url}, "secret": {"name": "conf"}}],

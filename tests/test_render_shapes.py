@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import golden_cases, load_stream
-from generator.options import load_config_file
-from generator.emit import yaml_stream
+from generator.commands.options import load_config_file
+from generator.render.emit import yaml_stream
 from generator.errors import UserError
 from generator.pipeline import generate
-from generator.render import Renderer, builtin_templates_dir
+from generator.render.renderer import Renderer, builtin_templates_dir
 
 TEMPLATES = {
     "mapping.j2": "a: {{ v | yaml }}\nlong-key-name: {{ w | yaml }}\nafter: 1\n",
@@ -43,7 +43,7 @@ JSON = st.recursive(
 def built_in(folder: Path) -> Renderer:
     """A renderer that takes the templates in `folder` for built-in ones (the straight road)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("generator.render.builtin_templates_dir", lambda: folder)
+        patch.setattr("generator.render.renderer.builtin_templates_dir", lambda: folder)
         return Renderer()
 
 
@@ -91,7 +91,7 @@ def test_each_road_reads_back_what_it_printed(tmp_path: Path) -> None:
 
     `1e5` and `0o17` are strings PyYAML writes plain, which YAML 1.2 would read as numbers.
     """
-    from generator.plan import SecretPlan
+    from generator.plan.planner import SecretPlan
 
     plan = SecretPlan("1e5", None, {"x": "0o17"}, {}, None, ())  # type: ignore[arg-type]
     built_in = Renderer().object("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": "e30="}, "v1", "Secret", "1e5")
@@ -132,7 +132,7 @@ def test_the_first_job_of_each_template_is_checked(tmp_path: Path, monkeypatch: 
     shutil.copytree(builtin_templates_dir(), broken)
     kaniko = broken / "kaniko.yaml.j2"
     kaniko.write_text(re.sub(r"\{% if job.volume_mounts %\}\n.*\n\{% endif %\}\n", "", kaniko.read_text()))
-    monkeypatch.setattr("generator.render.builtin_templates_dir", lambda: broken)
+    monkeypatch.setattr("generator.render.renderer.builtin_templates_dir", lambda: broken)
     case = next(c for c in golden_cases() if c.name == "seed")
     config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
     with pytest.raises(UserError, match="kaniko reads /kaniko/.docker/config.json, where no Secret is mounted"):

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import FIXTURES, REPO, run_conngen
 from generator.errors import UserError
-from generator.yamlio import load_yaml_file
+from generator.read.yamlio import load_yaml_file
 
 SCHEMAS = REPO / "schemas"
 _MODELINE = re.compile(r"# yaml-language-server: \$schema=(\S+)")

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import FIXTURES, REGCRED_CATALOG, assert_valid_k8s, load_stream, require_tool, run_conngen
 
-from generator.sops import find_sops
+from generator.read.sops import find_sops
 
 CATALOG = REGCRED_CATALOG
 BUILD = """\

@@ -16,7 +16,7 @@ FORBIDDEN = ("click", "ruamel", "difflib", "tempfile", "subprocess", "kubernetes
 PROBE = """
 import contextlib, io, json, sys
 sys.argv = ["ConnectionGenerator", "generator.yaml"]
-from generator.plugin import main
+from generator.kustomize.plugin import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = main()
 print(json.dumps({"code": code, "modules": sorted(sys.modules), "bytes": len(out.getvalue())}))

@@ -49,13 +49,13 @@ def test_strict_validate_json_reports_the_warning_as_an_error(tmp_path: Path) ->
 
 def test_the_krm_function_returns_warnings_in_results_and_fails_under_strict(tmp_path: Path) -> None:
     app = _app(tmp_path)
-    done = run_fn([sys.executable, "-m", "generator.plugin"], as_input(CONFIG), app)
+    done = run_fn([sys.executable, "-m", "generator.kustomize.plugin"], as_input(CONFIG), app)
     assert done.returncode == 0, done.stderr
     out = output_list(done.stdout)
     assert {r["severity"] for r in out["results"]} == {"warning"}
     assert {"path": "credentials.regcred.password"} in [r["field"] for r in out["results"]]
     assert [o["kind"] for o in out["items"]] == ["Secret", "Job"]
-    strict = run_fn([sys.executable, "-m", "generator.plugin"], as_input({**CONFIG, "strict": True}), app)
+    strict = run_fn([sys.executable, "-m", "generator.kustomize.plugin"], as_input({**CONFIG, "strict": True}), app)
     assert strict.returncode == 1
     failed = output_list(strict.stdout)
     assert failed["items"] == [] and {r["severity"] for r in failed["results"]} == {"error"}

@@ -18,7 +18,9 @@ from jinja2 import meta, nodes
 from msgspec import Struct
 
 from conftest import REPO
-from generator import contexts, model, plan
+from generator.plan import contexts
+from generator.model import records as model
+from generator.plan import planner as plan
 
 DOC = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
 TEMPLATES = sorted((REPO / "templates").glob("*.j2"))

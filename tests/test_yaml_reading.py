@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from generator.errors import UserError
-from generator.yamlio import locate, parse_yaml
+from generator.read.yamlio import locate, parse_yaml
 
 SCALARS = st.one_of(
     st.sampled_from(["no", "yes", "on", "off", "y", "n", "NO", "True", "false", "null", "~", "0644", "0o644",

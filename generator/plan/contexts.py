@@ -11,10 +11,10 @@ from typing import Mapping
 
 from msgspec import Struct
 
-from generator.builders import FETCH_IMAGE, GIT_IMAGE, GIT_SSH_DIR, BuilderProfile
+from generator.model.builders import FETCH_IMAGE, GIT_IMAGE, GIT_SSH_DIR, BuilderProfile
 from generator.errors import Issue, Origin, shown
-from generator.model import Build, Connection, ConnectionContext, KeyToPath
-from generator.pod import Pod, use_connection
+from generator.model.records import Build, Connection, ConnectionContext, KeyToPath
+from generator.plan.pod import Pod, use_connection
 
 GIT_ENV = {"username": "GIT_USERNAME", "password": "GIT_PASSWORD", "token": "GIT_TOKEN"}
 BUCKET_SCHEMES = {"s3": "s3", "gcs": "gs"}  # wasb becomes an Azure blob https URL (_bucket_url)

@@ -22,7 +22,7 @@ def kustomization_file(directory: Path) -> Path | None:
 
 def generators(kfile: Path) -> list[tuple[str, Path]]:
     """Each file entry under the kustomization's `generators:`, as written and as a path (which may not exist)."""
-    from generator.yamlio import load_yaml_file
+    from generator.read.yamlio import load_yaml_file
 
     data = load_yaml_file(kfile, str(kfile))
     entries = data.get("generators") if isinstance(data, dict) else None
@@ -45,7 +45,7 @@ def original_config(root: Path, data: Any, normalise: Callable[[Any], Any] = lam
     `read` (the render cache checks them).
     """
     from generator.errors import UserError
-    from generator.yamlio import load_yaml_file
+    from generator.read.yamlio import load_yaml_file
 
     kfile = kustomization_file(root)
     if kfile is None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from generator.builders import PROFILES
-from generator.model import GeneratorConfig
+from generator.model.builders import PROFILES
+from generator.model.records import GeneratorConfig
 from generator.pipeline import planned
-from generator.render import Renderer
-from generator.routes import job_route, route_problems
+from generator.render.renderer import Renderer
+from generator.render.routes import job_route, route_problems
 
 
 def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:

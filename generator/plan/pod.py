@@ -10,8 +10,8 @@ from typing import Any, Iterable
 from msgspec import Struct, field
 
 from generator.errors import Issue, Origin
-from generator.model import Connection, KeyToPath, Resource
-from generator.names import dns_label
+from generator.model.records import Connection, KeyToPath, Resource
+from generator.model.names import dns_label
 
 
 class Pod(Struct):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from generator.builders import PROFILES
-from generator.catalog import load_catalog_file
-from generator.contexts import VOLUME_KINDS
+from generator.model.builders import PROFILES
+from generator.read.catalog import load_catalog_file
+from generator.plan.contexts import VOLUME_KINDS
 from generator.errors import UserError, shown
-from generator.model import Connection
-from generator.providers import detect
-from generator.registry import AddressError, parse_registry_url
+from generator.model.records import Connection
+from generator.model.providers import detect
+from generator.model.registry import AddressError, parse_registry_url
 
 BUCKET_KINDS = ("s3", "gcs", "wasb")
 

@@ -13,14 +13,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from generator import names
+from generator.model import names
 from generator.errors import Issue, Origin, UserError, shown
-from generator.model import Connection, GitSchema, KeyToPath, RegistrySchema, Resource
-from generator.providers import AUTH_MODES, CA_KEY, PROVIDERS
-from generator.registry import AddressError, parse_registry_url
-from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, ListOf, MapOf, Rec, Record, Str,
+from generator.model.records import Connection, GitSchema, KeyToPath, RegistrySchema, Resource
+from generator.model.providers import AUTH_MODES, CA_KEY, PROVIDERS
+from generator.model.registry import AddressError, parse_registry_url
+from generator.read.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, ListOf, MapOf, Rec, Record, Str,
                             rec, type_name)
-from generator.yamlio import load_yaml_file
+from generator.read.yamlio import load_yaml_file
 
 KINDS = (
     "host_path", "volume_claim", "gcs", "s3", "wasb", "registry", "git", "aws", "gcp", "azure", "mysql", "postgres",

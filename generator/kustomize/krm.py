@@ -18,10 +18,10 @@ from typing import Any, TextIO
 
 import yaml
 
-from generator.emit import _Dumper
+from generator.render.emit import _Dumper
 from generator.errors import Issue, Origin, UserError, dotted
 from generator.exits import EXIT_OK, guarded
-from generator.stdin import STDIN as INPUT
+from generator.read.stdin import STDIN as INPUT
 
 RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
 #: Annotation prefixes the orchestrator owns (kyaml kioutil); never compared, never emitted.
@@ -47,7 +47,7 @@ def without_reserved(config: Any) -> Any:
 
 def read_resource_list(text: str) -> dict:
     """Parse the input (YAML, or JSON as its subset) and check it is a ResourceList with a config."""
-    from generator.yamlio import parse_yaml
+    from generator.read.yamlio import parse_yaml
 
     if text.lstrip().startswith("{"):
         try:
@@ -126,10 +126,10 @@ class _Call:
         self.warnings: list[Issue] = []
 
     def run(self, text: str | None, environ: dict[str, str]) -> int:
-        from generator.kustomization import original_config
+        from generator.read.kustomization import original_config
         from generator.pipeline import generate, load
         from generator.report import print_issues
-        from generator.stdin import read_stdin
+        from generator.read.stdin import read_stdin
 
         root = Path(os.getcwd())
         self.config = read_resource_list(read_stdin() if text is None else text)["functionConfig"]

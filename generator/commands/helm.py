@@ -22,11 +22,11 @@ import click
 import yaml
 from msgspec import Struct
 
-from generator.builders import PROFILES
+from generator.model.builders import PROFILES
 from generator.errors import Issue, UserError, clipped, shown
-from generator.model import GeneratorConfig
-from generator.options import load_config_file, root_options, strict_option, templates_option
-from generator.plan import BEHAVIOR, NEEDS_HASH, registry_mount
+from generator.model.records import GeneratorConfig
+from generator.commands.options import load_config_file, root_options, strict_option, templates_option
+from generator.plan.planner import BEHAVIOR, NEEDS_HASH, registry_mount
 
 CONNECTION_ANNOTATION = "conngen.dev/registry-connection"
 BUILDER_ANNOTATION = "conngen.dev/builder"
@@ -256,7 +256,7 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
 
     Generated names are scoped to `release`, or to the release the chart's objects are labelled with.
     """
-    from generator.emit import yaml_stream
+    from generator.render.emit import yaml_stream
     from generator.pipeline import generate
 
     docs = _split(text)
@@ -328,7 +328,7 @@ def post_render_command(config_file: str, templates: str | None, release: str | 
     default the first container). CONFIG_FILE is relative to where helm runs.
     """
     from generator.report import print_issues
-    from generator.stdin import read_stdin
+    from generator.read.stdin import read_stdin
 
     if sys.stdin.isatty():
         raise click.UsageError("post-render reads the chart's rendered manifests on stdin "

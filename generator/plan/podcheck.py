@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.builders import BuilderProfile
+from generator.model.builders import BuilderProfile
 from generator.errors import Issue, Origin
-from generator.pod import Pod
+from generator.plan.pod import Pod
 
 
 def covers(mount_path: str, path: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from msgspec import Struct
 
 from generator.errors import Origin
-from generator.registry import RegistryAddress
+from generator.model.registry import RegistryAddress
 
 
 class KeyToPath(Struct, frozen=True):
@@ -206,7 +206,7 @@ class GeneratorConfig(Struct, frozen=True):
     origin: Origin
     builder_security: tuple[tuple[str, Any], ...] = ()  # securityContext replacing a builder's default
     pull_secrets: tuple[PullSecrets, ...] = ()
-    lifecycle: str = "plain"  # how Jobs survive the next apply: plain | argocd | helm | flux (generator.lifecycle)
+    lifecycle: str = "plain"  # how Jobs survive the next apply: plain | argocd | helm | flux (generator.model.lifecycle)
     strict: bool = False  # warnings are errors
     docker_socket: str | None = None  # the node's Docker socket for the dockerizer, when not the default
     existing_secrets: tuple[ExistingSecret, ...] = ()

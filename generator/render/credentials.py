@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
-from generator.dockerauth import Problem, checked_config, go_json, login_config
+from generator.render.dockerauth import Problem, checked_config, go_json, login_config
 from generator.errors import Issue, Origin, UserError, shown
 from generator.limits import MAX_SECRET_BYTES
-from generator.model import Credential, ValueSource
-from generator.sops import Decryptor
-from generator.yamlio import TooLarge, read_limited
+from generator.model.records import Credential, ValueSource
+from generator.read.sops import Decryptor
+from generator.read.yamlio import TooLarge, read_limited
 
 
 def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decryptor: Decryptor | None = None) -> str:

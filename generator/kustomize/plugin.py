@@ -6,7 +6,7 @@ One executable, two protocols, chosen per call the way KSOPS does (argv alone de
   `<plugin> <temp copy of the config>` from the kustomization directory with
   KUSTOMIZE_PLUGIN_CONFIG_ROOT set; paths resolve against that root, never against the
   temporary file. The YAML stream goes to stdout.
-- with no argument it is a KRM function (generator/krm.py): a ResourceList on stdin and
+- with no argument it is a KRM function (generator/kustomize/krm.py): a ResourceList on stdin and
   on stdout, run in the kustomization directory.
 Errors go to stderr (kustomize shows them) with exit 1.
 """
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
-from generator.collector import process_entry
+from generator.speed.collector import process_entry
 from generator.exits import EXIT_OK, EXIT_USAGE, EXIT_USER, guarded
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def _printer(err: TextIO) -> Callable[[UserError], None]:
 
 
 def _build(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) -> int:
-    from generator import cache
+    from generator.speed import cache
     from generator.verbose import note
 
     root = Path(environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or os.getcwd())
@@ -62,12 +62,12 @@ def _build(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) 
 
     import io
 
-    from generator.emit import read_stream, yaml_stream
-    from generator.kustomization import original_config
+    from generator.render.emit import read_stream, yaml_stream
+    from generator.read.kustomization import original_config
     from generator.pipeline import generate, load
-    from generator.render import builtin_templates_dir
+    from generator.render.renderer import builtin_templates_dir
     from generator.report import print_issues
-    from generator.yamlio import load_yaml_file
+    from generator.read.yamlio import load_yaml_file
 
     read: list[str] = []
     data = load_yaml_file(Path(config_file), config_file)
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdin is None or sys.stdin.isatty():
         sys.stderr.write(USAGE)
         return EXIT_USAGE
-    from generator import krm
+    from generator.kustomize import krm
 
     return krm.run(None, sys.stdout, sys.stderr, dict(os.environ))
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from generator.errors import Issue, UserError, shown
 from generator.limits import MAX_FILE_BYTES
-from generator.model import ValueSource
+from generator.model.records import ValueSource
 from generator.verbose import note
 
 FORMATS = ("json", "yaml", "dotenv", "binary")

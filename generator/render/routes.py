@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
-from generator.builders import PROFILES, BuilderProfile
+from generator.model.builders import PROFILES, BuilderProfile
 from generator.errors import Issue, Origin, UserError, shown
 
 if TYPE_CHECKING:
-    from generator.plan import JobPlan
+    from generator.plan.planner import JobPlan
 
 
 class Route(Struct, frozen=True):

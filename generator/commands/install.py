@@ -43,11 +43,11 @@ def plugin_script(python: str) -> str:
     lines = [f"#!{python}", _MARKER,
              f"# conngen {__version__}", "import sys"]
     if Path(python).resolve() == Path(sys.executable).resolve():
-        package_root = str(Path(__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])
         paths = list(dict.fromkeys([package_root] + [p for p in sys.path[1:] if p and os.path.exists(p)]))
         lines[0] += " -S"
         lines.append(f"sys.path[:0] = {paths!r}")
-    lines += ["from generator.plugin import main", "sys.exit(main())", ""]
+    lines += ["from generator.kustomize.plugin import main", "sys.exit(main())", ""]
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import click
 
-from generator.stdin import STDIN
+from generator.read.stdin import STDIN
 
 RESTRICTORS = click.Choice(["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])
 
@@ -26,9 +26,9 @@ def load_config_file(config_file: str, root: str | None, restrictor: str | None,
     from msgspec.structs import replace
 
     from generator.pipeline import load
-    from generator.stdin import read_stdin
+    from generator.read.stdin import read_stdin
     from generator.verbose import note
-    from generator.yamlio import load_yaml_file, parse_yaml
+    from generator.read.yamlio import load_yaml_file, parse_yaml
 
     if config_file == "-":
         STDIN_TEXTS[STDIN] = read_stdin("the config")

@@ -40,13 +40,13 @@ except ImportError:  # elsewhere in other versions
 from _operator import _compare_digest  # what hmac.compare_digest is, without importing hmac (and OpenSSL)
 
 from generator import __version__
-from generator.dockerauth import login_config
-from generator.kustomization import KUSTOMIZATIONS, catalog_files
+from generator.render.dockerauth import login_config
+from generator.read.kustomization import KUSTOMIZATIONS, catalog_files
 from generator.limits import MAX_FILE_BYTES, MAX_SECRET_BYTES
 
 if TYPE_CHECKING:  # types only: this module loads nothing beyond the standard library
-    from generator.model import GeneratorConfig, ValueSource
-    from generator.plan import Plan
+    from generator.model.records import GeneratorConfig, ValueSource
+    from generator.plan.planner import Plan
 
 FORMAT = 2  # bump when the entry layout changes
 MAX_ENTRIES = 256  # oldest entries beyond this are removed when one is stored
@@ -56,7 +56,7 @@ KEY_FILE = "hmac-key"
 KEY_BYTES = 32
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # generator/, all its packages
 
 
 def cache_dir(environ: Mapping[str, str]) -> str | None:
@@ -366,7 +366,7 @@ class Probe:
             if isinstance(file, str):
                 files[file] = _sha(file)
         trees = [[builtin_templates, "", True, _tree(builtin_templates)],
-                 [PACKAGE_DIR, ".py", False, _tree(PACKAGE_DIR, ".py", False)]]
+                 [PACKAGE_DIR, ".py", True, _tree(PACKAGE_DIR, ".py")]]
         templates = None
         if config.templates_dir:
             tree = _user_tree(config.templates_dir)

@@ -137,8 +137,8 @@ and `conngen schema catalog > schemas/catalog.schema.json`.
 
 def schema_json(which: str) -> str:
     """The JSON Schema of the generator config ("config") or of the catalog, as `conngen schema` prints it."""
-    from generator.catalog import CATALOG_SCHEMA
-    from generator.config import CONFIG_SCHEMA
+    from generator.read.catalog import CATALOG_SCHEMA
+    from generator.read.config import CONFIG_SCHEMA
 
     return json.dumps(CONFIG_SCHEMA if which == "config" else CATALOG_SCHEMA, indent=2, sort_keys=True) + "\n"
 
@@ -160,7 +160,7 @@ def example_files(directory: Path, registry_url: str, builder: str) -> dict[str,
 
 
 def _check_url(url: str) -> None:
-    from generator.registry import AddressError, destinations, parse_registry_url
+    from generator.model.registry import AddressError, destinations, parse_registry_url
 
     try:
         destinations(parse_registry_url(url), IMAGE, ())

@@ -1,6 +1,6 @@
 """`conngen doctor`: what a kustomize build needs, checked the way kustomize will look, each with its fix.
 
-Plugin roots come from `generator.install` (kustomize's own order), so doctor, `install` and
+Plugin roots come from `generator.commands.install` (kustomize's own order), so doctor, `install` and
 kustomize agree on where the plugin must be. A build needs kubectl or kustomize, a plugin root,
 and an executable plugin that runs this conngen version; anything else (helm, the KRM and
 post-renderer modes) is reported but never fails the check.
@@ -22,8 +22,8 @@ from msgspec import Struct, structs
 
 from generator import __version__
 from generator.exits import EXIT_USER
-from generator.install import PLUGIN_PATH, chosen_root, plugin_roots
-from generator.options import format_option
+from generator.commands.install import PLUGIN_PATH, chosen_root, plugin_roots
+from generator.commands.options import format_option
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 _MARKER = re.compile(r"# conngen (\d\S*)$")
@@ -227,7 +227,7 @@ def check_sops(environ: Mapping[str, str]) -> list[Check]:
     The age key files are where sops looks (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, else the user's sops
     config directory); doctor counts their keys and never prints one.
     """
-    from generator.sops import find_sops
+    from generator.read.sops import find_sops
 
     binary, where = find_sops(environ)
     if binary is None:

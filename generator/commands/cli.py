@@ -14,14 +14,14 @@ import click
 
 from generator.errors import Issue, Origin, UserError
 from generator.exits import EXIT_USER, guarded
-from generator.options import (STDIN_TEXTS, format_option, load_config_file, quiet, root_options, strict_option,
+from generator.commands.options import (STDIN_TEXTS, format_option, load_config_file, quiet, root_options, strict_option,
                                templates_option, verbosity)
 
 #: Commands defined in other modules, imported only when they run ("module:attribute").
 LAZY_COMMANDS: dict[str, str] = {
-    "post-render": "generator.helm:post_render_command",
-    "init": "generator.scaffold:init",
-    "doctor": "generator.doctor:doctor",
+    "post-render": "generator.commands.helm:post_render_command",
+    "init": "generator.commands.scaffold:init",
+    "doctor": "generator.commands.doctor:doctor",
 }
 
 
@@ -61,7 +61,7 @@ def write_dir(objects: list[dict], directory: Path) -> list[Path]:
     import shutil
     import tempfile  # only for -o DIR: kept off the plugin's start-up path
 
-    from generator.emit import yaml_stream
+    from generator.render.emit import yaml_stream
 
     names = [f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml" for obj in objects]
     where = Origin(str(directory))
@@ -98,7 +98,7 @@ def write_dir(objects: list[dict], directory: Path) -> list[Path]:
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               help="Show the version and whether the installed kustomize plugin matches it.",
-              callback=lambda ctx, _param, value: value and importlib.import_module("generator.doctor").print_version(ctx))
+              callback=lambda ctx, _param, value: value and importlib.import_module("generator.commands.doctor").print_version(ctx))
 def cli() -> None:
     """Registry Secrets and image-builder Jobs from a Polyaxon-style connections catalog."""
 
@@ -145,7 +145,7 @@ def validate(files: tuple[str, ...], skip_credentials: bool, fmt: str, strict: b
     directory as its root, as kustomize runs it), or else for the files in it named
     generator.yaml, connections.yaml or *.conngen.yaml.
     """
-    from generator.validate import validate_paths
+    from generator.commands.validate import validate_paths
 
     issues = validate_paths(files, root, load_restrictor, skip_credentials, os.environ)
     if strict:
@@ -187,10 +187,10 @@ def explain(config_file: str, templates: str | None, fmt: str, root: str | None,
 
     Given a catalog instead of a generator config, say what each of its connections gives a build.
     """
-    from generator.explain import explain_config
+    from generator.commands.explain import explain_config
 
     if config_file != "-" and _is_catalog(config_file):
-        from generator.catalog_explain import explain_catalog
+        from generator.commands.catalog_explain import explain_catalog
 
         text, ok = explain_catalog(config_file, fmt)
     else:
@@ -204,14 +204,14 @@ def explain(config_file: str, templates: str | None, fmt: str, root: str | None,
 @click.argument("which", type=click.Choice(["config", "catalog"]), default="config")
 def schema(which: str) -> None:
     """Print the JSON Schema of the generator config or of the catalog."""
-    from generator.scaffold import schema_json
+    from generator.commands.scaffold import schema_json
 
     click.echo(schema_json(which), nl=False)
 
 
 def _is_catalog(file: str) -> bool:
     """A file that is a catalog (connections:) rather than a generator config (kind:)."""
-    from generator.yamlio import load_yaml_file
+    from generator.read.yamlio import load_yaml_file
 
     data = load_yaml_file(Path(file), file)
     return isinstance(data, dict) and "kind" not in data and ("connections" in data or "artifactsStore" in data)
@@ -221,7 +221,7 @@ def _is_catalog(file: str) -> bool:
 @verbosity
 def install() -> None:
     """Install the kustomize exec plugin under the first plugin root kustomize will use."""
-    from generator.install import install as do_install
+    from generator.commands.install import install as do_install
 
     target = do_install(os.environ)
     root = target.parents[3]
@@ -238,8 +238,8 @@ def install() -> None:
 @verbosity
 def uninstall() -> int:
     """Remove the kustomize exec plugin `conngen install` wrote, from every plugin root kustomize may use."""
-    from generator.install import plugin_roots
-    from generator.install import uninstall as do_uninstall
+    from generator.commands.install import plugin_roots
+    from generator.commands.install import uninstall as do_uninstall
 
     removed, refused = do_uninstall(os.environ)
     for path in refused:

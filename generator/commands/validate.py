@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
-from generator.catalog import LEGACY_KEY, legacy_private_registries, load_catalog_file
-from generator.config import KIND
+from generator.read.catalog import LEGACY_KEY, legacy_private_registries, load_catalog_file
+from generator.read.config import KIND
 from generator.errors import Issue, Origin, UserError
-from generator.yamlio import load_yaml_file
+from generator.read.yamlio import load_yaml_file
 
 T = TypeVar("T")
 
@@ -17,7 +17,7 @@ T = TypeVar("T")
 def validate_paths(args: tuple[str, ...], root: str | None, restrictor: str | None, skip_credentials: bool,
                    environ: Mapping[str, str]) -> list[Issue]:
     """The problems of every file the arguments name (a directory: the files it stands for, targets.py)."""
-    from generator.targets import expand
+    from generator.commands.targets import expand
     from generator.verbose import note
 
     issues: list[Issue] = []

@@ -27,10 +27,10 @@ import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import Issue, Origin, UserError, shown
-from generator.emit import json_text, node, read_document, yaml_stream
+from generator.render.emit import json_text, node, read_document, yaml_stream
 from generator.limits import MAX_FILE_BYTES
-from generator.plan import JobPlan
-from generator.yamlio import parse_yaml
+from generator.plan.planner import JobPlan
+from generator.read.yamlio import parse_yaml
 
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
 
@@ -86,7 +86,7 @@ def builtin_templates_dir() -> Path:
     spec = find_spec("generator.templates")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(__file__).resolve().parents[2] / "templates"
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
@@ -139,7 +139,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
 def compiled_templates(environ: Mapping[str, str] | None, environment: type) -> CompiledTemplates | None:
     """The compiled-template store under the render cache directory, unless caching is off."""
     from generator import __version__
-    from generator.cache import cache_dir, private_dir
+    from generator.speed.cache import cache_dir, private_dir
 
     base = cache_dir(environ) if environ is not None else None
     if base is None:

@@ -10,10 +10,10 @@ import os
 import re
 from pathlib import Path
 
-from generator.config import KIND
+from generator.read.config import KIND
 from generator.errors import Issue, Origin, UserError
-from generator.kustomization import generators, kustomization_file
-from generator.yamlio import load_yaml_file
+from generator.read.kustomization import generators, kustomization_file
+from generator.read.yamlio import load_yaml_file
 
 #: the same pattern as the `conngen-validate` hook in .pre-commit-hooks.yaml
 CONVENTION = re.compile(r"(^|/)(generator|connections)\.ya?ml$|\.conngen\.ya?ml$")

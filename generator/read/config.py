@@ -14,16 +14,16 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from generator import names
-from generator.builders import PROFILES
-from generator.catalog import check_connections, load_catalog_file
+from generator.model import names
+from generator.model.builders import PROFILES
+from generator.read.catalog import check_connections, load_catalog_file
 from generator.errors import Issue, Origin, UserError, shown
-from generator.kustomization import catalog_files
-from generator.lifecycle import MODES
-from generator.model import (Build, Connection, ConnectionContext, Credential, ExistingSecret, ExternalSource,
+from generator.read.kustomization import catalog_files
+from generator.model.lifecycle import MODES
+from generator.model.records import (Build, Connection, ConnectionContext, Credential, ExistingSecret, ExternalSource,
                              GeneratorConfig, GeneratorOptions, JobDefaults, PullSecrets, RemoteRef, ValueSource)
-from generator.sops import FORMATS, file_format
-from generator.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, Int, ListOf, MapOf, Rec, Str, rec,
+from generator.read.sops import FORMATS, file_format
+from generator.read.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, Int, ListOf, MapOf, Rec, Str, rec,
                             type_name)
 
 API_VERSION = "conngen.dev/v1"

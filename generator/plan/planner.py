@@ -10,16 +10,16 @@ from typing import Any, Mapping, NamedTuple
 
 from msgspec import Struct, structs
 
-from generator.builders import DOCKER_SOCKET, PROFILES, BuilderProfile
-from generator.contexts import ContextFetch, ContextPlanner, GitClone
+from generator.model.builders import DOCKER_SOCKET, PROFILES, BuilderProfile
+from generator.plan.contexts import ContextFetch, ContextPlanner, GitClone
 from generator.errors import Issue, Origin, UserError, dotted, shown
-from generator.model import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
-from generator.lifecycle import MODES, hashed_job_name
-from generator.names import dns_label
-from generator.pod import Pod, expose, resource_volume, use_connection
-from generator.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
-from generator.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
-from generator.registry import AddressError, RegistryAddress, image_destinations, split_image
+from generator.model.records import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
+from generator.model.lifecycle import MODES, hashed_job_name
+from generator.model.names import dns_label
+from generator.plan.pod import Pod, expose, resource_volume, use_connection
+from generator.plan.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
+from generator.model.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
+from generator.model.registry import AddressError, RegistryAddress, image_destinations, split_image
 
 DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
 #: the key of an existing registry Secret, unless the catalog's items or the config's existingSecrets say otherwise:

@@ -1,0 +1,1 @@
+"""The `conngen` command line and its subcommands (Helm's post-renderer included)."""

@@ -1,0 +1,1 @@
+"""Reading inputs: YAML files, their schemas, sops files; model records out."""

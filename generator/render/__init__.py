@@ -1,0 +1,1 @@
+"""Rendering plans through Jinja, the Secret data, the checks of what was rendered, the YAML stream."""

@@ -1,0 +1,1 @@
+"""What exists only for speed: the warm-start render cache and the paused cycle collector."""
