@@ -124,6 +124,37 @@ def test_the_cycle_check_sees_function_level_imports_and_sub_packages(tmp_path: 
                              ["generator.commands.render", "generator.kustomize.krm"]]
 
 
+#: The stages in the order data passes them (README "Design"); the front ends come last.
+STAGES = ("model", "read", "plan", "render", "pipeline", "commands", "kustomize")
+#: Helpers every stage may use: the error path, the limits, what `-v` prints, the speed machinery.
+ANYWHERE = {"errors", "exits", "limits", "report", "verbose", "speed"}
+
+
+def backward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(importer, imported) pairs where a stage imports a later stage."""
+    def stage(module: str) -> str | None:
+        part = module.split(".")[1] if "." in module else ""
+        return None if part in ANYWHERE else part if part in STAGES else None
+
+    found = []
+    for module, imported in graph.items():
+        for target in imported:
+            here, there = stage(module), stage(target)
+            if here and there and STAGES.index(there) > STAGES.index(here):
+                found.append((module, target))
+    return sorted(found)
+
+
+def test_each_stage_imports_only_its_own_and_earlier_stages() -> None:
+    assert backward_imports(import_graph()) == []
+
+
+def test_the_stage_check_sees_a_backward_import() -> None:
+    graph = {"generator.model.records": {"generator.plan.planner"}, "generator.plan.planner": {"generator.errors"},
+             "generator.render.renderer": {"generator.speed.cache", "generator.read.yamlio"}}
+    assert backward_imports(graph) == [("generator.model.records", "generator.plan.planner")]
+
+
 def test_mypy_is_clean_with_the_projects_settings() -> None:
     """setup.cfg's [mypy] section, over the whole package (CI runs this as part of the suite)."""
     done = subprocess.run([sys.executable, "-m", "mypy", PACKAGE], cwd=REPO, capture_output=True, text=True,
