@@ -195,3 +195,17 @@ def test_rendering_leaves_the_cycle_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_plugin_script_installed_before_the_move_still_renders(tmp_path: Path) -> None:
+    """`conngen install` wrote `from generator.plugin import main` until the modules moved into
+    folders; an upgrade must not break every kustomize build of such an install."""
+    script = tmp_path / "ConnectionGenerator"
+    script.write_text(f"#!{sys.executable}\nimport sys\nfrom generator.plugin import main\nsys.exit(main())\n")
+    script.chmod(0o755)
+    seed = FIXTURES / "seed"
+    env = {**os.environ, "KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(seed), "CONNGEN_CACHE": "off"}
+    done = subprocess.run([str(script), str(seed / "generator.yaml")], capture_output=True, text=True, cwd=seed,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (seed / "expected.yaml").read_text()
