@@ -16,9 +16,8 @@ from generator.read.config import load_config
 from generator.render.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, UserError
 from generator.model.records import GeneratorConfig
-from generator.model.lifecycle import job_templates_digest
 from generator.plan.planner import JobPlan, Plan, make_plan
-from generator.render.renderer import Renderer, builtin_templates_dir
+from generator.render.renderer import Renderer, builtin_templates_dir, job_templates_digest
 from generator.render.routes import job_route, route_issue, route_problems
 
 

@@ -15,7 +15,6 @@ either name a new Job or have the controller replace the old one (docs/lifecycle
 from __future__ import annotations
 
 import hashlib
-import os
 
 import msgspec
 from msgspec import Struct
@@ -52,32 +51,6 @@ MODES = {mode.name: mode for mode in (
               why_no_ttl="kustomize-controller re-applies the Kustomization on every interval and re-creates "
                          "a deleted Job, which builds again"),
 )}
-
-
-def job_templates_digest(search: list[str], template: str) -> str:
-    """A digest of the sources a builder's Job is rendered from: its template and every `_` partial.
-
-    Looked up as the template loader does (the first directory that has a name wins), so an
-    override or a conngen upgrade that changes what a Job is made of names a new Job.
-    """
-    found: dict[str, bytes] = {}
-    for directory in search:
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        for name in names:
-            if name in found or not (name == template or (name.startswith("_") and name.endswith(".j2"))):
-                continue
-            try:
-                with open(os.path.join(directory, name), "rb") as f:
-                    found[name] = f.read()
-            except OSError:
-                continue
-    digest = hashlib.sha256()
-    for name in sorted(found):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(found[name]).digest())
-    return digest.hexdigest()
 
 
 def hashed_job_name(base: str, inputs: Struct, templates: str) -> str:

@@ -89,6 +89,32 @@ def builtin_templates_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
+def job_templates_digest(search: list[str], template: str) -> str:
+    """A digest of the sources a builder's Job is rendered from: its template and every `_` partial.
+
+    Looked up as the template loader does (the first directory that has a name wins), so an
+    override or a conngen upgrade that changes what a Job is made of names a new Job.
+    """
+    found: dict[str, bytes] = {}
+    for directory in search:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            if name in found or not (name == template or (name.startswith("_") and name.endswith(".j2"))):
+                continue
+            try:
+                with open(os.path.join(directory, name), "rb") as f:
+                    found[name] = f.read()
+            except OSError:
+                continue
+    digest = hashlib.sha256()
+    for name in sorted(found):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(found[name]).digest())
+    return digest.hexdigest()
+
+
 class CompiledTemplates(jinja2.BytecodeCache):
     """Compiled templates kept in conngen's private cache directory, so a build does not recompile them.
 
