@@ -254,7 +254,7 @@ def test_a_connection_warning_is_given_once_however_many_builds_use_it(tmp_path:
 
 
 def test_workload_injection_wires_a_helper_connection_like_a_generated_job() -> None:
-    """plan.registry_mount (Helm post-renderer injection) must not mount an AWS credentials Secret as config.json."""
+    """planner.registry_mount (Helm post-renderer injection) must not mount an AWS credentials Secret as config.json."""
     from generator.errors import UserError
     from generator.pipeline import load
     from generator.plan.planner import registry_mount

@@ -5,7 +5,7 @@ Helm 3 runs `--post-renderer <executable>` with the rendered non-hook manifests 
 `postrenderer/v1` plugin the same way, hooks included, naming each document's template in an
 annotation instead of the comment. Documents we do not touch are copied byte for byte. A chart
 workload annotated `conngen.dev/registry-connection: <name>` gets the registry Secret mounted
-where its builder reads it, by the same planning a generated Job uses (`plan.registry_mount`);
+where its builder reads it, by the same planning a generated Job uses (`planner.registry_mount`);
 only the documents we change are re-serialised, from their YAML node tree, so every scalar keeps
 its exact text and quoting.
 """
