@@ -1,5 +1,5 @@
 """The `conngen` command (and `python -m generator`): the CLI, its imports included, with the
-cycle collector paused and skipped at exit (see collector.py); generator.commands.cli imports click, so
+cycle collector paused and skipped at exit (see speed/collector.py); generator.commands.cli imports click, so
 it loads in here."""
 
 from generator.speed.collector import process_entry

@@ -116,7 +116,7 @@ def test_a_reader_that_leaves_early_is_not_reported_as_a_bug(tmp_path: Path) -> 
 
 def test_the_console_entry_points_run_their_command_with_the_collector_paused(monkeypatch) -> None:
     """A conngen process lives for one command: collecting cycles during its imports and
-    render found nothing and cost ~4% of a small render (collector.py)."""
+    render found nothing and cost ~4% of a small render (speed/collector.py)."""
     import gc
 
     import generator.__main__ as console
@@ -166,7 +166,7 @@ def test_a_library_render_leaves_the_collector_to_the_caller_at_exit() -> None:
                                           ("generator.kustomize.plugin", ["ConnectionGenerator", "--version"])])
 def test_entry_points_spare_the_interpreter_its_last_collection(module: str, argv: list[str]) -> None:
     """The interpreter collects again at exit, even with the collector off (~30 ms of a small
-    render); entry points freeze what is left just before, and only then (collector.py)."""
+    render); entry points freeze what is left just before, and only then (speed/collector.py)."""
     code = EXIT_PROBE.format(module=module, argv=argv)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert result.stdout.splitlines()[-2:] == ["frozen before exit: False", "frozen at exit: True"]

@@ -1,1 +1,1 @@
-"""Reading inputs: YAML files, their schemas, sops files; model records out."""
+"""Reading inputs: YAML files, their schemas, sops files, stdin, the files a kustomization names; model records out."""

@@ -1,7 +1,7 @@
 """Reading credential values and building `.dockerconfigjson`, without ever echoing them.
 
 Values are read here, at render time, from the environment, from files under the root or
-from sops-encrypted files (decrypted in memory, see sops.py); they go into the Secret's data
+from sops-encrypted files (decrypted in memory, see read/sops.py); they go into the Secret's data
 and nowhere else. Messages name the variable or the file, never the value. In ExternalSecret
 mode no value is read at all: the External Secrets Operator fills in a Go template instead.
 """

@@ -1,6 +1,6 @@
 """The `.dockerconfigjson` of a username/password login as kubectl writes it, and a given one checked.
 
-Pure and stdlib-only, so that the render cache (cache.py) can rebuild a Secret's data from
+Pure and stdlib-only, so that the render cache (speed/cache.py) can rebuild a Secret's data from
 fresh values without importing the rest of conngen.
 """
 
