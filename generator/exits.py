@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Callable, TextIO
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which a cached build does not need
 if TYPE_CHECKING:
+    from typing import Callable, TextIO
+
     from generator.errors import UserError
 
 #: Exit codes, documented in docs/reference.md.

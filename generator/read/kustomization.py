@@ -8,8 +8,10 @@ Stdlib only at import: the cache runs on the plugin's hot path.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which a cached build does not need
+if TYPE_CHECKING:  # the render cache imports this module on a cached build
+    from pathlib import Path
+    from typing import Any, Callable
 
 #: The names kustomize reads a kustomization from, in its order.
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")

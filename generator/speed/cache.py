@@ -31,7 +31,6 @@ import json
 import os
 import stat
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO
 
 try:
     from _sha256 import sha256  # CPython 3.11's builtin; hashlib would load OpenSSL, several ms every build
@@ -44,7 +43,10 @@ from generator.render.dockerauth import login_config
 from generator.read.kustomization import KUSTOMIZATIONS, catalog_files
 from generator.limits import MAX_FILE_BYTES, MAX_SECRET_BYTES
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which a cached build does not need
 if TYPE_CHECKING:  # types only: this module loads nothing beyond the standard library
+    from typing import Any, Callable, Mapping, Sequence, TextIO
+
     from generator.model.records import GeneratorConfig, ValueSource
     from generator.plan.planner import Plan
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 import atexit
 import functools
 import gc
-from typing import Any, Callable, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which a cached build does not need
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 def paused(fn: F) -> F:
