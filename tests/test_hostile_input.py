@@ -134,7 +134,8 @@ def test_catalog_values_are_never_evaluated_as_templates(tmp_path: Path) -> None
     ("{{ job.__class__ }}", "template error"),
     ("{{ ''.__class__.__mro__[1].__subclasses__() | json }}", "template error"),
     ("{{ job.name }}", "without the json filter"),
-    ("{{ job.nope | json }}", "template error"),
+    ("{{ job.nope | json }}", "template error: 'generator.plan.planner.JobPlan object' has no attribute 'nope'"),
+    ("{{ nothing | yaml }}", "template error: 'nothing' is undefined"),
     # printable if a read of a record or a mapping skipped the sandbox's check
     ("{{ job.__struct_fields__ | json }}", "template error"),
     ("{{ job.credential.__struct_fields__ | json }}", "template error"),

@@ -46,6 +46,8 @@ def _astral(m: re.Match) -> str:
 
 def to_json(value: Any) -> Printed:
     """JSON that is also safe YAML: ASCII only, astral characters as \\U escapes, not surrogate pairs."""
+    if isinstance(value, jinja2.Undefined):  # say which name is undefined, not that JSON could not encode it
+        value._fail_with_undefined_error()
     return Printed(_SURROGATE_PAIR.sub(_astral, json_text(value)))
 
 
