@@ -1,5 +1,6 @@
-"""The exec plugin's old name: scripts `conngen install` wrote before 0.2 run `from generator.plugin
-import main`, and `python -m generator.plugin` was documented; both keep working after an upgrade.
+"""The exec plugin's old name: scripts `conngen install` wrote before the move into sub-packages run
+`from generator.plugin import main`, and `python -m generator.plugin` was documented; both keep
+working after an upgrade.
 The plugin itself is generator/kustomize/plugin.py."""
 
 import sys
