@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from msgspec import structs
+
 from generator.model import names
 from generator.errors import Issue, Origin, UserError, shown
 from generator.model.records import Connection, GitSchema, KeyToPath, RegistrySchema, Resource
@@ -232,22 +234,22 @@ for _bucket_kind in ("gcs", "s3", "wasb"):
 
 
 def _check_connection(conn: Rec, ctx: Ctx) -> None:
-    kind = conn["kind"]
+    kind = conn.kind
     spec = KIND_SCHEMAS.get(kind)
     path = conn.origin.path + (conn.spelled.get("schema", "schema"),)
     if spec is None:
-        conn["schema"] = AnyValue().check(conn["schema"], ctx, path)
+        conn.schema = AnyValue().check(conn.schema, ctx, path)
         return
-    if conn["schema"] is None:
+    if conn.schema is None:
         if kind in ("registry", "volume_claim", "host_path") or kind in ("gcs", "s3", "wasb"):
             ctx.error(conn.origin.path, f"a {kind} connection needs a schema",
                       f"add schema: with {', '.join(f.name for f in spec.fields.values() if f.required)}")
         return
-    checked = spec.check(conn["schema"], ctx, path)
+    checked = spec.read(conn.schema, ctx, path)
     if checked is not INVALID and checked.get("kind") not in (None, kind):
         ctx.error(path + ("kind",), f"schema kind {shown(checked['kind'])} differs from connection kind {shown(kind)}",
                   "remove schema.kind")
-    conn["schema"] = checked
+    conn.schema = checked
 
 
 def _connection_schema() -> dict:
@@ -284,28 +286,33 @@ CATALOG_SCHEMA = {
 
 
 def build_connection(c: Rec) -> Connection:
-    schema = c["schema"]
-    if c["kind"] == "registry" and schema:
-        url, address = schema["url"]
-        schema = RegistrySchema(url, address, schema["insecure"], schema["provider"], schema["auth"], schema["ca"])
-    elif c["kind"] == "git" and schema:
-        schema = GitSchema(schema["url"], schema["revision"], tuple(schema["flags"] or ()))
+    schema = c.schema
+    if c.kind == "registry" and schema:
+        url, address = schema.url
+        schema = RegistrySchema(url, address, schema.insecure, schema.provider, schema.auth, schema.ca)
+    elif c.kind == "git" and schema:
+        schema = GitSchema(schema.url, schema.revision, tuple(schema.flags or ()))
+    elif isinstance(schema, Rec):  # the other checked kinds stay a mapping, as Polyaxon's are
+        schema = structs.asdict(schema)
     return Connection(
-        name=c["name"], kind=c["kind"], description=c["description"], tags=tuple(c["tags"] or ()),
-        schema=schema, secret=_build_resource(c["secret"]), config_map=_build_resource(c["configMap"]),
-        env=c["env"] or (), annotations=tuple(sorted((c["annotations"] or {}).items())), origin=c.origin,
+        name=c.name, kind=c.kind, description=c.description, tags=tuple(c.tags or ()),
+        schema=schema, secret=_build_resource(c.secret), config_map=_build_resource(c.configMap),
+        env=c.env or (), annotations=tuple(sorted((c.annotations or {}).items())), origin=c.origin,
     )
 
 
 def _build_resource(r: Rec | None) -> Resource | None:
     if r is None:
         return None
-    return Resource(r["name"], r["mountPath"], r["items"], r["defaultMode"], r.origin)
+    return Resource(r.name, r.mountPath, r.items, r.defaultMode, r.origin)
+
+
+CONNECTIONS = ListOf(CONNECTION)
 
 
 def check_connections(value: Any, ctx: Ctx, path: tuple) -> list[Connection]:
     """Check a `connections:` list; returns the valid ones (issues go to ctx)."""
-    checked = ListOf(CONNECTION).check(value, ctx, path)
+    checked = CONNECTIONS.read(value, ctx, path)
     if checked is INVALID:
         return []
     return [build_connection(c) for c in checked if c is not INVALID]
@@ -360,7 +367,7 @@ def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[
     try:
         connections = check_connections(data.get("connections") or [], ctx, ("connections",))
         if store_key is not None:
-            store = CONNECTION.check(data[store_key], ctx, (store_key,))
+            store = CONNECTION.read(data[store_key], ctx, (store_key,))
             if store is not INVALID:
                 if store["kind"] not in ARTIFACT_KINDS:
                     ctx.error((store_key, store.spelled["kind"]), f"an artifacts store must be one of {', '.join(ARTIFACT_KINDS)}")

@@ -54,6 +54,10 @@ SOPS_REF = rec("sops file reference",
                                    enum=FORMATS)))
 
 
+_ENV_REF = Str(pattern=names.ENV_NAME, hint="an environment variable name")
+_NOT_EMPTY = Str(min_len=1)
+
+
 def _value_source(allow_literal: bool) -> Custom:
     def convert(value: Any, ctx: Ctx, path: tuple) -> Any:
         if isinstance(value, dict) and "sops" in value:
@@ -67,10 +71,10 @@ def _value_source(allow_literal: bool) -> Custom:
         if isinstance(value, dict) and len(value) == 1:
             (key, ref), = value.items()
             if key == "env":
-                name = Str(pattern=names.ENV_NAME, hint="an environment variable name").check(ref, ctx, path + ("env",))
+                name = _ENV_REF.check(ref, ctx, path + ("env",))
                 return INVALID if name is INVALID else ValueSource(env=name, origin=Origin(ctx.file, path))
             if key == "file":
-                file = Str(min_len=1).check(ref, ctx, path + ("file",))
+                file = _NOT_EMPTY.check(ref, ctx, path + ("file",))
                 return INVALID if file is INVALID else ValueSource(file=file, origin=Origin(ctx.file, path))
         what = "a string, {env: NAME}, {file: path}" if allow_literal else "a path, {env: NAME}, {file: path}"
         return ctx.error(path, f"expected {what} or {{sops: path, key: name}}, got {type_name(value)}",
@@ -86,17 +90,17 @@ GCP_KEY_USER = "_json_key"  # Google's registries take a service-account key JSO
 
 
 def _check_credential(c: Rec, ctx: Ctx) -> None:
-    if c["gcpServiceAccountKey"] is not None:
-        if c["username"] is not None or c["password"] is not None or c["dockerConfig"] is not None:
+    if c.gcpServiceAccountKey is not None:
+        if c.username is not None or c.password is not None or c.dockerConfig is not None:
             ctx.error(c.origin.path, "gcpServiceAccountKey is the password of user _json_key: "
                       "give it alone, without username, password or dockerConfig",
                       "remove username, password and dockerConfig from this entry")
         else:
-            c["username"] = ValueSource(literal=GCP_KEY_USER, origin=c.origin)
-            c["password"] = c["gcpServiceAccountKey"]
-    has_config = c["dockerConfig"] is not None
-    has_login = c["username"] is not None or c["password"] is not None
-    if c["externalSecret"] is not None:
+            c.username = ValueSource(literal=GCP_KEY_USER, origin=c.origin)
+            c.password = c.gcpServiceAccountKey
+    has_config = c.dockerConfig is not None
+    has_login = c.username is not None or c.password is not None
+    if c.externalSecret is not None:
         if has_config or has_login:
             given = next(c.spelled[k] for k in ("dockerConfig", "username", "password", "gcpServiceAccountKey")
                          if k in c.spelled)
@@ -105,7 +109,7 @@ def _check_credential(c: Rec, ctx: Ctx) -> None:
     elif has_config and has_login:
         ctx.error(c.origin.path, "give either dockerConfig or username/password, not both",
                   "keep dockerConfig for a whole config.json, or username and password for one login")
-    elif not has_config and (c["username"] is None or c["password"] is None):
+    elif not has_config and (c.username is None or c.password is None):
         ctx.error(c.origin.path, "credentials need username and password (or dockerConfig)",
                   "add username: {env: REG_USER} and password: {env: REG_PASS}")
 
@@ -117,11 +121,11 @@ REMOTE_REF = rec("remoteRef",
 
 
 def _check_remote_refs(r: Rec, ctx: Ctx) -> None:
-    login = r["username"] is not None or r["password"] is not None
-    if r["dockerConfig"] is not None and login:
+    login = r.username is not None or r.password is not None
+    if r.dockerConfig is not None and login:
         ctx.error(r.origin.path, "give remoteRefs.dockerConfig or remoteRefs.username/password, not both",
                   "keep dockerConfig for a stored config.json, or username and password for one login")
-    elif r["dockerConfig"] is None and (r["username"] is None or r["password"] is None):
+    elif r.dockerConfig is None and (r.username is None or r.password is None):
         ctx.error(r.origin.path, "remoteRefs need username and password (or dockerConfig)",
                   "add username: {key: ..., property: ...} and password: {key: ..., property: ...}")
 
@@ -190,15 +194,16 @@ RESOURCES = Custom(_check_resources, {"type": "object", "properties": {
 #: one line of printable text without spaces: URLs, paths and refs that become single arguments
 ARG_TEXT = r"[^\s\x00-\x1f\x7f]+"
 _ARG_HINT = "no spaces, line breaks or control characters"
+_ARG = Str(pattern=ARG_TEXT, hint=_ARG_HINT)
 
 
 def _check_context(value: Any, ctx: Ctx, path: tuple) -> Any:
     if isinstance(value, str):
-        return Str(pattern=ARG_TEXT, hint=_ARG_HINT).check(value, ctx, path)
-    checked = CONNECTION_CONTEXT.check(value, ctx, path)
+        return _ARG.check(value, ctx, path)
+    checked = CONNECTION_CONTEXT.read(value, ctx, path)
     if checked is INVALID:
         return INVALID
-    return ConnectionContext(checked["connection"], checked["revision"], checked.origin, checked["path"], checked["ssh"])
+    return ConnectionContext(checked.connection, checked.revision, checked.origin, checked.path, checked.ssh)
 
 
 CONNECTION_CONTEXT = rec(
@@ -375,7 +380,7 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
     """Check the config and load its catalogs; every problem found is returned."""
     ctx = Ctx(display)
     try:
-        cfg = CONFIG.check(data, ctx, ())
+        cfg = CONFIG.read(data, ctx, ())
     except Budget:
         raise UserError([Issue(Origin(display), "the document expands to too many values (YAML aliases?)")]) from None
     if cfg is INVALID:
@@ -469,7 +474,7 @@ def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential
             return source
         return ValueSource(file=paths.resolve(source.file, source.origin or c.origin), origin=source.origin)
 
-    ext = c["externalSecret"]
+    ext = c.externalSecret
     if mode == EXTERNAL_MODE and ext is None:
         raise UserError([Issue(c.origin, f"generatorOptions.secretMode is {EXTERNAL_MODE}, "
                                "so every credential needs externalSecret",
@@ -481,12 +486,12 @@ def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential
                                "set it, so that no credential is ever rendered into a Secret by mistake")])
     external = None
     if ext is not None:
-        refs = {k: None if r is None else RemoteRef(r["key"], r["property"], r["version"])
-                for k, r in ext["remoteRefs"].items()}
-        external = ExternalSource(ext["storeRef"]["name"], ext["storeRef"]["kind"], ext["refreshInterval"],
-                                  refs["username"], refs["password"], refs["dockerConfig"], ext.origin)
-    return Credential(secret_name, anchored(c["dockerConfig"]), anchored(c["username"]), anchored(c["password"]),
-                      c["email"], c.origin, external)
+        user, password, config = (None if r is None else RemoteRef(r.key, r.property, r.version)
+                                  for r in (ext.remoteRefs.username, ext.remoteRefs.password, ext.remoteRefs.dockerConfig))
+        external = ExternalSource(ext.storeRef.name, ext.storeRef.kind, ext.refreshInterval, user, password, config,
+                                  ext.origin)
+    return Credential(secret_name, anchored(c.dockerConfig), anchored(c.username), anchored(c.password),
+                      c.email, c.origin, external)
 
 
 def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullSecrets, ...]:
@@ -526,8 +531,8 @@ def _docker_socket(builders: dict, issues: list[Issue]) -> str | None:
 
 def _build(b: Rec) -> Build:
     return Build(
-        name=b["name"], connection=b["connection"], builder=b["builder"], image=b["image"],
-        tags=tuple(b["tags"] or ()), context=b["context"], context_sub_path=b["contextSubPath"],
-        dockerfile=b["dockerfile"], cache=b["cache"], build_args=tuple(sorted((b["buildArgs"] or {}).items())),
-        extra_connections=tuple(b["connections"] or ()), resources=b["resources"], origin=b.origin,
+        name=b.name, connection=b.connection, builder=b.builder, image=b.image,
+        tags=tuple(b.tags or ()), context=b.context, context_sub_path=b.contextSubPath,
+        dockerfile=b.dockerfile, cache=b.cache, build_args=tuple(sorted((b.buildArgs or {}).items())),
+        extra_connections=tuple(b.connections or ()), resources=b.resources, origin=b.origin,
     )

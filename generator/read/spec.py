@@ -2,17 +2,24 @@
 
 The catalog and the generator config are described once with these types. `check` walks
 user data, collects every problem with its key path (so `validate` can list them all),
-and returns normalised data: canonical camelCase keys, defaults applied. `json_schema`
-turns the same description into the JSON Schema that `conngen schema` prints, so the two
-cannot drift apart.
+and returns normalised data: canonical camelCase keys, defaults applied, each mapping a
+`Rec`. `json_schema` turns the same description into the JSON Schema that `conngen schema`
+prints, and `annotation` into msgspec types, so none of them can drift apart.
+
+`read` is what loading uses: msgspec converts the whole value to those types in C, then
+`finish` runs only the custom conversions and record checks, in document order; when either
+refuses, the located walk (`check`) reads the value again and says where and why. A property
+test holds the two paths to the same records, issues and warnings.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, Literal
 
-from msgspec import Struct, field
+import msgspec
+from msgspec import Meta, Struct, field
 
 from generator.errors import Issue, Origin, shown
 from generator.limits import MAX_VALUES
@@ -44,6 +51,10 @@ class Ctx(Struct):
         self.issues.append(Issue(Origin(self.file, path), message, hint))
         return INVALID
 
+    def failed_since(self, before: int) -> bool:
+        """Whether an error (not just a warning) was recorded after the first `before` issues."""
+        return len(self.issues) > before and any(i.severity == "error" for i in self.issues[before:])
+
     def tick(self) -> None:
         self.visited += 1
         if self.visited > MAX_VALUES:
@@ -73,11 +84,35 @@ def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+class Refused(Exception):
+    """The fast path met a problem: the located walk reads the value again to report it."""
+
+
 class Spec:
     description: str = ""
+    deep = False  # whether a value msgspec converted still needs `finish` (custom conversions, records)
 
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         raise NotImplementedError
+
+    @cached_property
+    def annotation(self) -> Any:
+        """The msgspec type that accepts exactly the values `check` accepts without issue (bar custom checks)."""
+        return Any
+
+    def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
+        """What `check` returns for `raw`, given `value`, msgspec's conversion of it; raises Refused on an error."""
+        return value
+
+    def read(self, value: Any, ctx: Ctx, path: tuple) -> Any:
+        """What `check` returns, and the same issues: typed by msgspec first, walked only when that refuses."""
+        fast = Ctx(ctx.file)
+        try:
+            out = self.finish(msgspec.convert(value, self.annotation), value, fast, path)
+        except (msgspec.ValidationError, Refused):
+            return self.check(value, ctx, path)
+        ctx.issues.extend(fast.issues)
+        return out
 
     def json_schema(self) -> dict:
         raise NotImplementedError
@@ -120,6 +155,13 @@ class Str(Spec):
             return ctx.error(path, f"{shown(value)} is not valid", self.hint)
         return value
 
+    @cached_property
+    def annotation(self) -> Any:
+        if self.enum is not None:
+            return Literal[self.enum]
+        return Annotated[str, Meta(min_length=self.min_len or None, max_length=self.max_len,
+                                   pattern=rf"\A(?:{self.pattern.pattern})\Z" if self.pattern else None)]
+
     def json_schema(self) -> dict:
         s: dict = {"type": "string"}
         if self.enum:
@@ -147,6 +189,10 @@ class Bool(Spec):
                              "YAML 1.2: only true/false are booleans (yes/no/on/off are strings)")
         return value
 
+    @cached_property
+    def annotation(self) -> Any:
+        return bool
+
     def json_schema(self) -> dict:
         return self._doc({"type": "boolean"})
 
@@ -168,6 +214,10 @@ class Int(Spec):
         if self.maximum is not None and value > self.maximum:
             return ctx.error(path, f"must be at most {self.maximum}", f"use {self.maximum} or less")
         return value
+
+    @cached_property
+    def annotation(self) -> Any:
+        return Annotated[int, Meta(ge=self.minimum, le=self.maximum)]
 
     def json_schema(self) -> dict:
         s: dict = {"type": "integer"}
@@ -209,6 +259,17 @@ class ListOf(Spec):
         self.item = item
         self.description = description
         self.min_items = min_items
+        self.deep = item.deep
+
+    @cached_property
+    def annotation(self) -> Any:
+        return Annotated[list[self.item.annotation], Meta(min_length=self.min_items)]  # type: ignore[name-defined]
+
+    def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
+        if self.deep:
+            for i, item in enumerate(raw):
+                value[i] = self.item.finish(value[i], item, ctx, path + (i,))
+        return value
 
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
@@ -236,6 +297,17 @@ class MapOf(Spec):
         self.value = value
         self.key = key or Str()
         self.description = description
+        self.deep = value.deep
+
+    @cached_property
+    def annotation(self) -> Any:
+        return dict[self.key.annotation, self.value.annotation]  # type: ignore[name-defined]
+
+    def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
+        if self.deep:
+            for key, item in raw.items():
+                value[key] = self.value.finish(value[key], item, ctx, path + (key,))
+        return value
 
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
@@ -255,12 +327,26 @@ class MapOf(Spec):
         return self._doc(s)
 
 
-class Rec(dict):
-    """A checked mapping that remembers where it was and which spelling each key had."""
+class Rec(Struct, kw_only=True, dict=True):
+    """A checked mapping, an instance of the struct its Record made, that remembers where it was and
+    which spelling each key had (not fields: msgspec must never fill them from user data)."""
 
-    __slots__ = ("origin", "spelled")  # no per-instance __dict__: a large catalog makes tens of thousands
-    origin: Origin
-    spelled: dict[str, str]
+    if TYPE_CHECKING:
+        origin: Origin
+        spelled: dict[str, str]
+
+        def __getattr__(self, name: str) -> Any: ...  # the fields its Record gave it
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        setattr(self, name, value)
+
+    def get(self, name: str) -> Any:
+        return getattr(self, name, None)
 
     def at(self, key: str) -> Origin:
         return self.origin.at(self.spelled.get(key, key))
@@ -290,14 +376,41 @@ class Record(Spec):
             self.aliases[f.name] = f.name
             self.aliases.setdefault(snake(f.name), f.name)
 
+    deep = True  # every record learns its origin
+
+    @cached_property
+    def annotation(self) -> Any:
+        return msgspec.defstruct(
+            self.title, [(f.name, f.spec.annotation) if f.required else (f.name, f.spec.annotation, f.default)
+                         for f in self.fields.values()],
+            bases=(Rec,), kw_only=True, forbid_unknown_fields=not self.ignore_unknown)
+
+    @cached_property
+    def _deep(self) -> dict[str, Spec]:
+        return {name: f.spec for name, f in self.fields.items() if f.spec.deep}
+
+    def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
+        value.origin = Origin(ctx.file, path)
+        value.spelled = dict(zip(raw, raw))
+        deep = self._deep
+        for key, item in raw.items():  # in the document's order, as `check` meets them
+            spec = deep.get(key)
+            if spec is not None:
+                setattr(value, key, spec.finish(getattr(value, key), item, ctx, path + (key,)))
+        if self.validate is not None:
+            before = len(ctx.issues)
+            self.validate(value, ctx)
+            if ctx.failed_since(before):
+                raise Refused
+        return value
+
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         if not isinstance(value, dict):
             return ctx.error(path, f"expected a mapping ({self.title}), got {type_name(value)}",
                              f"write key: value pairs; known keys: {', '.join(sorted(self.fields))}")
-        out = Rec()
-        out.origin = Origin(ctx.file, path)
-        out.spelled = {}
+        out: dict[str, Any] = {}
+        spelled: dict[str, str] = {}
         bad = False
         for key, item in value.items():
             name = self.aliases.get(key) if isinstance(key, str) else None
@@ -310,11 +423,11 @@ class Record(Spec):
                               f"known keys: {known}")
                     bad = True
                 continue
-            if name in out.spelled:
-                ctx.error(path + (key,), f"{shown(key)} and {shown(out.spelled[name])} are the same key", "keep only one spelling")
+            if name in spelled:
+                ctx.error(path + (key,), f"{shown(key)} and {shown(spelled[name])} are the same key", "keep only one spelling")
                 bad = True
                 continue
-            out.spelled[name] = key
+            spelled[name] = key
             checked = self.fields[name].spec.check(item, ctx, path + (key,))
             bad = bad or checked is INVALID
             out[name] = checked
@@ -327,12 +440,15 @@ class Record(Spec):
                     out[f.name] = f.default
         if bad:
             return INVALID
+        record = self.annotation(**out)
+        record.origin = Origin(ctx.file, path)
+        record.spelled = spelled
         if self.validate is not None:
             before = len(ctx.issues)
-            self.validate(out, ctx)
-            if any(i.severity == "error" for i in ctx.issues[before:]):  # a warning keeps the record
+            self.validate(record, ctx)
+            if ctx.failed_since(before):  # a warning keeps the record
                 return INVALID
-        return out
+        return record
 
     def json_schema(self) -> dict:
         props = {}
@@ -360,9 +476,18 @@ class Custom(Spec):
         self.schema = schema
         self.description = description
 
+    deep = True
+
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
         return self.convert(value, ctx, path)
+
+    def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
+        before = len(ctx.issues)
+        out = self.convert(raw, ctx, path)
+        if out is INVALID or ctx.failed_since(before):
+            raise Refused
+        return out
 
     def json_schema(self) -> dict:
         return self._doc(dict(self.schema))
