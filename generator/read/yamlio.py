@@ -117,65 +117,72 @@ def _read_events(text: str) -> tuple[Any, bool]:
         return None, True
     anchors: dict[str, Any] = {}
     plains: dict[str, Any] = {}  # plain scalars repeat (keys above all); their values are immutable
-    stack: list[list[Any]] = []  # [container, pending key] of each open collection
-    root: Any = None
+    top: list[Any] = []  # holds the root
+    container: Any = top  # the open collection, whether it is a list, and its pending key
+    is_list, key = True, _NO_KEY
+    stack: list[tuple[Any, bool, Any]] = []  # the collections around it
     count, deepest, plain_tree = 0, 0, True
     scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+    mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     while True:
         event = get()
         kind = type(event)
-        count += 1
         if kind is scalar_event:
             if event.tag is None and event.implicit[0]:
-                scalar = event.value
-                value = plains.get(scalar, plains)
+                value = plains.get(event.value, plains)
                 if value is plains:
-                    value = plains[scalar] = _plain(scalar)
+                    value = plains[event.value] = _plain(event.value)
             elif event.tag is None or event.tag == "!":
                 value = event.value
                 if event.style == '"' and plain_tree and _SURROGATE.search(value):
                     plain_tree = False  # only a double-quoted escape can make a surrogate
             else:
                 raise _Fallback
+        elif kind is mapping_end or kind is sequence_end:
+            container, is_list, key = stack.pop()
+            continue
         elif kind is mapping_start or kind is sequence_start:
-            if event.tag is not None:
-                raise _Fallback
+            if event.tag is not None or (not is_list and key is _NO_KEY):
+                raise _Fallback  # a tag, or a collection as a key
             value = {} if kind is mapping_start else []
         elif kind is yaml.AliasEvent:
+            count += 1
             value = anchors[event.anchor]
             plain_tree = False
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            stack.pop()
+            if is_list:
+                container.append(value)
+            elif key is _NO_KEY:
+                raise _Fallback  # an alias as a key
+            else:
+                container[key] = value
+                key = _NO_KEY
             continue
         elif kind is yaml.DocumentEndEvent:
             break
         else:
             raise _Fallback
-        anchor = event.anchor  # an alias's is the anchor it refers to, not a new one
-        if anchor is not None and kind is not yaml.AliasEvent:
-            if anchor in anchors:
+        count += 1
+        if event.anchor is not None:
+            if event.anchor in anchors:
                 raise _Fallback
-            anchors[anchor] = value
-        if not stack:
-            root = value
+            anchors[event.anchor] = value
+        if is_list:
+            container.append(value)
+        elif key is _NO_KEY:
+            if value in container:
+                raise _Fallback  # a duplicate key
+            key = value
+            continue
         else:
-            frame = stack[-1]
-            container = frame[0]
-            if type(container) is list:
-                container.append(value)
-            elif frame[1] is _NO_KEY:
-                if type(value) is dict or type(value) is list or value in container:
-                    raise _Fallback  # a collection as a key, or a duplicate key
-                frame[1] = value
-            else:
-                container[frame[1]] = value
-                frame[1] = _NO_KEY
-        if kind is mapping_start or kind is sequence_start:
-            stack.append([value, _NO_KEY])
+            container[key] = value
+            key = _NO_KEY
+        if kind is not scalar_event:
+            stack.append((container, is_list, _NO_KEY))
+            container, is_list = value, kind is sequence_start
             deepest = max(deepest, len(stack))
     if type(get()) is not yaml.StreamEndEvent:
         raise _Fallback  # more than one document
-    return root, plain_tree and deepest < MAX_DEPTH // 2 and count < MAX_VALUES // 2
+    return top[0], plain_tree and deepest < MAX_DEPTH // 2 and count < MAX_VALUES // 2
 
 
 def check_shape(data: Any, file: str) -> None:
