@@ -38,8 +38,11 @@ def absolute_path(description: str) -> Str:
     return Str(description, pattern=r"/[^:\x00]*", hint="use an absolute path such as /kaniko/.docker (no ':')")
 
 
+_ABSOLUTE = absolute_path("")
+
+
 def _check_mount_path(value: Any, ctx: Ctx, path: tuple) -> Any:
-    checked = absolute_path("").check(value, ctx, path)
+    checked = _ABSOLUTE.check(value, ctx, path)
     if checked is INVALID:
         return INVALID
     if ".." in checked.split("/"):
@@ -177,9 +180,12 @@ ANNOTATIONS = MapOf(Str("annotation value"), "annotations added to the builder p
                     key=Str(pattern=names.QUALIFIED_KEY, hint="annotation keys look like example.com/key"))
 
 
+_URL = Str(min_len=1)
+
+
 def _check_registry_url(value: Any, ctx: Ctx, path: tuple) -> Any:
     """The url taken apart by the rules `render` uses, so `validate` of a catalog alone refuses the same urls."""
-    url = Str(min_len=1).check(value, ctx, path)
+    url = _URL.check(value, ctx, path)
     if url is INVALID:
         return INVALID
     try:
