@@ -62,9 +62,10 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     """Render every object of the config's plan; raise with every problem found.
 
     With `out`, the YAML stream is written to it. Built-in templates render it straight, a
-    run of objects per template call, once every problem is known; the first Job of each
-    template is also parsed back and its shape and credential route checked. Otherwise, and
-    for user templates, every object is parsed back and checked.
+    run of objects per template call, once every problem is known. Every object is checked
+    by one path (`_checked`): all of a user template's, the first of each built-in template
+    (their shapes are proven by tests). Without `out`, or with user templates, every object
+    is rendered alone and read back; user templates' objects are then written by PyYAML.
     """
     plan = planned(config)
     renderer = Renderer(config.templates_dir, environ, config.templates_root)
@@ -93,15 +94,14 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     objects: list[Any] = []
     checked: set[str] = set()
     for i, (name, names, context, *what) in enumerate(todo):
-        if straight and (i not in jobs or name in checked):
+        check = config.templates_dir is not None or name not in checked
+        if straight and not check:
             continue
         checked.add(name)
-        obj = renderer.object(name, dict(zip(names, context)), *what)
-        if i in jobs:
-            problem = _job_problem(obj, jobs[i])
-            if problem is not None:
-                problems.append(problem)
-                continue
+        obj, problem = _checked(renderer, name, dict(zip(names, context)), what, jobs.get(i) if check else None)
+        if problem is not None:
+            problems.append(problem)
+            continue
         objects.append(obj)
     if problems:
         raise UserError(problems)
@@ -120,13 +120,19 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
 _EXTERNAL = ("secret", "external", "dockerconfigjson_template", "remote_data")
 
 
-def _job_problem(obj: dict, job: JobPlan) -> Issue | None:
-    """A rendered Job must have a pod spec a route can follow, and its builder must read the Secret the plan mounts."""
+def _checked(renderer: Renderer, name: str, context: dict, what: list[str], job: JobPlan | None
+             ) -> tuple[dict, Issue | None]:
+    """The one check of a rendered object: read back with the planned apiVersion, kind and name (else it
+    raises), and, for a Job, its credential route: a pod a route can follow, whose builder reads the
+    Secret the plan mounts (else the problem, so that one run names every Job's)."""
+    obj = renderer.object(name, context, *what)
+    if job is None:
+        return obj, None
     try:
         wrong = route_problems(job_route(obj, job), job)
     except UserError as exc:
-        return exc.issues[0]
-    return route_issue(job, wrong) if wrong else None
+        return obj, exc.issues[0]
+    return obj, route_issue(job, wrong) if wrong else None
 
 
 def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:

@@ -2,13 +2,17 @@
 
 Every `{{ }}` ends in the `yaml` or `json` filter (in user templates `finalize` refuses
 anything else; for built-in ones a test checks it). `json` prints JSON, which is valid YAML;
-`yaml` prints the value as PyYAML writes it at that place (emit.node), so a value can never
-break out of its place, whatever characters it holds. Built-in templates are written in
-PyYAML's block layout with `yaml` only, so what they render is the stream as printed: a run
-of objects is one template call, and nothing is parsed back or written again (a test renders
-every golden case both ways). User templates (an override directory) are sandboxed, print
-every value as JSON, and each object they render is parsed back and must be the one object
-the plan asked for.
+`yaml` prints the value as PyYAML writes it at that place (emit.node), with the strings a YAML
+1.2 reader would take for numbers quoted, so a value can never break out of its place and
+reads back the same under YAML 1.1 and 1.2. Built-in and user templates (an override directory)
+get the same filters, and an object is checked by one path (`object`: read back as a user's
+file is, then its apiVersion, kind and name; pipeline adds a Job's credential route).
+Built-in templates are written in PyYAML's block layout with `yaml` only, so what they render
+is the stream as printed: a run of objects is one template call, and only the first object of
+each template is read back and checked (their shapes are proven by tests; a test renders every
+golden case both ways). User templates are sandboxed, every object they render is read back
+and checked, and the objects are written again by PyYAML, so the output's layout does not
+depend on how a user template lays its text out.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import Issue, Origin, UserError, shown
-from generator.render.emit import json_text, node, read_document, yaml_stream
+from generator.render.emit import json_text, node, yaml_stream
 from generator.limits import MAX_FILE_BYTES
 from generator.plan.planner import JobPlan
 from generator.read.yamlio import parse_yaml
@@ -77,11 +81,6 @@ class _Placement(jinja2.ext.Extension):
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         return _PLACED.sub(_place, source)
-
-
-def _json_anywhere(value: Any, column: int | None = None, key: int | None = None) -> Printed:
-    """`yaml` in user templates: JSON wherever it stands (placed, it prints its separator too)."""
-    return Printed(to_json(value) if column is None else " " + to_json(value))
 
 
 def builtin_templates_dir() -> Path:
@@ -221,13 +220,12 @@ class Renderer:
             auto_reload=False,  # one run renders thousands of objects; a template file does not change meanwhile
         )
         self.env.filters["json"] = to_json
-        # with user templates every value is printed as JSON and each object read back with YAML 1.2,
-        # as a user's file is read; built-in templates print PyYAML's text, read back by PyYAML
-        self.env.filters["yaml"] = _json_anywhere if override_dir else self._yaml
-        self.user_templates = bool(override_dir)
+        self.env.filters["yaml"] = self._yaml
         self._open_ended = False  # a `|+` block was printed: PyYAML ends a stream whose last document holds one with `...`
 
     def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> Printed:
+        if isinstance(value, jinja2.Undefined):  # say which name is undefined
+            value._fail_with_undefined_error()
         if column is None:
             raise jinja2.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
                                               "after `key: ` or `- `; elsewhere write `| json`")
@@ -252,13 +250,12 @@ class Renderer:
                 raise _template_error(exc, name) from None
         if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
             name, names, contexts = runs[-1]
-            last = read_document(self._render(name, None, dict(zip(names, contexts[-1]))))
+            last = parse_yaml(self._render(name, None, dict(zip(names, contexts[-1]))), name, check=False)
             out.write("...\n" if yaml_stream([last]).endswith("\n...\n") else "")
 
     def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
-        """One object rendered and parsed back; it must be the object its plan describes."""
-        text = self._render(name, None, context)
-        obj = parse_yaml(text, f"output of template {name}", check=False) if self.user_templates else read_document(text)
+        """One object rendered and read back as YAML 1.2, as a user's file is; it must be the object its plan describes."""
+        obj = parse_yaml(self._render(name, None, context), f"output of template {name}", check=False)
         return _expect(obj, name, api_version, kind, object_name)
 
     def job(self, plan: JobPlan) -> dict:
