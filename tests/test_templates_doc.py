@@ -199,3 +199,13 @@ def test_the_reads_walker_sees_nested_fields() -> None:
         '{% endfor %}{{ secret["name"] | json }}{{ job.missing_field | json }}')
     assert _reads(tree, {"job", "secret"}) == {"job.git_clone", "job.git_clone.url", "job.destinations", "job.env",
                                                "secret.name", "job.missing_field"}
+
+
+def test_the_quoting_filters_are_the_same_for_built_in_and_user_templates(tmp_path: Path) -> None:
+    """The doc promises one set of filters: a templates directory must not switch any of them."""
+    from generator.render.renderer import Renderer
+
+    built_in, user = Renderer().env.filters, Renderer(str(tmp_path)).env.filters
+    for name in _quoting_filters():
+        assert getattr(built_in[name], "__func__", built_in[name]) is getattr(user[name], "__func__", user[name]), name
+    assert "Both filters are the same in the built-in templates and in yours" in DOC
