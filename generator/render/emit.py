@@ -68,6 +68,8 @@ def node(value: Any, column: int, key: int | None) -> tuple[str, bool]:
     """
     kind = type(value)
     try:
+        if kind is str:
+            return " " + _str(value), False
         if (kind is dict or kind is list or kind is tuple) and value:
             out: list[str] = []
             if key is None:

@@ -28,6 +28,8 @@ from typing import Any, Callable, Mapping, TextIO
 
 import jinja2
 import jinja2.ext
+from jinja2 import nodes
+from jinja2.visitor import NodeTransformer
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import Issue, Origin, UserError, shown
@@ -201,6 +203,9 @@ class RootedLoader(jinja2.FileSystemLoader):
         return super().get_source(environment, template)
 
 
+_INLINE_UNCACHED = 2000  # objects of one template from which inlining it pays for compiling it (~50 ms)
+
+
 class Renderer:
     """One environment per run: templates are compiled once (and kept compiled between runs).
 
@@ -240,10 +245,9 @@ class Renderer:
         would be a list of millions of small strings on large catalogs.
         """
         for name, names, contexts in runs:
-            loop = "{% for " + ", ".join(names) + " in contexts %}---\n{% include " + json_text(name) + " %}{% endfor %}"
             items = contexts if len(names) > 1 else [context[0] for context in contexts]
             try:
-                pieces = self.env.from_string(loop).generate(contexts=items)
+                pieces = self._loop(name, names, len(items)).generate(contexts=items)
                 while batch := list(islice(pieces, 65536)):
                     out.write("".join(batch))
             except (jinja2.TemplateError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
@@ -266,6 +270,53 @@ class Renderer:
             return (template or self.env.get_template(name)).render(context)
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
             raise _template_error(exc, name) from None
+
+    def _loop(self, name: str, names: tuple[str, ...], count: int) -> jinja2.Template:
+        """`{% for <names> in contexts %}---\n{% include <name> %}{% endfor %}`, with the template's parent, blocks
+        and includes written into the loop's body: calling the template per object costs more than its text.
+
+        That code is kept with the compiled templates, under a digest of the template and its partials;
+        with none kept (cache off), a run too short to repay compiling it includes the template as it is.
+        """
+        cache = self.env.bytecode_cache
+        if cache is None and count < _INLINE_UNCACHED:
+            return self.env.from_string("{% for " + ", ".join(names) + " in contexts %}---\n{% include "
+                                        + json_text(name) + " %}{% endfor %}")
+        key = job_templates_digest(getattr(self.env.loader, "searchpath", []), name) + repr(names)
+        bucket = cache.get_bucket(self.env, "stream " + name, None, key) if cache is not None else None
+        if bucket is None or bucket.code is None:
+            target = [nodes.Name(n, "store") for n in names]
+            loop = nodes.Template([nodes.For(target[0] if len(names) == 1 else nodes.Tuple(target, "store"),
+                                             nodes.Name("contexts", "load"),
+                                             [nodes.Output([nodes.TemplateData("---\n")]), *self._body(name, {})],
+                                             [], None, False)])
+            loop.set_environment(self.env).set_lineno(1)
+            code = self.env.compile(loop, name)
+            if bucket is not None and cache is not None:
+                bucket.code = code
+                cache.set_bucket(bucket)
+        else:
+            code = bucket.code
+        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None))
+
+    def _body(self, name: str, blocks: dict[str, nodes.Block]) -> list[nodes.Node]:
+        """The nodes of template `name`, its parent's with `blocks` (the child's) filled in, its includes inlined."""
+        source, filename, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+        tree = self.env.parse(source, name, filename)
+        blocks = {**{block.name: block for block in tree.find_all(nodes.Block)}, **blocks}
+        parent = tree.find(nodes.Extends)
+        if parent is not None:
+            return self._body(parent.template.value, blocks)  # type: ignore[attr-defined]
+        renderer = self
+
+        class Inline(NodeTransformer):
+            def visit_Block(self, block: nodes.Block) -> list[nodes.Node]:
+                return [self.visit(child) for child in blocks[block.name].body]
+
+            def visit_Include(self, include: nodes.Include) -> list[nodes.Node]:
+                return renderer._body(include.template.value, {})  # type: ignore[attr-defined]
+
+        return Inline().visit(tree).body
 
 
 def _template_error(exc: Exception, name: str) -> UserError:
