@@ -23,6 +23,7 @@ import posixpath
 import re
 from importlib.util import find_spec
 from pathlib import Path
+from types import TracebackType
 from itertools import islice
 from typing import Any, Callable, Mapping, TextIO
 
@@ -254,20 +255,20 @@ class Renderer:
                 raise _template_error(exc, name) from None
         if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
             name, names, contexts = runs[-1]
-            last = parse_yaml(self._render(name, None, dict(zip(names, contexts[-1]))), name, check=False)
+            last = parse_yaml(self._render(name, dict(zip(names, contexts[-1]))), name, check=False)
             out.write("...\n" if yaml_stream([last]).endswith("\n...\n") else "")
 
     def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
         """One object rendered and read back as YAML 1.2, as a user's file is; it must be the object its plan describes."""
-        obj = parse_yaml(self._render(name, None, context), f"output of template {name}", check=False)
+        obj = parse_yaml(self._render(name, context), f"output of template {name}", check=False)
         return _expect(obj, name, api_version, kind, object_name)
 
     def job(self, plan: JobPlan) -> dict:
         return self.object(plan.template, {"job": plan}, "batch/v1", "Job", plan.name)
 
-    def _render(self, name: str, template: jinja2.Template | None, context: dict) -> str:
+    def _render(self, name: str, context: dict) -> str:
         try:
-            return (template or self.env.get_template(name)).render(context)
+            return self.env.get_template(name).render(context)
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
             raise _template_error(exc, name) from None
 
@@ -327,27 +328,19 @@ def _template_error(exc: Exception, name: str) -> UserError:
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return UserError([Issue(Origin(exc.filename or name), f"template syntax error: {exc.message}", line=exc.lineno)])
     message = exc.message if isinstance(exc, (jinja2.TemplateError, jinja2.exceptions.SecurityError)) else None
-    return UserError([Issue(Origin(_template_file(exc) or name), f"template error: {message or type(exc).__name__}",
-                            line=_template_line(exc))])
+    where = _template_frame(exc)
+    return UserError([Issue(Origin(where.tb_frame.f_code.co_filename if where else name),
+                            f"template error: {message or type(exc).__name__}", line=where.tb_lineno if where else None)])
 
 
-def _frames(exc: BaseException) -> list:
-    tb, out = exc.__traceback__, []
+def _template_frame(exc: BaseException) -> TracebackType | None:
+    """The innermost traceback entry in a template's code (its file and line), if any."""
+    tb, found = exc.__traceback__, None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-            out.append(tb)
+            found = tb
         tb = tb.tb_next
-    return out
-
-
-def _template_file(exc: BaseException) -> str | None:
-    frames = _frames(exc)
-    return frames[-1].tb_frame.f_code.co_filename if frames else None
-
-
-def _template_line(exc: BaseException) -> int | None:
-    frames = _frames(exc)
-    return frames[-1].tb_lineno if frames else None
+    return found
 
 
 def _expect(obj: Any, template: str, api_version: str, kind: str, name: str) -> dict:
