@@ -61,11 +61,11 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
              out: TextIO | None = None) -> Result:
     """Render every object of the config's plan; raise with every problem found.
 
-    With `out`, the YAML stream is written to it. Built-in templates render it straight, a
-    run of objects per template call, once every problem is known. Every object is checked
-    by one path (`_checked`): all of a user template's, the first of each built-in template
-    (their shapes are proven by tests). Without `out`, or with user templates, every object
-    is rendered alone and read back; user templates' objects are then written by PyYAML.
+    With `out`, the YAML stream is written to it. Built-in templates render it straight, once
+    every problem is known. Every object is checked by one path (`_checked`): all of a user
+    template's, the first of each built-in template (their shapes are proven by tests).
+    Without `out`, or with user templates, every object is rendered alone and read back; user
+    templates' objects are then written by PyYAML.
     """
     plan = planned(config)
     renderer = Renderer(config.templates_dir, environ, config.templates_root)

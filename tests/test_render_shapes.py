@@ -140,19 +140,20 @@ def test_built_in_templates_place_every_value() -> None:
                 assert re.fullmatch(r" *(- )*(-|[^{]*:)\{\{[^{}]*\| yaml\(\d+(, \d+)?\) \}\}", line), f"{path.name}: {line}"
 
 
-@pytest.mark.parametrize("cache", ["on", "off"])
+@pytest.mark.parametrize("loop", ["per object", "inlined", "inlined, no cache"])
 @pytest.mark.parametrize("case", golden_cases(), ids=lambda p: p.name)
-def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path, cache: str, tmp_path: Path,
+def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path, loop: str, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both loops of the straight road: the template inlined into the loop (its code kept in the cache,
-    or compiled for a long run) and, for a short run with no cache, the template included per object."""
-    monkeypatch.setattr("generator.render.renderer._INLINE_UNCACHED", 2 if cache == "off" else 10**9)
-    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "CONNGEN_CACHE": cache}
+    """Both ways of the straight road: a render call per object (short runs), and the template inlined
+    into one loop (long runs; its code kept with the compiled templates, or compiled with no cache)."""
+    monkeypatch.setattr("generator.render.renderer._INLINE_FROM", 10**9 if loop == "per object" else 1)
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "CONNGEN_CACHE": "off" if "no cache" in loop else "on"}
     config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
     out = io.StringIO()
     generate(config, environ, warnings, out=out)
     assert out.getvalue() == yaml_stream(generate(config, environ, warnings).objects)
-    if cache == "on":  # again, from the code kept
+    if loop == "inlined":  # again, from the code kept
+        assert list(tmp_path.glob("conngen/templates-*/*.code"))
         again = io.StringIO()
         generate(config, environ, warnings, out=again)
         assert again.getvalue() == out.getvalue()

@@ -8,7 +8,7 @@ reads back the same under YAML 1.1 and 1.2. Built-in and user templates (an over
 get the same filters, and an object is checked by one path (`object`: read back as a user's
 file is, then its apiVersion, kind and name; pipeline adds a Job's credential route).
 Built-in templates are written in PyYAML's block layout with `yaml` only, so what they render
-is the stream as printed: a run of objects is one template call, and only the first object of
+is the stream as printed (a long run of objects as one loop, `_loop`), and only the first object of
 each template is read back and checked (their shapes are proven by tests; a test renders every
 golden case both ways). User templates are sandboxed, every object they render is read back
 and checked, and the objects are written again by PyYAML, so the output's layout does not
@@ -37,6 +37,7 @@ from generator.errors import Issue, Origin, UserError, shown
 from generator.render.emit import json_text, node, yaml_stream
 from generator.limits import MAX_FILE_BYTES
 from generator.plan.planner import JobPlan
+from generator.speed import precompiled
 from generator.read.yamlio import parse_yaml
 
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
@@ -77,6 +78,10 @@ def _place(m: re.Match) -> str:
     if dashes:
         return f"{spaces}{dashes[:-1]}{{{{{expr}| yaml({len(spaces) + len(dashes) - 2}) }}}}"
     return m.group(0)
+
+
+# what `_Placement` does to a source, in the keys of compiled templates (a change to it recompiles them)
+REWRITE = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
 
 
 class _Placement(jinja2.ext.Extension):
@@ -130,11 +135,9 @@ class CompiledTemplates(jinja2.BytecodeCache):
     no credentials, and the directory is the render cache's (0700).
     """
 
-    _rewrite = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
-
     def __init__(self, directory: str, environment: type):
         self.directory = directory
-        self.salt = self._rewrite + environment.__qualname__.encode()
+        self.salt = REWRITE + environment.__qualname__.encode()
 
     def get_source_checksum(self, source: str) -> str:
         return hashlib.sha1(source.encode("utf-8") + self.salt).hexdigest()
@@ -191,6 +194,14 @@ class RootedLoader(jinja2.FileSystemLoader):
         self._override = override_dir
         self._inside = None if root is None else os.path.realpath(root).rstrip(os.sep) + os.sep
 
+    def load(self, environment: jinja2.Environment, name: str, globals: Any = None) -> jinja2.Template:
+        """A built-in template from its shipped code when that code is current (speed/precompiled.py)."""
+        if self._override is None:
+            template = precompiled.load(environment, str(builtin_templates_dir()), name, REWRITE, globals)
+            if template is not None:
+                return template
+        return super().load(environment, name, globals)
+
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         if self._override is not None:
             found = posixpath.join(self._override, *jinja2.loaders.split_template_path(template))
@@ -204,15 +215,15 @@ class RootedLoader(jinja2.FileSystemLoader):
         return super().get_source(environment, template)
 
 
-_INLINE_UNCACHED = 2000  # objects of one template from which inlining it pays for compiling it (~50 ms)
+_INLINE_FROM = 2000  # objects of one template from which inlining it pays for compiling it (~50 ms)
 
 
 class Renderer:
     """One environment per run: templates are compiled once (and kept compiled between runs).
 
-    `stream` renders a run of objects with one template call and returns the stream's text as
-    it is printed; `object` renders one object and parses it back. User templates (an override
-    directory) are sandboxed: a template there cannot reach Python internals.
+    `stream` renders runs of objects straight to the stream's text as it is printed; `object`
+    renders one object and reads it back. User templates (an override directory) are sandboxed:
+    a template there cannot reach Python internals.
     """
 
     def __init__(self, override_dir: str | None = None, environ: Mapping[str, str] | None = None,
@@ -240,17 +251,22 @@ class Renderer:
         return Printed(text)
 
     def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO) -> None:
-        """Write the YAML documents of (template, context names, one context per object) runs, one render a run.
+        """Write the YAML documents of (template, context names, one context per object) runs.
 
-        Jinja's pieces are written in batches as it makes them: a run's pieces joined at once
-        would be a list of millions of small strings on large catalogs.
+        A short run is one render call per object, from the compiled (or shipped) template, so it
+        compiles nothing; a long one is one loop with the template written into it (`_loop`).
         """
         for name, names, contexts in runs:
-            items = contexts if len(names) > 1 else [context[0] for context in contexts]
             try:
-                pieces = self._loop(name, names, len(items)).generate(contexts=items)
-                while batch := list(islice(pieces, 65536)):
-                    out.write("".join(batch))
+                if len(contexts) >= _INLINE_FROM:
+                    items = contexts if len(names) > 1 else [context[0] for context in contexts]
+                    pieces = self._loop(name, names).generate(contexts=items)
+                    while batch := list(islice(pieces, 65536)):  # a run's pieces joined at once would be millions
+                        out.write("".join(batch))
+                    continue
+                template = self.env.get_template(name)
+                for context in contexts:
+                    out.write("---\n" + template.render(dict(zip(names, context))))
             except (jinja2.TemplateError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
                 raise _template_error(exc, name) from None
         if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
@@ -272,17 +288,14 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
             raise _template_error(exc, name) from None
 
-    def _loop(self, name: str, names: tuple[str, ...], count: int) -> jinja2.Template:
+    def _loop(self, name: str, names: tuple[str, ...]) -> jinja2.Template:
         """`{% for <names> in contexts %}---\n{% include <name> %}{% endfor %}`, with the template's parent, blocks
-        and includes written into the loop's body: calling the template per object costs more than its text.
+        and includes (constant names, as in the built-in templates) written into the loop's body: a render
+        call per object costs four times the template's own text.
 
-        That code is kept with the compiled templates, under a digest of the template and its partials;
-        with none kept (cache off), a run too short to repay compiling it includes the template as it is.
+        That code is kept with the compiled templates, under a digest of the template and its partials.
         """
         cache = self.env.bytecode_cache
-        if cache is None and count < _INLINE_UNCACHED:
-            return self.env.from_string("{% for " + ", ".join(names) + " in contexts %}---\n{% include "
-                                        + json_text(name) + " %}{% endfor %}")
         key = job_templates_digest(getattr(self.env.loader, "searchpath", []), name) + repr(names)
         bucket = cache.get_bucket(self.env, "stream " + name, None, key) if cache is not None else None
         if bucket is None or bucket.code is None:
