@@ -168,6 +168,7 @@ class Planner:
         self.lifecycle = MODES[config.lifecycle]
         self.job_templates = job_templates  # template name -> digest of what its Jobs are rendered from
         self.issues: list[Issue] = []
+        self.warned: set[str] = set()  # messages `_warn_once` said: a set, not a scan of issues for each Job
         self.connections: dict[str, Connection] = {}  # filled by index()
         self.addresses: dict[str, RegistryAddress] = {}
         self.providers: dict[str, Provider] = {}
@@ -411,7 +412,8 @@ class Planner:
 
     def _warn_once(self, warning: Issue) -> None:
         """A warning said once, however many builds meet it (its message names what it is about)."""
-        if all(i.message != warning.message for i in self.issues):
+        if warning.message not in self.warned:
+            self.warned.add(warning.message)
             self.issues.append(warning)
 
     def _named(self, job: JobPlan) -> JobPlan:
