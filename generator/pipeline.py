@@ -61,8 +61,8 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
              out: TextIO | None = None) -> Result:
     """Render every object of the config's plan; raise with every problem found.
 
-    With `out`, the YAML stream is written to it. Built-in templates render it straight, a
-    run of objects per template call, once every problem is known; the first Job of each
+    With `out`, the YAML stream is written to it. Built-in templates render it straight, once
+    every problem is known; the first Job of each
     template is also parsed back and its shape and credential route checked. Otherwise, and
     for user templates, every object is parsed back and checked.
     """

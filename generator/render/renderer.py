@@ -4,8 +4,8 @@ Every `{{ }}` ends in the `yaml` or `json` filter (in user templates `finalize` 
 anything else; for built-in ones a test checks it). `json` prints JSON, which is valid YAML;
 `yaml` prints the value as PyYAML writes it at that place (emit.node), so a value can never
 break out of its place, whatever characters it holds. Built-in templates are written in
-PyYAML's block layout with `yaml` only, so what they render is the stream as printed: a run
-of objects is one template call, and nothing is parsed back or written again (a test renders
+PyYAML's block layout with `yaml` only, so what they render is the stream as printed, one
+render call per object, and nothing is parsed back or written again (a test renders
 every golden case both ways). User templates (an override directory) are sandboxed, print
 every value as JSON, and each object they render is parsed back and must be the one object
 the plan asked for.
@@ -19,7 +19,6 @@ import posixpath
 import re
 from importlib.util import find_spec
 from pathlib import Path
-from itertools import islice
 from typing import Any, Callable, Mapping, TextIO
 
 import jinja2
@@ -30,6 +29,7 @@ from generator.errors import Issue, Origin, UserError, shown
 from generator.render.emit import json_text, node, read_document, yaml_stream
 from generator.limits import MAX_FILE_BYTES
 from generator.plan.planner import JobPlan
+from generator.speed import precompiled
 from generator.read.yamlio import parse_yaml
 
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
@@ -70,6 +70,10 @@ def _place(m: re.Match) -> str:
     if dashes:
         return f"{spaces}{dashes[:-1]}{{{{{expr}| yaml({len(spaces) + len(dashes) - 2}) }}}}"
     return m.group(0)
+
+
+# what `_Placement` does to a source, in the keys of compiled templates (a change to it recompiles them)
+REWRITE = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
 
 
 class _Placement(jinja2.ext.Extension):
@@ -128,11 +132,9 @@ class CompiledTemplates(jinja2.BytecodeCache):
     no credentials, and the directory is the render cache's (0700).
     """
 
-    _rewrite = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
-
     def __init__(self, directory: str, environment: type):
         self.directory = directory
-        self.salt = self._rewrite + environment.__qualname__.encode()
+        self.salt = REWRITE + environment.__qualname__.encode()
 
     def get_source_checksum(self, source: str) -> str:
         return hashlib.sha1(source.encode("utf-8") + self.salt).hexdigest()
@@ -189,6 +191,14 @@ class RootedLoader(jinja2.FileSystemLoader):
         self._override = override_dir
         self._inside = None if root is None else os.path.realpath(root).rstrip(os.sep) + os.sep
 
+    def load(self, environment: jinja2.Environment, name: str, globals: Any = None) -> jinja2.Template:
+        """A built-in template from its shipped code when that code is current (speed/precompiled.py)."""
+        if self._override is None:
+            template = precompiled.load(environment, str(builtin_templates_dir()), name, REWRITE, globals)
+            if template is not None:
+                return template
+        return super().load(environment, name, globals)
+
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         if self._override is not None:
             found = posixpath.join(self._override, *jinja2.loaders.split_template_path(template))
@@ -205,8 +215,7 @@ class RootedLoader(jinja2.FileSystemLoader):
 class Renderer:
     """One environment per run: templates are compiled once (and kept compiled between runs).
 
-    `stream` renders a run of objects with one template call and returns the stream's text as
-    it is printed; `object` renders one object and parses it back. User templates (an override
+    `stream` renders runs of objects straight to the stream's text as it is printed; `object` renders one object and parses it back. User templates (an override
     directory) are sandboxed: a template there cannot reach Python internals.
     """
 
@@ -236,18 +245,16 @@ class Renderer:
         return Printed(text)
 
     def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO) -> None:
-        """Write the YAML documents of (template, context names, one context per object) runs, one render a run.
+        """Write the YAML documents of (template, context names, one context per object) runs.
 
-        Jinja's pieces are written in batches as it makes them: a run's pieces joined at once
-        would be a list of millions of small strings on large catalogs.
+        One render call per object costs what an `{% include %}` in a `{% for %}` does per object
+        (a new context each), and needs no loop template compiled at run time.
         """
         for name, names, contexts in runs:
-            loop = "{% for " + ", ".join(names) + " in contexts %}---\n{% include " + json_text(name) + " %}{% endfor %}"
-            items = contexts if len(names) > 1 else [context[0] for context in contexts]
             try:
-                pieces = self.env.from_string(loop).generate(contexts=items)
-                while batch := list(islice(pieces, 65536)):
-                    out.write("".join(batch))
+                template = self.env.get_template(name)
+                for context in contexts:
+                    out.write("---\n" + template.render(dict(zip(names, context))))
             except (jinja2.TemplateError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
                 raise _template_error(exc, name) from None
         if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
