@@ -17,7 +17,7 @@ from generator.render.credentials import docker_config_json, external_secret_par
 from generator.errors import Issue, UserError
 from generator.model.records import GeneratorConfig
 from generator.plan.planner import JobPlan, Plan, make_plan
-from generator.render.renderer import Renderer, builtin_templates_dir, job_templates_digest
+from generator.render.renderer import Renderer, builtin_templates_dir, job_templates_digest, variables
 from generator.render.routes import job_route, route_issue, route_problems
 
 
@@ -71,34 +71,33 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     renderer = Renderer(config.templates_dir, environ, config.templates_root)
     problems: list[Issue] = []
     notes: list[Issue] = []
-    todo: list[tuple[str, tuple[str, ...], tuple, str, str, str]] = []  # template, names, context, what
+    todo: list[tuple[str, tuple, str, str, str]] = []  # template, its variables' values (render.variables), what
     helpers = _helpers(plan)
     for secret in plan.secrets:
         try:
             if secret.credential.external is not None:
                 template, remote = external_secret_parts(secret.credential, secret.servers)
-                todo.append(("externalsecret.yaml.j2", _EXTERNAL, (secret, secret.credential.external, template, remote),
+                todo.append(("externalsecret.yaml.j2", (secret, secret.credential.external, template, remote),
                              "external-secrets.io/v1", "ExternalSecret", secret.name))
                 continue
             data = docker_config_json(secret.credential, secret.servers, environ, helpers.get(secret.name), notes)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
-        todo.append(("secret.yaml.j2", ("secret", "dockerconfigjson_b64"),
-                     (secret, base64.b64encode(data).decode("ascii")), "v1", "Secret", secret.name))
+        todo.append(("secret.yaml.j2", (secret, base64.b64encode(data).decode("ascii")), "v1", "Secret", secret.name))
     for account in plan.service_accounts:
-        todo.append(("serviceaccount.yaml.j2", ("account",), (account,), "v1", "ServiceAccount", account.name))
+        todo.append(("serviceaccount.yaml.j2", (account,), "v1", "ServiceAccount", account.name))
     jobs = dict(zip(range(len(todo), len(todo) + len(plan.jobs)), plan.jobs))
-    todo.extend((job.template, ("job",), (job,), "batch/v1", "Job", job.name) for job in plan.jobs)
+    todo.extend((job.template, (job,), "batch/v1", "Job", job.name) for job in plan.jobs)
     straight = out is not None and config.templates_dir is None
     objects: list[Any] = []
     checked: set[str] = set()
-    for i, (name, names, context, *what) in enumerate(todo):
+    for i, (name, context, *what) in enumerate(todo):
         check = config.templates_dir is not None or name not in checked
         if straight and not check:
             continue
         checked.add(name)
-        obj, problem = _checked(renderer, name, dict(zip(names, context)), what, jobs.get(i) if check else None)
+        obj, problem = _checked(renderer, name, dict(zip(variables(name), context)), what, jobs.get(i) if check else None)
         if problem is not None:
             problems.append(problem)
             continue
@@ -107,17 +106,14 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
         raise UserError(problems)
     warned = strictly(config, list(warnings or []) + list(plan.warnings) + notes)
     if out is not None and straight:
-        renderer.stream([(name, names, [entry[2] for entry in group])
-                         for (name, names), group in groupby(todo, key=lambda entry: entry[:2])], out)
+        renderer.stream([(name, variables(name), [entry[1] for entry in group])
+                         for name, group in groupby(todo, key=lambda entry: entry[0])], out)
         objects = []
     elif out is not None:
         from generator.render.emit import yaml_stream
 
         out.write(yaml_stream(objects))
     return Result(objects, warned, plan)
-
-
-_EXTERNAL = ("secret", "external", "dockerconfigjson_template", "remote_data")
 
 
 def _checked(renderer: Renderer, name: str, context: dict, what: list[str], job: JobPlan | None

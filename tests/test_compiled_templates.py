@@ -3,6 +3,7 @@ built-in templates come compiled with conngen (speed/precompiled.py) and are use
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import stat
@@ -15,8 +16,7 @@ from conftest import FIXTURES
 from generator.commands.options import load_config_file
 from generator.errors import UserError
 from generator.pipeline import generate
-from generator.speed import precompiled
-from generator.render.renderer import REWRITE, Renderer
+from generator.render.renderer import Renderer, variables
 
 SEED = str(FIXTURES / "seed" / "generator.yaml")
 
@@ -117,41 +117,69 @@ def test_sandboxed_and_plain_compilations_are_kept_apart(tmp_path: Path) -> None
 BUILTIN = Path(__file__).parent.parent / "templates"
 
 
-def test_the_shipped_code_is_what_jinja_generates_from_the_templates(tmp_path: Path) -> None:
+def _builtin_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: bool = True) -> Path:
+    """The built-in templates copied, and taken for the built-in ones from here on."""
+    copy = tmp_path / "builtin"
+    shutil.copytree(BUILTIN, copy, ignore=None if compiled else shutil.ignore_patterns("compiled"))
+    monkeypatch.setattr("generator.render.renderer.builtin_templates_dir", lambda: copy)
+    return copy
+
+
+def _compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names Jinja compiles from here on."""
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: object, name: str | None = None, *args: object, **kwargs: object) -> object:
+        compiled.append(str(name))
+        return real(self, source, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return compiled
+
+
+def test_the_shipped_code_is_what_jinja_generates_from_the_templates(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """templates/compiled/ is current: `scripts/compile-templates` writes it (run it after editing a template)."""
-    copy = tmp_path / "templates"
-    shutil.copytree(BUILTIN, copy, ignore=shutil.ignore_patterns("compiled"))
-    names = sorted(p.name for p in copy.glob("*.j2"))
-    precompiled.write(Renderer(None, {"CONNGEN_CACHE": "off"}).env, str(copy), REWRITE, names)
+    copy = _builtin_copy(tmp_path, monkeypatch, compiled=False)
+    Renderer(None, {"CONNGEN_CACHE": "off"}).write_compiled()
     shipped = {p.name: p.read_text() for p in (BUILTIN / "compiled").glob("*.py")}
     fresh = {p.name: p.read_text() for p in (copy / "compiled").glob("*.py")}
     stale = sorted(name for name in fresh.keys() | shipped.keys() if fresh.get(name) != shipped.get(name))
-    assert not stale, f"run scripts/compile-templates: {stale}"
+    assert fresh and not stale, f"run scripts/compile-templates: {stale}"
 
 
-def test_every_builtin_template_loads_from_its_shipped_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a built-in template was compiled from its source")
-
-    monkeypatch.setattr(jinja2.Environment, "compile", refuse)
-    env = Renderer(None, {"CONNGEN_CACHE": "off"}).env
+def test_every_builtin_template_and_loop_loads_from_its_shipped_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _compiles(monkeypatch)
+    renderer = Renderer(None, {"CONNGEN_CACHE": "off"})
     for source in sorted(BUILTIN.glob("*.j2")):
-        assert env.get_template(source.name).filename == str(source)
+        assert renderer.env.get_template(source.name).filename == str(source)
+        if not source.name.startswith("_"):
+            renderer._loop(source.name, variables(source.name))
     assert _render({"CONNGEN_CACHE": "off"})  # the golden tests check what it renders
+    assert compiled == []
 
 
-@pytest.mark.parametrize("change", ["source", "salt"])
-def test_code_for_other_source_bytes_or_another_rewrite_is_not_used(tmp_path: Path, change: str) -> None:
-    copy = tmp_path / "templates"
-    shutil.copytree(BUILTIN, copy)
-    env = Renderer(None, {"CONNGEN_CACHE": "off"}).env
-    assert precompiled.load(env, str(copy), "secret.yaml.j2", REWRITE, None) is not None  # so the checks below can fail
-    salt = REWRITE
-    if change == "source":
+@pytest.mark.parametrize("change", ["the template", "a partial", "the placement rewrite"])
+def test_code_for_other_sources_or_another_rewrite_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               change: str) -> None:
+    """Shipped code is keyed by what it was generated from: a template's own bytes for the template, every
+    built-in source for a loop (it has its parent and partials written in), and the placement rewrite."""
+    copy = _builtin_copy(tmp_path, monkeypatch)
+    compiled = _compiles(monkeypatch)
+    Renderer(None, {"CONNGEN_CACHE": "off"}).stream([("secret.yaml.j2", variables("secret.yaml.j2"), [])], io.StringIO())
+    assert compiled == []  # so the checks below can fail
+    if change == "the template":
         (copy / "secret.yaml.j2").write_text((copy / "secret.yaml.j2").read_text() + "{# edited #}\n")
+    elif change == "a partial":
+        (copy / "_job.yaml.j2").write_text((copy / "_job.yaml.j2").read_text() + "{# edited #}\n")
     else:
-        salt = REWRITE + b"another placement rewrite"
-    assert precompiled.load(env, str(copy), "secret.yaml.j2", salt, None) is None
+        monkeypatch.setattr("generator.render.renderer.REWRITE", b"another placement rewrite")
+    renderer = Renderer(None, {"CONNGEN_CACHE": "off"})
+    renderer.env.get_template("secret.yaml.j2")
+    assert ("secret.yaml.j2" in compiled) == (change != "a partial")
+    renderer.stream([("secret.yaml.j2", variables("secret.yaml.j2"), [])], io.StringIO())
+    assert compiled.count("None") == 1  # the loop, compiled here (from its nodes: no name)
 
 
 def test_an_error_in_a_builtin_template_names_its_file_and_line() -> None:

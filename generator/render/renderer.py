@@ -197,8 +197,14 @@ class RootedLoader(jinja2.FileSystemLoader):
     def load(self, environment: jinja2.Environment, name: str, globals: Any = None) -> jinja2.Template:
         """A built-in template from its shipped code when that code is current (speed/precompiled.py)."""
         if self._override is None:
-            template = precompiled.load(environment, str(builtin_templates_dir()), name, REWRITE, globals)
-            if template is not None:
+            path = os.path.join(str(builtin_templates_dir()), name)
+            try:
+                wanted = precompiled.key(REWRITE, _read(path))
+            except OSError:
+                wanted = ""
+            template = wanted and precompiled.load(environment, precompiled.module_file(os.path.dirname(path), name),
+                                                   wanted, path, globals)
+            if template:
                 return template
         return super().load(environment, name, globals)
 
@@ -215,7 +221,22 @@ class RootedLoader(jinja2.FileSystemLoader):
         return super().get_source(environment, template)
 
 
-_INLINE_FROM = 2000  # objects of one template from which inlining it pays for compiling it (~50 ms)
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+#: the variables each built-in template is rendered with, in order (docs/templates.md); a builder's Job template gets `job`
+VARIABLES = {
+    "secret.yaml.j2": ("secret", "dockerconfigjson_b64"),
+    "externalsecret.yaml.j2": ("secret", "external", "dockerconfigjson_template", "remote_data"),
+    "serviceaccount.yaml.j2": ("account",),
+}
+
+
+def variables(template: str) -> tuple[str, ...]:
+    """The names a template's context holds (see VARIABLES)."""
+    return VARIABLES.get(template, ("job",))
 
 
 class Renderer:
@@ -238,6 +259,7 @@ class Renderer:
         )
         self.env.filters["json"] = to_json
         self.env.filters["yaml"] = self._yaml
+        self._builtin = override_dir is None
         self._open_ended = False  # a `|+` block was printed: PyYAML ends a stream whose last document holds one with `...`
 
     def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> Printed:
@@ -251,22 +273,14 @@ class Renderer:
         return Printed(text)
 
     def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO) -> None:
-        """Write the YAML documents of (template, context names, one context per object) runs.
-
-        A short run is one render call per object, from the compiled (or shipped) template, so it
-        compiles nothing; a long one is one loop with the template written into it (`_loop`).
-        """
+        """Write the YAML documents of (template, context names, one context per object) runs: one loop
+        over a run's objects, with the template written into it (`_loop`)."""
         for name, names, contexts in runs:
             try:
-                if len(contexts) >= _INLINE_FROM:
-                    items = contexts if len(names) > 1 else [context[0] for context in contexts]
-                    pieces = self._loop(name, names).generate(contexts=items)
-                    while batch := list(islice(pieces, 65536)):  # a run's pieces joined at once would be millions
-                        out.write("".join(batch))
-                    continue
-                template = self.env.get_template(name)
-                for context in contexts:
-                    out.write("---\n" + template.render(dict(zip(names, context))))
+                items = contexts if len(names) > 1 else [context[0] for context in contexts]
+                pieces = self._loop(name, names).generate(contexts=items)
+                while batch := list(islice(pieces, 65536)):  # a run's pieces joined at once would be millions
+                    out.write("".join(batch))
             except (jinja2.TemplateError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
                 raise _template_error(exc, name) from None
         if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
@@ -289,29 +303,47 @@ class Renderer:
             raise _template_error(exc, name) from None
 
     def _loop(self, name: str, names: tuple[str, ...]) -> jinja2.Template:
-        """`{% for <names> in contexts %}---\n{% include <name> %}{% endfor %}`, with the template's parent, blocks
-        and includes (constant names, as in the built-in templates) written into the loop's body: a render
-        call per object costs four times the template's own text.
+        """`{% for <names> in contexts %}---\n{% include <name> %}{% endfor %}`, with the template's parent,
+        blocks and includes (constant names, as in the built-in templates) written into the loop's body: a
+        render call per object costs four times the template's own text. Shipped compiled (speed/precompiled.py),
+        under a key of every built-in source; compiled here only while that code is stale."""
+        wanted = precompiled.key(REWRITE, repr(names).encode(), *self._builtin_sources())
+        shipped = precompiled.load(self.env, self._loop_module(name), wanted, "<template>") if self._builtin else None
+        return shipped or self.env.from_string(self._loop_tree(name, names))
 
-        That code is kept with the compiled templates, under a digest of the template and its partials.
-        """
-        cache = self.env.bytecode_cache
-        key = job_templates_digest(getattr(self.env.loader, "searchpath", []), name) + repr(names)
-        bucket = cache.get_bucket(self.env, "stream " + name, None, key) if cache is not None else None
-        if bucket is None or bucket.code is None:
-            target = [nodes.Name(n, "store") for n in names]
-            loop = nodes.Template([nodes.For(target[0] if len(names) == 1 else nodes.Tuple(target, "store"),
-                                             nodes.Name("contexts", "load"),
-                                             [nodes.Output([nodes.TemplateData("---\n")]), *self._body(name, {})],
-                                             [], None, False)])
-            loop.set_environment(self.env).set_lineno(1)
-            code = self.env.compile(loop, name)
-            if bucket is not None and cache is not None:
-                bucket.code = code
-                cache.set_bucket(bucket)
-        else:
-            code = bucket.code
-        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None))
+    def _loop_module(self, name: str) -> str:
+        return precompiled.module_file(str(builtin_templates_dir()), name + " loop")
+
+    def _builtin_sources(self) -> list[bytes]:
+        """Every built-in template's name and bytes: what a loop may write into itself."""
+        directory = str(builtin_templates_dir())
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".j2"))
+        return [part for n in names for part in (n.encode(), _read(os.path.join(directory, n)))]
+
+    def _loop_tree(self, name: str, names: tuple[str, ...]) -> nodes.Template:
+        target = [nodes.Name(n, "store") for n in names]
+        loop = nodes.Template([nodes.For(target[0] if len(target) == 1 else nodes.Tuple(target, "store"),
+                                         nodes.Name("contexts", "load"),
+                                         [nodes.Output([nodes.TemplateData("---\n")]), *self._body(name, {})],
+                                         [], None, False)])
+        loop.set_environment(self.env).set_lineno(1)
+        return loop
+
+    def write_compiled(self) -> list[str]:
+        """Write the code of every built-in template and loop for speed/precompiled.py (scripts/compile-templates)."""
+        directory = str(builtin_templates_dir())
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".j2"))
+        for name in names:
+            path = os.path.join(directory, name)
+            code = self.env.compile(_read(path).decode("utf-8"), name, path, raw=True)
+            precompiled.write(precompiled.module_file(directory, name), name, code, precompiled.key(REWRITE, _read(path)))
+        loops = [n for n in names if not n.startswith("_")]
+        for name in loops:
+            given = variables(name)
+            wanted = precompiled.key(REWRITE, repr(given).encode(), *self._builtin_sources())
+            precompiled.write(self._loop_module(name), name + " loop",
+                              self.env.compile(self._loop_tree(name, given), raw=True), wanted)
+        return names + [n + " loop" for n in loops]
 
     def _body(self, name: str, blocks: dict[str, nodes.Block]) -> list[nodes.Node]:
         """The nodes of template `name`, its parent's with `blocks` (the child's) filled in, its includes inlined."""
