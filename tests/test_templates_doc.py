@@ -21,6 +21,7 @@ from conftest import REPO
 from generator.plan import contexts
 from generator.model import records as model
 from generator.plan import planner as plan
+from generator.render.renderer import variables
 
 DOC = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
 TEMPLATES = sorted((REPO / "templates").glob("*.j2"))
@@ -127,6 +128,12 @@ def _parsed(path: Path) -> nodes.Template:
 
 def test_every_template_file_is_in_the_table() -> None:
     assert set(_doc_templates()) == {p.name for p in TEMPLATES}
+
+
+def test_each_template_gets_the_variables_the_table_lists() -> None:
+    """render.variables is what the pipeline hands each template (and what its shipped loop unpacks)."""
+    documented = {name: names for name, names in _doc_templates().items() if not name.startswith("_")}
+    assert documented == {name: set(variables(name)) for name in documented}
 
 
 def test_the_variable_rows_are_exactly_the_record_fields_with_their_types() -> None:
