@@ -107,7 +107,7 @@ def test_cache_directory_and_entries_are_private(app: Path, env: dict) -> None:
     directory = Path(env["XDG_CACHE_HOME"]) / "conngen"
     assert directory.stat().st_mode & 0o777 == 0o700
     assert [p.stat().st_mode & 0o777 for p in directory.glob("*.entry")] == [0o600]
-    # the compiled templates beside the entries (render.CompiledTemplates) are just as closed
+    # the compiled templates beside the entries (speed/compiled.py) are just as closed
     modes = {p.relative_to(directory).as_posix(): p.stat().st_mode & 0o777 for p in directory.rglob("*")}
     assert modes and all(mode == (0o700 if (directory / name).is_dir() else 0o600) for name, mode in modes.items())
 

@@ -38,6 +38,7 @@ from generator.render.emit import json_text, node, yaml_stream
 from generator.limits import MAX_FILE_BYTES
 from generator.plan.planner import JobPlan
 from generator.speed import precompiled
+from generator.speed.compiled import compiled_templates
 from generator.read.yamlio import parse_yaml
 
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
@@ -124,63 +125,6 @@ def job_templates_digest(search: list[str], template: str) -> str:
     return digest.hexdigest()
 
 
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in conngen's private cache directory, so a build does not recompile them.
-
-    Jinja keys each entry by template name and file and checks the source's checksum and the
-    Jinja/Python versions; the directory name adds conngen's version, which fixes the
-    environment's options; the checksum also covers how `_Placement` rewrites the source and
-    whether the environment is sandboxed (which compiles the same source to other code). A
-    missing, unreadable or corrupt entry is a miss; a failed write is ignored. Templates hold
-    no credentials, and the directory is the render cache's (0700).
-    """
-
-    def __init__(self, directory: str, environment: type):
-        self.directory = directory
-        self.salt = REWRITE + environment.__qualname__.encode()
-
-    def get_source_checksum(self, source: str) -> str:
-        return hashlib.sha1(source.encode("utf-8") + self.salt).hexdigest()
-
-    def _path(self, bucket: jinja2.bccache.Bucket) -> str:
-        return os.path.join(self.directory, bucket.key + ".code")
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            with open(os.open(self._path(bucket), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fh:
-                info = os.fstat(fh.fileno())
-                if info.st_uid != os.geteuid() or info.st_mode & 0o022:
-                    raise PermissionError("an entry someone else could have written is never run")
-                bucket.load_bytecode(fh)
-        except Exception:  # noqa: BLE001 - whatever is wrong with an entry, compiling afresh is right
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        path = self._path(bucket)
-        partial = f"{path}.{os.getpid()}.part"
-        try:
-            with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-                bucket.write_bytecode(fh)
-            os.replace(partial, path)  # readers see a whole entry or none
-        except OSError:
-            try:
-                os.unlink(partial)
-            except OSError:
-                pass
-
-
-def compiled_templates(environ: Mapping[str, str] | None, environment: type) -> CompiledTemplates | None:
-    """The compiled-template store under the render cache directory, unless caching is off."""
-    from generator import __version__
-    from generator.speed.cache import cache_dir, private_dir
-
-    base = cache_dir(environ) if environ is not None else None
-    if base is None:
-        return None
-    directory = os.path.join(base, f"templates-{__version__}")
-    return CompiledTemplates(directory, environment) if private_dir(base, True) and private_dir(directory, True) else None
-
-
 class RootedLoader(jinja2.FileSystemLoader):
     """Templates from the override directory, then the built-in ones, under the root rule.
 
@@ -254,7 +198,7 @@ class Renderer:
             loader=RootedLoader(override_dir, root), undefined=jinja2.StrictUndefined, autoescape=False,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
             finalize=_only_printed if override_dir else None,  # a test checks the built-in templates instead
-            extensions=[_Placement], bytecode_cache=compiled_templates(environ, kind),
+            extensions=[_Placement], bytecode_cache=compiled_templates(environ, REWRITE + kind.__qualname__.encode()),
             auto_reload=False,  # one run renders thousands of objects; a template file does not change meanwhile
         )
         self.env.filters["json"] = to_json
