@@ -17,7 +17,7 @@ from generator.render.credentials import docker_config_json, external_secret_par
 from generator.errors import Issue, UserError
 from generator.model.records import GeneratorConfig
 from generator.plan.planner import JobPlan, Plan, make_plan
-from generator.render.renderer import Renderer, builtin_templates_dir, job_templates_digest
+from generator.render.renderer import Renderer, builtin_templates_dir, job_templates_digest, variables
 from generator.render.routes import job_route, route_issue, route_problems
 
 
@@ -61,54 +61,53 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
              out: TextIO | None = None) -> Result:
     """Render every object of the config's plan; raise with every problem found.
 
-    With `out`, the YAML stream is written to it. Built-in templates render it straight, a
-    run of objects per template call, once every problem is known; the first Job of each
-    template is also parsed back and its shape and credential route checked. Otherwise, and
-    for user templates, every object is parsed back and checked.
+    With `out`, the YAML stream is written to it. Built-in templates render it straight, once
+    every problem is known. Every object is checked by one path (`_checked`): all of a user
+    template's, the first of each built-in template (their shapes are proven by tests).
+    Without `out`, or with user templates, every object is rendered alone and read back; user
+    templates' objects are then written by PyYAML.
     """
     plan = planned(config)
     renderer = Renderer(config.templates_dir, environ, config.templates_root)
     problems: list[Issue] = []
     notes: list[Issue] = []
-    todo: list[tuple[str, tuple[str, ...], tuple, str, str, str]] = []  # template, names, context, what
+    todo: list[tuple[str, tuple, str, str, str]] = []  # template, its variables' values (render.variables), what
     helpers = _helpers(plan)
     for secret in plan.secrets:
         try:
             if secret.credential.external is not None:
                 template, remote = external_secret_parts(secret.credential, secret.servers)
-                todo.append(("externalsecret.yaml.j2", _EXTERNAL, (secret, secret.credential.external, template, remote),
+                todo.append(("externalsecret.yaml.j2", (secret, secret.credential.external, template, remote),
                              "external-secrets.io/v1", "ExternalSecret", secret.name))
                 continue
             data = docker_config_json(secret.credential, secret.servers, environ, helpers.get(secret.name), notes)
         except UserError as exc:
             problems.extend(exc.issues)
             continue
-        todo.append(("secret.yaml.j2", ("secret", "dockerconfigjson_b64"),
-                     (secret, base64.b64encode(data).decode("ascii")), "v1", "Secret", secret.name))
+        todo.append(("secret.yaml.j2", (secret, base64.b64encode(data).decode("ascii")), "v1", "Secret", secret.name))
     for account in plan.service_accounts:
-        todo.append(("serviceaccount.yaml.j2", ("account",), (account,), "v1", "ServiceAccount", account.name))
+        todo.append(("serviceaccount.yaml.j2", (account,), "v1", "ServiceAccount", account.name))
     jobs = dict(zip(range(len(todo), len(todo) + len(plan.jobs)), plan.jobs))
-    todo.extend((job.template, ("job",), (job,), "batch/v1", "Job", job.name) for job in plan.jobs)
+    todo.extend((job.template, (job,), "batch/v1", "Job", job.name) for job in plan.jobs)
     straight = out is not None and config.templates_dir is None
     objects: list[Any] = []
     checked: set[str] = set()
-    for i, (name, names, context, *what) in enumerate(todo):
-        if straight and (i not in jobs or name in checked):
+    for i, (name, context, *what) in enumerate(todo):
+        check = config.templates_dir is not None or name not in checked
+        if straight and not check:
             continue
         checked.add(name)
-        obj = renderer.object(name, dict(zip(names, context)), *what)
-        if i in jobs:
-            problem = _job_problem(obj, jobs[i])
-            if problem is not None:
-                problems.append(problem)
-                continue
+        obj, problem = _checked(renderer, name, dict(zip(variables(name), context)), what, jobs.get(i) if check else None)
+        if problem is not None:
+            problems.append(problem)
+            continue
         objects.append(obj)
     if problems:
         raise UserError(problems)
     warned = strictly(config, list(warnings or []) + list(plan.warnings) + notes)
     if out is not None and straight:
-        renderer.stream([(name, names, [entry[2] for entry in group])
-                         for (name, names), group in groupby(todo, key=lambda entry: entry[:2])], out)
+        renderer.stream([(name, variables(name), [entry[1] for entry in group])
+                         for name, group in groupby(todo, key=lambda entry: entry[0])], out)
         objects = []
     elif out is not None:
         from generator.render.emit import yaml_stream
@@ -117,16 +116,19 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     return Result(objects, warned, plan)
 
 
-_EXTERNAL = ("secret", "external", "dockerconfigjson_template", "remote_data")
-
-
-def _job_problem(obj: dict, job: JobPlan) -> Issue | None:
-    """A rendered Job must have a pod spec a route can follow, and its builder must read the Secret the plan mounts."""
+def _checked(renderer: Renderer, name: str, context: dict, what: list[str], job: JobPlan | None
+             ) -> tuple[dict, Issue | None]:
+    """The one check of a rendered object: read back with the planned apiVersion, kind and name (else it
+    raises), and, for a Job, its credential route: a pod a route can follow, whose builder reads the
+    Secret the plan mounts (else the problem, so that one run names every Job's)."""
+    obj = renderer.object(name, context, *what)
+    if job is None:
+        return obj, None
     try:
         wrong = route_problems(job_route(obj, job), job)
     except UserError as exc:
-        return exc.issues[0]
-    return route_issue(job, wrong) if wrong else None
+        return obj, exc.issues[0]
+    return obj, route_issue(job, wrong) if wrong else None
 
 
 def strictly(config: GeneratorConfig, warnings: list[Issue]) -> list[Issue]:

@@ -154,6 +154,18 @@ def test_buildah_lookup_order_follows_containers_image() -> None:
     assert buildah.reads({}) == "/run/containers/0/auth.json"
 
 
+@pytest.mark.parametrize("name", ["kaniko", "dockerizer", "buildkit", "buildah"])
+def test_what_a_builder_reads_with_no_variable_set_is_what_its_image_env_makes_it_read(name: str) -> None:
+    """`reads({})` is worked out once per builder; it must be the lookup under the image's own env."""
+    from generator.model.builders import PROFILES
+
+    profile = PROFILES[name]
+    assert profile.reads({}) == profile.reads({**profile.image_env, "UNRELATED": "x"})
+    assert profile.reads({}) == {"kaniko": "/kaniko/.docker/config.json", "dockerizer": "/root/.docker/config.json",
+                                 "buildkit": "/home/user/.docker/config.json",
+                                 "buildah": "/run/containers/0/auth.json"}[name]
+
+
 def test_a_fifth_builder_is_a_profile_and_a_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Planning has no builder names in it: a new profile plus a template renders a sound Job."""
     from generator.model import builders

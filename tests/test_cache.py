@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import marshal
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, REPO, load_stream, require_tool
+from generator.speed.cache import FORMAT
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +57,7 @@ def build(directory: Path, env: dict, **more: str) -> str:
 
 
 def entries(env: dict) -> list[Path]:
-    return sorted((Path(env["XDG_CACHE_HOME"]) / "conngen").glob("*.json"))
+    return sorted((Path(env["XDG_CACHE_HOME"]) / "conngen").glob("*.entry"))
 
 
 def only_entry(env: dict) -> os.stat_result:
@@ -104,19 +106,22 @@ def test_cache_directory_and_entries_are_private(app: Path, env: dict) -> None:
     build(app, env)
     directory = Path(env["XDG_CACHE_HOME"]) / "conngen"
     assert directory.stat().st_mode & 0o777 == 0o700
-    assert [p.stat().st_mode & 0o777 for p in directory.glob("*.json")] == [0o600]
-    # the compiled templates beside the entries (render.CompiledTemplates) are just as closed
+    assert [p.stat().st_mode & 0o777 for p in directory.glob("*.entry")] == [0o600]
+    # the compiled templates beside the entries (speed/compiled.py) are just as closed
     modes = {p.relative_to(directory).as_posix(): p.stat().st_mode & 0o777 for p in directory.rglob("*")}
     assert modes and all(mode == (0o700 if (directory / name).is_dir() else 0o600) for name, mode in modes.items())
 
 
 HIT_PROBE = """
-import contextlib, io, json, sys
+import io, sys
 sys.argv = ["ConnectionGenerator", "generator.yaml"]
 from generator.kustomize.plugin import main
-with contextlib.redirect_stdout(io.StringIO()) as out:
-    code = main()
-print(json.dumps({"code": code, "modules": sorted(sys.modules), "out": out.getvalue()}))
+stdout, sys.stdout = sys.stdout, io.StringIO()
+code = main()
+out, sys.stdout = sys.stdout.getvalue(), stdout
+modules = sorted(sys.modules)  # before json is imported to print them
+import json
+print(json.dumps({"code": code, "modules": modules, "out": out}))
 """
 
 
@@ -133,15 +138,16 @@ def test_hit_path_imports_neither_yaml_nor_jinja(app: Path, env: dict) -> None:
     assert {"yaml", "jinja2"} <= cold["modules"]  # the first call did render, so the check below can fail
     slow = {"yaml", "jinja2", "ruamel", "click", "msgspec", "dataclasses", "generator.render.renderer", "generator.pipeline"}
     assert not warm["modules"] & slow, sorted(warm["modules"] & slow)
-    # pathlib (with re, enum, urllib.parse) and typing cost ~15 ms of a ~40 ms cached build; the
+    # pathlib (with re, enum, urllib.parse) and typing cost ~15 ms of a ~30 ms cached build; the
     # installed plugin starts Python with -S, so site's own imports do not hide them
     def bare(code: str) -> dict:
         done = subprocess.run([sys.executable, "-S", "-c", code], cwd=app, env={**env, "PYTHONPATH": str(REPO)},
                               capture_output=True, text=True, check=True)
         return json.loads(done.stdout.splitlines()[-1])
 
-    started = set(bare("import json, sys; print(json.dumps(sorted(sys.modules)))"))
-    unneeded = {"pathlib", "typing", "re", "urllib"} - started
+    started = set(bare("import sys; m = sorted(sys.modules); import json; print(json.dumps(m))"))
+    # json and base64 bring re, enum, functools and collections: ~10 ms more
+    unneeded = {"pathlib", "typing", "re", "urllib", "json", "base64", "functools", "collections"} - started
     loaded = set(bare(HIT_PROBE)["modules"])
     assert unneeded and not loaded & unneeded, sorted(loaded & unneeded)
     assert warm["out"] == cold["out"] and "kind: Secret" in warm["out"]
@@ -263,8 +269,8 @@ def test_no_credential_in_the_cache_in_any_form(app: Path, env: dict, source: st
 
 
 def read_entry(path: Path) -> dict:
-    """An entry's JSON (the line before it is its HMAC)."""
-    return json.loads(path.read_bytes().partition(b"\n")[2])
+    """An entry's body (the line before it is its HMAC)."""
+    return marshal.loads(path.read_bytes().partition(b"\n")[2])
 
 
 def write_signed(path: Path, entry: dict) -> None:
@@ -272,7 +278,7 @@ def write_signed(path: Path, entry: dict) -> None:
     import hmac
 
     key = (path.parent / "hmac-key").read_bytes()
-    body = json.dumps(entry).encode()
+    body = marshal.dumps(entry)
     path.write_bytes(hmac.new(key, body, "sha256").hexdigest().encode() + b"\n" + body)
 
 
@@ -281,11 +287,11 @@ def _truncate(path: Path) -> None:
 
 
 def _garbage(path: Path) -> None:
-    path.write_bytes(b"\x00\xff not json")
+    path.write_bytes(b"\x00\xff not an entry")
 
 
 def _wrong_shape(path: Path) -> None:
-    write_signed(path, {"format": 2, "key": path.stem, "stream": "---\nkind: Secret\n"})
+    write_signed(path, {"format": FORMAT, "key": path.stem, "stream": "---\nkind: Secret\n"})
 
 
 def _bad_placeholder(path: Path) -> None:
@@ -460,12 +466,10 @@ def _plant(path: Path, original: bytes, sign_with: bytes | None) -> Path:
     re-check, in the stored layout (signed with `sign_with`, or a key of the planter's own)."""
     import hmac
 
-    signed = not original.startswith(b"{")
-    entry = json.loads(original.partition(b"\n")[2] if signed else original)
+    entry = marshal.loads(original.partition(b"\n")[2])
     entry.update(stream="---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: planted\n", secrets=[])
-    body = json.dumps(entry).encode()
-    path.write_bytes(hmac.new(sign_with or os.urandom(32), body, "sha256").hexdigest().encode() + b"\n" + body
-                     if signed else body)
+    body = marshal.dumps(entry)
+    path.write_bytes(hmac.new(sign_with or os.urandom(32), body, "sha256").hexdigest().encode() + b"\n" + body)
     path.chmod(0o600)
     return path
 
@@ -486,9 +490,9 @@ def test_a_planted_entry_is_never_served(app: Path, env: dict, how: str) -> None
     elif how == "our file, forged MAC":  # copied in by anything that does not have the key
         _plant(stored, original, None)
     elif how == "symlink":
-        os.symlink(_plant(app / "planted.json", original, key), stored)
+        os.symlink(_plant(app / "planted.entry", original, key), stored)
     elif how == "hard link":
-        os.link(_plant(app / "planted.json", original, key), stored)
+        os.link(_plant(app / "planted.entry", original, key), stored)
     else:
         forged = os.urandom(32)
         if key_file.exists():

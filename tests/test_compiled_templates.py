@@ -1,8 +1,11 @@
-"""Compiled templates are kept between runs, in the private cache directory, and never trusted blindly."""
+"""Compiled templates are kept between runs, in the private cache directory, and never trusted blindly;
+built-in templates come compiled with conngen (speed/precompiled.py) and are used only while current."""
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -11,7 +14,9 @@ import pytest
 
 from conftest import FIXTURES
 from generator.commands.options import load_config_file
+from generator.errors import UserError
 from generator.pipeline import generate
+from generator.render.renderer import Renderer, variables
 
 SEED = str(FIXTURES / "seed" / "generator.yaml")
 
@@ -25,8 +30,16 @@ def _entries(cache: Path) -> list[Path]:
     return sorted(cache.glob("conngen/templates-*/*.code"))
 
 
+def _sandboxed(tmp_path: Path) -> str:
+    """An empty override directory: every template is the built-in one, compiled afresh in the sandbox
+    (without one, built-in templates come compiled with conngen and the cache is not needed)."""
+    overrides = tmp_path / "overrides"
+    overrides.mkdir(exist_ok=True)
+    return str(overrides)
+
+
 def test_a_second_run_loads_compiled_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = _render({"XDG_CACHE_HOME": str(tmp_path)})
+    first = _render({"XDG_CACHE_HOME": str(tmp_path)}, _sandboxed(tmp_path))
     stored = _entries(tmp_path)
     assert stored, "the first run stores its compiled templates"
     folder = stored[0].parent
@@ -36,14 +49,15 @@ def test_a_second_run_loads_compiled_templates(tmp_path: Path, monkeypatch: pyte
         raise AssertionError("compiled although stored")
 
     monkeypatch.setattr(jinja2.Environment, "compile", refuse)
-    assert _render({"XDG_CACHE_HOME": str(tmp_path)}) == first
+    assert _render({"XDG_CACHE_HOME": str(tmp_path)}, _sandboxed(tmp_path)) == first
 
 
 def test_corrupt_entries_are_compiled_afresh(tmp_path: Path) -> None:
-    first = _render({"XDG_CACHE_HOME": str(tmp_path)})
+    first = _render({"XDG_CACHE_HOME": str(tmp_path)}, _sandboxed(tmp_path))
+    assert _entries(tmp_path)
     for entry in _entries(tmp_path):
         entry.write_bytes(b"not marshal data")
-    assert _render({"XDG_CACHE_HOME": str(tmp_path)}) == first
+    assert _render({"XDG_CACHE_HOME": str(tmp_path)}, _sandboxed(tmp_path)) == first
     assert all(entry.read_bytes() != b"not marshal data" for entry in _entries(tmp_path))
 
 
@@ -73,7 +87,8 @@ def test_unwritable_cache_still_renders(tmp_path: Path) -> None:
 
 def test_entries_others_could_write_are_not_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Compiled code is code: an entry writable by group or others is compiled afresh, not loaded."""
-    first = _render({"XDG_CACHE_HOME": str(tmp_path)})
+    first = _render({"XDG_CACHE_HOME": str(tmp_path)}, _sandboxed(tmp_path))
+    assert _entries(tmp_path)
     for entry in _entries(tmp_path):
         entry.chmod(0o666)
     compiled: list[str] = []
@@ -84,7 +99,7 @@ def test_entries_others_could_write_are_not_run(tmp_path: Path, monkeypatch: pyt
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(jinja2.Environment, "compile", counting)
-    assert _render({"XDG_CACHE_HOME": str(tmp_path)}) == first
+    assert _render({"XDG_CACHE_HOME": str(tmp_path)}, _sandboxed(tmp_path)) == first
     assert compiled, "world-writable entries must not be loaded"
 
 
@@ -97,3 +112,82 @@ def test_sandboxed_and_plain_compilations_are_kept_apart(tmp_path: Path) -> None
     sandboxed = _render(environ, str(overrides))
     assert _render(environ) == sandboxed
     assert _render(environ, str(overrides)) == sandboxed
+
+
+BUILTIN = Path(__file__).parent.parent / "templates"
+
+
+def _builtin_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: bool = True) -> Path:
+    """The built-in templates copied, and taken for the built-in ones from here on."""
+    copy = tmp_path / "builtin"
+    shutil.copytree(BUILTIN, copy, ignore=None if compiled else shutil.ignore_patterns("compiled"))
+    monkeypatch.setattr("generator.render.renderer.builtin_templates_dir", lambda: copy)
+    return copy
+
+
+def _compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names Jinja compiles from here on."""
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: object, name: str | None = None, *args: object, **kwargs: object) -> object:
+        compiled.append(str(name))
+        return real(self, source, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return compiled
+
+
+def test_the_shipped_code_is_what_jinja_generates_from_the_templates(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """templates/compiled/ is current: `scripts/compile-templates` writes it (run it after editing a template)."""
+    copy = _builtin_copy(tmp_path, monkeypatch, compiled=False)
+    Renderer(None, {"CONNGEN_CACHE": "off"}).write_compiled()
+    shipped = {p.name: p.read_text() for p in (BUILTIN / "compiled").glob("*.py")}
+    fresh = {p.name: p.read_text() for p in (copy / "compiled").glob("*.py")}
+    stale = sorted(name for name in fresh.keys() | shipped.keys() if fresh.get(name) != shipped.get(name))
+    assert fresh and not stale, f"run scripts/compile-templates: {stale}"
+
+
+def test_every_builtin_template_and_loop_loads_from_its_shipped_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _compiles(monkeypatch)
+    renderer = Renderer(None, {"CONNGEN_CACHE": "off"})
+    for source in sorted(BUILTIN.glob("*.j2")):
+        assert renderer.env.get_template(source.name).filename == str(source)
+        if not source.name.startswith("_"):  # its loop, over no objects
+            renderer.stream([(source.name, variables(source.name), [])], io.StringIO())
+    assert _render({"CONNGEN_CACHE": "off"})  # the golden tests check what it renders
+    assert compiled == []
+
+
+@pytest.mark.parametrize("change", ["the template", "a partial", "the placement rewrite"])
+def test_code_for_other_sources_or_another_rewrite_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               change: str) -> None:
+    """Shipped code is keyed by what it was generated from: a template's own bytes for the template, every
+    built-in source for a loop (it has its parent and partials written in), and the placement rewrite."""
+    copy = _builtin_copy(tmp_path, monkeypatch)
+    compiled = _compiles(monkeypatch)
+    Renderer(None, {"CONNGEN_CACHE": "off"}).stream([("secret.yaml.j2", variables("secret.yaml.j2"), [])], io.StringIO())
+    assert compiled == []  # so the checks below can fail
+    if change == "the template":
+        (copy / "secret.yaml.j2").write_text((copy / "secret.yaml.j2").read_text() + "{# edited #}\n")
+    elif change == "a partial":
+        (copy / "_job.yaml.j2").write_text((copy / "_job.yaml.j2").read_text() + "{# edited #}\n")
+    else:
+        monkeypatch.setattr("generator.render.renderer.REWRITE", b"another placement rewrite")
+    renderer = Renderer(None, {"CONNGEN_CACHE": "off"})
+    renderer.env.get_template("secret.yaml.j2")
+    assert ("secret.yaml.j2" in compiled) == (change != "a partial")
+    renderer.stream([("secret.yaml.j2", variables("secret.yaml.j2"), [])], io.StringIO())
+    assert compiled.count("None") == 1  # the loop, compiled here (from its nodes: no name)
+
+
+def test_an_error_in_a_builtin_template_names_its_file_and_line() -> None:
+    """The shipped code carries the template's file name, so Jinja reports template lines, not Python ones."""
+    renderer = Renderer(None, {"CONNGEN_CACHE": "off"})
+    source = BUILTIN / "serviceaccount.yaml.j2"
+    with pytest.raises(UserError) as raised:
+        renderer.object("serviceaccount.yaml.j2", {"account": object()}, "v1", "ServiceAccount", "x")
+    (issue,) = raised.value.issues
+    first_use = next(n for n, line in enumerate(source.read_text().splitlines(), 1) if "account." in line)
+    assert (issue.origin.file, issue.line) == (str(source), first_use), issue

@@ -1,4 +1,5 @@
-"""A value placed by the `yaml` filter is byte for byte what PyYAML writes at that place."""
+"""A value placed by the `yaml` filter is byte for byte what PyYAML writes at that place, and reads back
+as itself under YAML 1.1 (PyYAML, kubectl) and YAML 1.2 (kustomize, conngen's reader of user files)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generator.read.yamlio import parse_yaml
 from generator.render.emit import node, yaml_stream
 
 TRICKY = ["yes", "no", "On", "1:20", "0x1f", "1_0", ".inf", "~", "null", "=", "<<", "2001-12-14", "---a", "...",
           "...a", "-", "-a", "- a", "a:", "a:b", ":a", "?a", "a?", "a,b", "a #b", "a#b", "@x", "!x", "&a", "*a",
           "|", ">", "%", "'q'", "a'b", "1'2", "x\n\n", "...\n", "multi\nline", " lead", "trail ", "é", "k" * 130,
-          "w " * 2100]
+          "w " * 2100, "0o17", "-0o7", "08", "0128", "1e5", "+1e5", "1.0e5", ".1e+5", "0x_1", "_1", "0b1", "+_",
+          "1_000", "+.inf", "0o", "1e5x", "1.2.3"]
 TEXT = st.one_of(st.sampled_from(TRICKY), st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
                                                    max_size=12), st.text(max_size=6))
 SCALAR = st.one_of(TEXT, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False))
@@ -47,6 +50,24 @@ def _document(value: object, depth: int, item: bool, last: bool) -> dict:
 @given(value=VALUE, depth=st.integers(0, 5), item=st.booleans(), last=st.booleans())
 def test_same_bytes_as_pyyaml(value: object, depth: int, item: bool, last: bool) -> None:
     assert _placed_by_hand(value, depth, item, last) == _pyyaml(_document(value, depth, item, last))
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=VALUE, depth=st.integers(0, 5), item=st.booleans(), last=st.booleans())
+def test_read_back_as_itself_by_yaml_1_1_and_1_2(value: object, depth: int, item: bool, last: bool) -> None:
+    text = _placed_by_hand(value, depth, item, last)
+    document = _document(value, depth, item, last)
+    assert yaml.load(text, Loader=yaml.CSafeLoader) == document  # noqa: S506 - a SafeLoader
+    assert parse_yaml(text, "printed", check=False) == document
+
+
+def test_strings_yaml_1_2_reads_as_numbers_are_quoted() -> None:
+    """PyYAML prints these plain, as YAML 1.1 has no such numbers; kustomize would read numbers."""
+    for text in ("0o17", "08", "1e5", "-1.5e3"):
+        assert node(text, 2, 3) == (f" '{text}'", False)
+        assert node({text: [text]}, 0, 1) == (f"\n  '{text}':\n  - '{text}'", False)
+        assert _pyyaml({"k": text, "w": f"{text} x"}) == f"k: '{text}'\nw: {text} x\n"  # PyYAML's own writing too
+    assert node("1.2.3", 2, 3) == (" 1.2.3", False)
 
 
 def test_tuples_are_lists() -> None:

@@ -8,8 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import load_stream, require_tool, run_conngen
+from generator.render.dockerauth import auth_entry, go_json, login_config
 
 CASES = [
     ("https://myregistry.com/org/repo", "myregistry.com", "amurdaca", "supersecretpassword", "user@acme.com"),
@@ -44,3 +47,14 @@ def test_dockerconfigjson_matches_kubectl(tmp_path: Path, url: str, server: str,
     secret = load_stream(result.stdout)[0]
     ours = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
     assert ours == kubectl_config(server, user, password, email)
+
+
+@settings(max_examples=300, deadline=None)
+@given(servers=st.lists(st.text(min_size=1), min_size=1, max_size=3), user=st.text(), password=st.text(),
+       email=st.none() | st.text())
+def test_a_login_is_written_byte_for_byte_as_go_json_writes_it(servers: list[str], user: str, password: str,
+                                                               email: str | None) -> None:
+    """login_config writes its fixed shape without the json module (a cached build's start-up);
+    it must be the bytes go_json, on json.dumps, writes of the same object."""
+    whole = {"auths": {server: auth_entry(user, password, email) for server in servers}}
+    assert login_config(servers, user, password, email) == go_json(whole).encode("utf-8")

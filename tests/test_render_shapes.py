@@ -86,20 +86,42 @@ def test_yaml_elsewhere_is_refused(tmp_path: Path) -> None:
         _stream(straight, "inline.j2", [(1, 2)])
 
 
-def test_each_road_reads_back_what_it_printed(tmp_path: Path) -> None:
-    """Built-in text is PyYAML's, read back by PyYAML; user templates print JSON, read back as YAML 1.2.
-
-    `1e5` and `0o17` are strings PyYAML writes plain, which YAML 1.2 would read as numbers.
-    """
+def test_one_filter_for_built_in_and_user_templates(tmp_path: Path) -> None:
+    """A user template prints what the built-in one does, read back the same: `1e5` and `0o17`, which
+    PyYAML would print plain and YAML 1.2 read as numbers, are quoted by the one `yaml` filter."""
     from generator.plan.planner import SecretPlan
 
     plan = SecretPlan("1e5", None, {"x": "0o17"}, {}, None, ())  # type: ignore[arg-type]
-    built_in = Renderer().object("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": "e30="}, "v1", "Secret", "1e5")
+    context = {"secret": plan, "dockerconfigjson_b64": "e30="}
+    out = io.StringIO()
+    Renderer().stream([("secret.yaml.j2", ("secret", "dockerconfigjson_b64"), [(plan, "e30=")])], out)
+    assert "  name: '1e5'\n" in out.getvalue() and "    x: '0o17'\n" in out.getvalue()
+    built_in = Renderer().object("secret.yaml.j2", context, "v1", "Secret", "1e5")
     assert built_in["metadata"]["labels"] == {"x": "0o17"}
     (tmp_path / "secret.yaml.j2").write_text((builtin_templates_dir() / "secret.yaml.j2").read_text())
-    user = Renderer(str(tmp_path)).object("secret.yaml.j2", {"secret": plan, "dockerconfigjson_b64": "e30="},
-                                          "v1", "Secret", "1e5")
-    assert user == built_in
+    user = Renderer(str(tmp_path))
+    assert user.env.filters["yaml"].__func__ is Renderer._yaml
+    assert user.object("secret.yaml.j2", context, "v1", "Secret", "1e5") == built_in
+
+
+def test_user_templates_place_yaml_too(tmp_path: Path) -> None:
+    (tmp_path / "inline.j2").write_text("apiVersion: v1\nkind: X\nmetadata: {name: {{ v | yaml }}}\n")
+    with pytest.raises(UserError, match="stands alone"):
+        Renderer(str(tmp_path)).object("inline.j2", {"v": "x"}, "v1", "X", "x")
+
+
+def test_every_object_of_a_user_template_is_checked(tmp_path: Path) -> None:
+    """Not only the first: a user template that moves the mount for one build of three is refused."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    kaniko = (builtin_templates_dir() / "kaniko.yaml.j2").read_text()
+    (templates / "kaniko.yaml.j2").write_text(kaniko.replace(
+        "{% if job.volume_mounts %}", '{% if job.volume_mounts and job.build != "trainer-wasb" %}'))
+    case = next(c for c in golden_cases() if c.name == "context-bucket")
+    config, warnings = load_config_file(str(case / "generator.yaml"), None, "LoadRestrictionsNone", str(templates))
+    with pytest.raises(UserError, match=r"Job trainer-wasb-[0-9a-f]{10}: kaniko reads") as caught:
+        generate(config, dict(os.environ), warnings, out=io.StringIO())
+    assert len(caught.value.issues) == 1
 
 
 def test_user_templates_may_look_at_json_output(tmp_path: Path) -> None:
@@ -118,12 +140,19 @@ def test_built_in_templates_place_every_value() -> None:
                 assert re.fullmatch(r" *(- )*(-|[^{]*:)\{\{[^{}]*\| yaml\(\d+(, \d+)?\) \}\}", line), f"{path.name}: {line}"
 
 
+@pytest.mark.parametrize("loop", ["shipped", "compiled here"])
 @pytest.mark.parametrize("case", golden_cases(), ids=lambda p: p.name)
-def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path) -> None:
+def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path, loop: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The straight road (each template inlined into one loop over its objects, shipped compiled or,
+    when that code is stale, compiled here) prints what PyYAML writes of the objects read back."""
+    if loop == "compiled here":
+        monkeypatch.setattr("generator.speed.precompiled.load", lambda *args, **kwargs: None)
     config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
+    environ = {**os.environ, "CONNGEN_CACHE": "off"}
     out = io.StringIO()
-    generate(config, dict(os.environ), warnings, out=out)
-    assert out.getvalue() == yaml_stream(generate(config, dict(os.environ), warnings).objects)
+    generate(config, environ, warnings, out=out)
+    assert out.getvalue() == yaml_stream(generate(config, environ, warnings).objects)
 
 
 def test_the_first_job_of_each_template_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

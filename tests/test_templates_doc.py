@@ -21,6 +21,7 @@ from conftest import REPO
 from generator.plan import contexts
 from generator.model import records as model
 from generator.plan import planner as plan
+from generator.render.renderer import variables
 
 DOC = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
 TEMPLATES = sorted((REPO / "templates").glob("*.j2"))
@@ -129,6 +130,12 @@ def test_every_template_file_is_in_the_table() -> None:
     assert set(_doc_templates()) == {p.name for p in TEMPLATES}
 
 
+def test_each_template_gets_the_variables_the_table_lists() -> None:
+    """render.variables is what the pipeline hands each template (and what its shipped loop unpacks)."""
+    documented = {name: names for name, names in _doc_templates().items() if not name.startswith("_")}
+    assert documented == {name: set(variables(name)) for name in documented}
+
+
 def test_the_variable_rows_are_exactly_the_record_fields_with_their_types() -> None:
     documented = _doc_variables()
     plan_records = _plan_record_names()
@@ -199,3 +206,13 @@ def test_the_reads_walker_sees_nested_fields() -> None:
         '{% endfor %}{{ secret["name"] | json }}{{ job.missing_field | json }}')
     assert _reads(tree, {"job", "secret"}) == {"job.git_clone", "job.git_clone.url", "job.destinations", "job.env",
                                                "secret.name", "job.missing_field"}
+
+
+def test_the_quoting_filters_are_the_same_for_built_in_and_user_templates(tmp_path: Path) -> None:
+    """The doc promises one set of filters: a templates directory must not switch any of them."""
+    from generator.render.renderer import Renderer
+
+    built_in, user = Renderer().env.filters, Renderer(str(tmp_path)).env.filters
+    for name in _quoting_filters():
+        assert getattr(built_in[name], "__func__", built_in[name]) is getattr(user[name], "__func__", user[name]), name
+    assert "Both filters are the same in the built-in templates and in yours" in DOC

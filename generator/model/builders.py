@@ -6,6 +6,7 @@ only these fields, so adding a builder adds a profile and a template, nothing el
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
 from msgspec import Struct, field
@@ -51,7 +52,7 @@ class Scratch(Struct, frozen=True):
     path: str
 
 
-class BuilderProfile(Struct, frozen=True):
+class BuilderProfile(Struct, frozen=True, dict=True):  # dict: room for `own_reads`, cached
     """How one builder finds its credentials (lookup order, default path, file name) and what it can do itself."""
 
     name: str
@@ -103,7 +104,14 @@ class BuilderProfile(Struct, frozen=True):
         file exists are not modelled, which is why conngen always sets `auth_env` itself
         when the mount is not where the image already looks.
         """
-        merged = {**self.image_env, **env}
+        return self._lookup({**self.image_env, **env}) if env else self.own_reads
+
+    @functools.cached_property
+    def own_reads(self) -> str:
+        """The file the image opens with no variable set in the pod: most pods, so once per builder."""
+        return self._lookup(self.image_env)
+
+    def _lookup(self, merged: Mapping[str, str]) -> str:
         for step in self.lookup:
             name = step.file or self.file_name
             if step.env_file and merged.get(step.env_file):

@@ -13,7 +13,7 @@ from msgspec import Struct, structs
 from generator.model.builders import DOCKER_SOCKET, PROFILES, BuilderProfile
 from generator.plan.contexts import ContextFetch, ContextPlanner, GitClone
 from generator.errors import Issue, Origin, UserError, dotted, shown
-from generator.model.records import Build, Connection, Credential, GeneratorConfig, KeyToPath, Resource
+from generator.model.records import Build, Connection, Credential, GeneratorConfig, KeyToPath
 from generator.model.lifecycle import MODES, hashed_job_name
 from generator.model.names import dns_label
 from generator.plan.pod import Pod, expose, resource_volume, use_connection
@@ -168,6 +168,7 @@ class Planner:
         self.lifecycle = MODES[config.lifecycle]
         self.job_templates = job_templates  # template name -> digest of what its Jobs are rendered from
         self.issues: list[Issue] = []
+        self.warned: set[str] = set()  # messages `_warn_once` said: a set, not a scan of issues for each Job
         self.connections: dict[str, Connection] = {}  # filled by index()
         self.addresses: dict[str, RegistryAddress] = {}
         self.providers: dict[str, Provider] = {}
@@ -175,7 +176,9 @@ class Planner:
         self.credentials = {c.secret_name: c for c in config.credentials}
         self.existing = {e.name: e for e in config.existing_secrets}
         self.images = dict(config.builder_images)
-        self.security = dict(config.builder_security)
+        security = dict(config.builder_security)
+        # each builder's securityContext: the config's, else the profile's; one dict its Jobs share
+        self.security = {name: security.get(name, dict(p.security_context or {})) or None for name, p in PROFILES.items()}
         self.contexts = ContextPlanner(self.connections, self.images, self.issues)
         self.labels = dict(config.options.labels)  # the config's own, on every object
         self.job_annotations = {**dict(config.options.annotations), **dict(self.lifecycle.job_annotations)}
@@ -308,9 +311,9 @@ class Planner:
             return None
         pod = Pod(build.origin, self.issues)
         wiring = self._wire(pod, build, conn, profile)
-        security = self.security.get(profile.name, dict(profile.security_context or {})) or None
+        security = self.security[profile.name]
         self._check_pod(pod, build, conn, profile, wiring, security)
-        if any(i.severity == "error" for i in self.issues[before:]):
+        if len(self.issues) > before and any(i.severity == "error" for i in self.issues[before:]):
             return None
         return self._record(build, conn, profile, pod, wiring, dests, security)
 
@@ -409,7 +412,8 @@ class Planner:
 
     def _warn_once(self, warning: Issue) -> None:
         """A warning said once, however many builds meet it (its message names what it is about)."""
-        if all(i.message != warning.message for i in self.issues):
+        if warning.message not in self.warned:
+            self.warned.add(warning.message)
             self.issues.append(warning)
 
     def _named(self, job: JobPlan) -> JobPlan:
@@ -519,8 +523,7 @@ class Planner:
             default = profile.home.rstrip("/") + helper.mount_path[1:] if helper.mount_path.startswith("~") \
                 else helper.mount_path
             mount_path = secret.mount_path or default
-            source_volume = resource_volume(Resource(secret.name, mount_path, secret.items, secret.default_mode,
-                                                      secret.origin), "secret")
+            source_volume = resource_volume("secret", secret.name, secret.items, secret.default_mode)
             pod.mount(secret.name, source_volume, mount_path, True, secret.origin.at("mountPath"))
             for name, file in helper.relocate if mount_path != default else ():
                 pod.set_env({"name": name, "value": f"{mount_path.rstrip('/')}/{file}"}, secret.origin.at("mountPath"))
@@ -562,8 +565,7 @@ class Planner:
             self.error(resource.origin.at("items"), f"a CA connection projects one key (the PEM bundle), not {len(items)}")
             return None
         key = items[0].key if items else CA_KEY
-        source = resource_volume(Resource(resource.name, profile.ca_dir, (KeyToPath(key, CA_KEY),), None,
-                                           resource.origin), kind)
+        source = resource_volume(kind, resource.name, (KeyToPath(key, CA_KEY),), None)
         pod.mount("registry-ca", source, profile.ca_dir, True, origin)
         return RegistryCA(address.host, profile.ca_dir, f"{profile.ca_dir}/{CA_KEY}")
 
@@ -622,7 +624,7 @@ class Planner:
                        f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}} "
                        f"for a kubernetes.io/dockerconfigjson Secret, {{key: config.json, path: {profile.file_name}}} "
                        "for one made as Polyaxon's docs make it")
-        source = resource_volume(Resource(secret.name, mount_path, items, secret.default_mode, secret.origin), "secret")
+        source = resource_volume("secret", secret.name, items, secret.default_mode)
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
         docker_config = None

@@ -80,14 +80,14 @@ class Pod(Struct):
             self.annotations[key] = value
 
 
-def resource_volume(res: Resource, kind: str) -> dict:
-    """A Kubernetes secret/configMap volume source for a catalog resource."""
+def resource_volume(kind: str, name: str, items: tuple[KeyToPath, ...] | None, default_mode: int | None) -> dict:
+    """A Kubernetes secret/configMap volume source: Secret or ConfigMap `name`, its `items` and `default_mode`."""
     ref_key = "secretName" if kind == "secret" else "name"
-    body: dict[str, Any] = {ref_key: res.name}
-    if res.items:
-        body["items"] = [key_to_path(i) for i in res.items]
-    if res.default_mode is not None:
-        body["defaultMode"] = res.default_mode
+    body: dict[str, Any] = {ref_key: name}
+    if items:
+        body["items"] = [key_to_path(i) for i in items]
+    if default_mode is not None:
+        body["defaultMode"] = default_mode
     return {kind: body}
 
 
@@ -101,7 +101,8 @@ def key_to_path(item: KeyToPath) -> dict:
 def expose(pod: Pod, res: Resource, kind: str) -> None:
     """Polyaxon's rules: mounted if mountPath, else one env var per item, else envFrom."""
     if res.mount_path:
-        pod.mount(res.name, resource_volume(res, kind), res.mount_path, kind == "secret", res.origin)
+        pod.mount(res.name, resource_volume(kind, res.name, res.items, res.default_mode), res.mount_path,
+                  kind == "secret", res.origin)
     elif res.items:
         ref = "secretKeyRef" if kind == "secret" else "configMapKeyRef"
         for item in res.items:

@@ -8,9 +8,10 @@ Job's YAML looks fine in each case, so conngen refuses them, located at the cata
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from generator.model.builders import BuilderProfile
+from generator.model.builders import BuilderProfile, HostMount, Scratch
 from generator.errors import Issue, Origin
 from generator.plan.pod import Pod
 
@@ -29,33 +30,29 @@ def local_context_dir(context: str, sub_path: str | None) -> str | None:
     return path.rstrip("/") + "/" + sub_path if sub_path else path
 
 
-def _own_paths(profile: BuilderProfile) -> frozenset[str]:
-    """Mounts conngen makes for the builder itself (scratch, node paths, the CA); the workspace when it is an emptyDir."""
-    own = _OWN_PATHS.get(profile.name)
-    if own is None:
-        paths = {s.path for s in profile.scratch} | {h.path for h in profile.host_mounts}
-        if profile.ca_dir:
-            paths.add(profile.ca_dir)
-        own = _OWN_PATHS[profile.name] = frozenset(paths)
-    return own
+# computed once per builder (and mount path), not per Job; keyed by the profile fields they read
+@functools.cache
+def _own_paths(scratch: tuple[Scratch, ...], host_mounts: tuple[HostMount, ...], ca_dir: str | None) -> frozenset[str]:
+    """Mounts conngen makes for the builder itself (scratch, node paths, the CA)."""
+    return frozenset({s.path for s in scratch} | {h.path for h in host_mounts} | ({ca_dir} if ca_dir else set()))
 
 
-_OWN_PATHS: dict[str, frozenset[str]] = {}  # profiles are constants: computed once per builder
+@functools.cache
+def _hidden(image_paths: tuple[str, ...], path: str) -> str | None:
+    """The first of the image's own files that a mount at `path` hides, if any."""
+    return next((p for p in image_paths if covers(path, p)), None)
 
 
 def check_mounts(pod: Pod, profile: BuilderProfile, context_dir: str | None) -> None:
     """Refuse catalog mounts that hide the image's own files, and Secrets/ConfigMaps in the build context."""
-    own = _own_paths(profile)
+    own = _own_paths(profile.scratch, profile.host_mounts, profile.ca_dir)
     volumes = {v["name"]: v for v in pod.volumes}
-    workspace = profile.workspace
-    if any(m["mountPath"] == workspace and "emptyDir" in volumes.get(m["name"], {}) for m in pod.mounts):
-        own = own | {workspace}  # where a clone or fetch step puts the context
     for mount in pod.mounts:
         path = mount["mountPath"]
-        if path in own:
+        if path in own or path == profile.workspace and _scratch_workspace(pod, volumes, path):
             continue
         origin = pod.origins.get(path)
-        hidden = next((p for p in profile.image_paths if covers(path, p)), None)
+        hidden = _hidden(profile.image_paths, path)
         if hidden is not None:
             pod.issues.append(Issue(origin, f"mountPath {path} hides {hidden} of the {profile.name} image, "
                                     "which the builder needs", _shadow_hint(profile, hidden)))
@@ -69,6 +66,11 @@ def check_mounts(pod: Pod, profile: BuilderProfile, context_dir: str | None) -> 
                 pod.issues.append(Issue(origin, f"mountPath {path} is inside the build context {context_dir}: "
                                         "its files would be sent to the builder with the context, and a COPY "
                                         "could put them into the image", "mount it outside the build context"))
+
+
+def _scratch_workspace(pod: Pod, volumes: dict[str, dict], workspace: str) -> bool:
+    """Whether an emptyDir is mounted at the workspace: where a clone or fetch step puts the context."""
+    return any(m["mountPath"] == workspace and "emptyDir" in volumes.get(m["name"], {}) for m in pod.mounts)
 
 
 def _shadow_hint(profile: BuilderProfile, hidden: str) -> str:

@@ -1,13 +1,18 @@
 """The `.dockerconfigjson` of a username/password login as kubectl writes it, and a given one checked.
 
 Pure and stdlib-only, so that the render cache (speed/cache.py) can rebuild a Secret's data from
-fresh values without importing the rest of conngen.
+fresh values without importing the rest of conngen; a login is written without the json and
+base64 modules, whose imports (re, enum, functools) would be a third of a cached build.
 """
 
 from __future__ import annotations
 
-import base64
-import json
+from binascii import b2a_base64
+
+try:
+    from _json import encode_basestring as _json_string  # what json.dumps(ensure_ascii=False) quotes strings with
+except ImportError:  # an interpreter without the C accelerator
+    from json.encoder import py_encode_basestring as _json_string
 
 
 def auth_entry(username: str, password: str, email: str | None) -> dict:
@@ -15,13 +20,15 @@ def auth_entry(username: str, password: str, email: str | None) -> dict:
     entry = {"username": username, "password": password}
     if email:
         entry["email"] = email
-    entry["auth"] = base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+    entry["auth"] = b2a_base64(f"{username}:{password}".encode("utf-8"), newline=False).decode("ascii")
     return entry
 
 
 def login_config(servers: tuple[str, ...] | list[str], username: str, password: str, email: str | None) -> bytes:
-    """The whole `.dockerconfigjson`: the same login for every server."""
-    return go_json({"auths": {server: auth_entry(username, password, email) for server in servers}}).encode("utf-8")
+    """The whole `.dockerconfigjson`: the same login for every server (what go_json writes of it; a test checks)."""
+    entry = ",".join(f"{_json_string(k)}:{_json_string(v)}" for k, v in auth_entry(username, password, email).items())
+    auths = ",".join(f"{_json_string(server)}:{{{entry}}}" for server in dict.fromkeys(servers))
+    return _go_escaped(f'{{"auths":{{{auths}}}}}').encode("utf-8")
 
 
 _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -29,7 +36,12 @@ _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u202
 
 def go_json(value: object) -> str:
     """Compact JSON as Go's json.Marshal writes it (so kubectl's bytes): UTF-8 kept, <, > and & escaped."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    import json
+
+    return _go_escaped(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+def _go_escaped(text: str) -> str:
     for char, escape in _GO_ESCAPES.items():
         text = text.replace(char, escape)  # only strings can hold these characters, so only strings change
     return text
@@ -72,6 +84,9 @@ def checked_config(raw: str, servers: tuple[str, ...] | list[str], helpers: froz
     (`helpers`: the providers every such builder ships; None: no builder is known, so only
     helpers no builder has are refused). Raises Problem; never quotes the file.
     """
+    import base64
+    import json
+
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:  # the position is safe to show; the text around it is not

@@ -5,7 +5,10 @@ their key) and print each value with the `yaml` filter, which calls `node`. Most
 name-like strings, numbers, and mappings and lists of them, whose YAML form is fixed: `node`
 writes those directly. Anything else (text with spaces or newlines, floats, long keys) is
 written by PyYAML itself, at the same column, so its quoting, folding and block style are
-PyYAML's. A property test checks `node` against PyYAML for any value.
+PyYAML's. One change to PyYAML's choices: a string it would print plain but a YAML 1.2 reader
+(kustomize's go-yaml v3, ruamel, conngen's own reader of user files) reads as a number, such
+as `0o17`, `08` or `1e5`, is single-quoted. Property tests check `node` against PyYAML for any
+value, and that what it prints reads back as the same value under YAML 1.1 and 1.2 alike.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from typing import Any, Iterable
 
 import yaml
 
+from generator.errors import UserError
+from generator.read.yamlio import parse_yaml
+
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """Multi-line strings (scripts, certificates) as literal blocks, so they stay readable."""
@@ -25,6 +31,8 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value and not value[:1].isspace() and all(
         c == "\n" or c.isprintable() for c in value) and " \n" not in value else None
+    if _NAMELIKE.fullmatch(value) and _misread(value):
+        style = "'"
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -44,11 +52,6 @@ def yaml_stream(objects: Iterable[dict]) -> str:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_document(text: str) -> Any:
-    """A document this module wrote, read back as PyYAML reads it (not with YAML 1.2, as user files are)."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
-
-
 def read_stream(text: str) -> list:
     return list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - a SafeLoader
 
@@ -65,6 +68,8 @@ def node(value: Any, column: int, key: int | None) -> tuple[str, bool]:
     """
     kind = type(value)
     try:
+        if kind is str:
+            return " " + _str(value), False
         if (kind is dict or kind is list or kind is tuple) and value:
             out: list[str] = []
             if key is None:
@@ -108,14 +113,30 @@ _resolve = yaml.resolver.Resolver().resolve
 _RESOLVERS_BY_FIRST = yaml.resolver.Resolver.yaml_implicit_resolvers
 _ANY_FIRST = None in _RESOLVERS_BY_FIRST
 _STR_TAG = "tag:yaml.org,2002:str"
+# Under YAML 1.1 and 1.2 alike, a plain scalar starting with a sign, a digit or a dot is a number
+# (or date) only if it starts like one; bool and null words mean the same in 1.2 as in 1.1
+_NUMBER_START = re.compile(r"[-+]?[0-9.]")
+
 
 @lru_cache(maxsize=4096)  # names and keys repeat across objects, and each name within its own objects
 def _str(value: str) -> str:
     if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
         raise _Hard
-    if (_ANY_FIRST or value[0] in _RESOLVERS_BY_FIRST) and _resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
-        return "'" + value.replace("'", "''") + "'"
-    return value
+    return "'" + value.replace("'", "''") + "'" if _misread(value) else value
+
+
+def _misread(value: str) -> bool:
+    """A name-like string that YAML 1.1 (PyYAML, kubectl) or 1.2 (kustomize) reads back as something else if plain."""
+    if value[0] in "-+.0123456789":
+        if not _NUMBER_START.match(value):
+            return False
+        try:
+            as_12 = parse_yaml(value, "a printed value", check=False)
+        except UserError:
+            return True
+        if type(as_12) is not str or as_12 != value:
+            return True
+    return (_ANY_FIRST or value[0] in _RESOLVERS_BY_FIRST) and _resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG
 
 
 def _scalar(value: Any) -> str:

@@ -2,13 +2,17 @@
 
 Every `{{ }}` ends in the `yaml` or `json` filter (in user templates `finalize` refuses
 anything else; for built-in ones a test checks it). `json` prints JSON, which is valid YAML;
-`yaml` prints the value as PyYAML writes it at that place (emit.node), so a value can never
-break out of its place, whatever characters it holds. Built-in templates are written in
-PyYAML's block layout with `yaml` only, so what they render is the stream as printed: a run
-of objects is one template call, and nothing is parsed back or written again (a test renders
-every golden case both ways). User templates (an override directory) are sandboxed, print
-every value as JSON, and each object they render is parsed back and must be the one object
-the plan asked for.
+`yaml` prints the value as PyYAML writes it at that place (emit.node), with the strings a YAML
+1.2 reader would take for numbers quoted, so a value can never break out of its place and
+reads back the same under YAML 1.1 and 1.2. Built-in and user templates (an override directory)
+get the same filters, and an object is checked by one path (`object`: read back as a user's
+file is, then its apiVersion, kind and name; pipeline adds a Job's credential route).
+Built-in templates are written in PyYAML's block layout with `yaml` only, so what they render
+is the stream as printed (a long run of objects as one loop, `_loop`), and only the first object of
+each template is read back and checked (their shapes are proven by tests; a test renders every
+golden case both ways). User templates are sandboxed, every object they render is read back
+and checked, and the objects are written again by PyYAML, so the output's layout does not
+depend on how a user template lays its text out.
 """
 
 from __future__ import annotations
@@ -19,17 +23,22 @@ import posixpath
 import re
 from importlib.util import find_spec
 from pathlib import Path
+from types import TracebackType
 from itertools import islice
 from typing import Any, Callable, Mapping, TextIO
 
 import jinja2
 import jinja2.ext
+from jinja2 import nodes
+from jinja2.visitor import NodeTransformer
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import Issue, Origin, UserError, shown
-from generator.render.emit import json_text, node, read_document, yaml_stream
+from generator.render.emit import json_text, node, yaml_stream
 from generator.limits import MAX_FILE_BYTES
 from generator.plan.planner import JobPlan
+from generator.speed import precompiled
+from generator.speed.compiled import compiled_templates
 from generator.read.yamlio import parse_yaml
 
 _SURROGATE_PAIR = re.compile(r"\\ud([89ab][0-9a-f]{2})\\ud([c-f][0-9a-f]{2})")
@@ -72,16 +81,15 @@ def _place(m: re.Match) -> str:
     return m.group(0)
 
 
+# what `_Placement` does to a source, in the keys of compiled templates (a change to it recompiles them)
+REWRITE = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
+
+
 class _Placement(jinja2.ext.Extension):
     """Tells each `| yaml` where it stands, from the template's own layout (see `_PLACED`)."""
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         return _PLACED.sub(_place, source)
-
-
-def _json_anywhere(value: Any, column: int | None = None, key: int | None = None) -> Printed:
-    """`yaml` in user templates: JSON wherever it stands (placed, it prints its separator too)."""
-    return Printed(to_json(value) if column is None else " " + to_json(value))
 
 
 def builtin_templates_dir() -> Path:
@@ -117,65 +125,6 @@ def job_templates_digest(search: list[str], template: str) -> str:
     return digest.hexdigest()
 
 
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in conngen's private cache directory, so a build does not recompile them.
-
-    Jinja keys each entry by template name and file and checks the source's checksum and the
-    Jinja/Python versions; the directory name adds conngen's version, which fixes the
-    environment's options; the checksum also covers how `_Placement` rewrites the source and
-    whether the environment is sandboxed (which compiles the same source to other code). A
-    missing, unreadable or corrupt entry is a miss; a failed write is ignored. Templates hold
-    no credentials, and the directory is the render cache's (0700).
-    """
-
-    _rewrite = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
-
-    def __init__(self, directory: str, environment: type):
-        self.directory = directory
-        self.salt = self._rewrite + environment.__qualname__.encode()
-
-    def get_source_checksum(self, source: str) -> str:
-        return hashlib.sha1(source.encode("utf-8") + self.salt).hexdigest()
-
-    def _path(self, bucket: jinja2.bccache.Bucket) -> str:
-        return os.path.join(self.directory, bucket.key + ".code")
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            with open(os.open(self._path(bucket), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fh:
-                info = os.fstat(fh.fileno())
-                if info.st_uid != os.geteuid() or info.st_mode & 0o022:
-                    raise PermissionError("an entry someone else could have written is never run")
-                bucket.load_bytecode(fh)
-        except Exception:  # noqa: BLE001 - whatever is wrong with an entry, compiling afresh is right
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        path = self._path(bucket)
-        partial = f"{path}.{os.getpid()}.part"
-        try:
-            with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-                bucket.write_bytecode(fh)
-            os.replace(partial, path)  # readers see a whole entry or none
-        except OSError:
-            try:
-                os.unlink(partial)
-            except OSError:
-                pass
-
-
-def compiled_templates(environ: Mapping[str, str] | None, environment: type) -> CompiledTemplates | None:
-    """The compiled-template store under the render cache directory, unless caching is off."""
-    from generator import __version__
-    from generator.speed.cache import cache_dir, private_dir
-
-    base = cache_dir(environ) if environ is not None else None
-    if base is None:
-        return None
-    directory = os.path.join(base, f"templates-{__version__}")
-    return CompiledTemplates(directory, environment) if private_dir(base, True) and private_dir(directory, True) else None
-
-
 class RootedLoader(jinja2.FileSystemLoader):
     """Templates from the override directory, then the built-in ones, under the root rule.
 
@@ -188,6 +137,20 @@ class RootedLoader(jinja2.FileSystemLoader):
         super().__init__(([override_dir] if override_dir else []) + [str(builtin_templates_dir())])
         self._override = override_dir
         self._inside = None if root is None else os.path.realpath(root).rstrip(os.sep) + os.sep
+
+    def load(self, environment: jinja2.Environment, name: str, globals: Any = None) -> jinja2.Template:
+        """A built-in template from its shipped code when that code is current (speed/precompiled.py)."""
+        if self._override is None:
+            path = os.path.join(str(builtin_templates_dir()), name)
+            try:
+                wanted = precompiled.key(REWRITE, _read(path))
+            except OSError:
+                wanted = ""
+            template = wanted and precompiled.load(environment, precompiled.module_file(os.path.dirname(path), name),
+                                                   wanted, path, globals)
+            if template:
+                return template
+        return super().load(environment, name, globals)
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         if self._override is not None:
@@ -202,12 +165,30 @@ class RootedLoader(jinja2.FileSystemLoader):
         return super().get_source(environment, template)
 
 
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+#: the variables each built-in template is rendered with, in order (docs/templates.md); a builder's Job template gets `job`
+VARIABLES = {
+    "secret.yaml.j2": ("secret", "dockerconfigjson_b64"),
+    "externalsecret.yaml.j2": ("secret", "external", "dockerconfigjson_template", "remote_data"),
+    "serviceaccount.yaml.j2": ("account",),
+}
+
+
+def variables(template: str) -> tuple[str, ...]:
+    """The names a template's context holds (see VARIABLES)."""
+    return VARIABLES.get(template, ("job",))
+
+
 class Renderer:
     """One environment per run: templates are compiled once (and kept compiled between runs).
 
-    `stream` renders a run of objects with one template call and returns the stream's text as
-    it is printed; `object` renders one object and parses it back. User templates (an override
-    directory) are sandboxed: a template there cannot reach Python internals.
+    `stream` renders runs of objects straight to the stream's text as it is printed; `object`
+    renders one object and reads it back. User templates (an override directory) are sandboxed:
+    a template there cannot reach Python internals.
     """
 
     def __init__(self, override_dir: str | None = None, environ: Mapping[str, str] | None = None,
@@ -217,17 +198,17 @@ class Renderer:
             loader=RootedLoader(override_dir, root), undefined=jinja2.StrictUndefined, autoescape=False,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
             finalize=_only_printed if override_dir else None,  # a test checks the built-in templates instead
-            extensions=[_Placement], bytecode_cache=compiled_templates(environ, kind),
+            extensions=[_Placement], bytecode_cache=compiled_templates(environ, REWRITE + kind.__qualname__.encode()),
             auto_reload=False,  # one run renders thousands of objects; a template file does not change meanwhile
         )
         self.env.filters["json"] = to_json
-        # with user templates every value is printed as JSON and each object read back with YAML 1.2,
-        # as a user's file is read; built-in templates print PyYAML's text, read back by PyYAML
-        self.env.filters["yaml"] = _json_anywhere if override_dir else self._yaml
-        self.user_templates = bool(override_dir)
+        self.env.filters["yaml"] = self._yaml
+        self._builtin = override_dir is None
         self._open_ended = False  # a `|+` block was printed: PyYAML ends a stream whose last document holds one with `...`
 
     def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> Printed:
+        if isinstance(value, jinja2.Undefined):  # say which name is undefined
+            value._fail_with_undefined_error()
         if column is None:
             raise jinja2.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
                                               "after `key: ` or `- `; elsewhere write `| json`")
@@ -236,39 +217,96 @@ class Renderer:
         return Printed(text)
 
     def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO) -> None:
-        """Write the YAML documents of (template, context names, one context per object) runs, one render a run.
-
-        Jinja's pieces are written in batches as it makes them: a run's pieces joined at once
-        would be a list of millions of small strings on large catalogs.
-        """
+        """Write the YAML documents of (template, context names, one context per object) runs: one loop
+        over a run's objects, with the template written into it (`_loop`)."""
         for name, names, contexts in runs:
-            loop = "{% for " + ", ".join(names) + " in contexts %}---\n{% include " + json_text(name) + " %}{% endfor %}"
-            items = contexts if len(names) > 1 else [context[0] for context in contexts]
             try:
-                pieces = self.env.from_string(loop).generate(contexts=items)
-                while batch := list(islice(pieces, 65536)):
+                items = contexts if len(names) > 1 else [context[0] for context in contexts]
+                pieces = self._loop(name, names).generate(contexts=items)
+                while batch := list(islice(pieces, 65536)):  # a run's pieces joined at once would be millions
                     out.write("".join(batch))
             except (jinja2.TemplateError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
                 raise _template_error(exc, name) from None
         if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
             name, names, contexts = runs[-1]
-            last = read_document(self._render(name, None, dict(zip(names, contexts[-1]))))
+            last = parse_yaml(self._render(name, dict(zip(names, contexts[-1]))), name, check=False)
             out.write("...\n" if yaml_stream([last]).endswith("\n...\n") else "")
 
     def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
-        """One object rendered and parsed back; it must be the object its plan describes."""
-        text = self._render(name, None, context)
-        obj = parse_yaml(text, f"output of template {name}", check=False) if self.user_templates else read_document(text)
+        """One object rendered and read back as YAML 1.2, as a user's file is; it must be the object its plan describes."""
+        obj = parse_yaml(self._render(name, context), f"output of template {name}", check=False)
         return _expect(obj, name, api_version, kind, object_name)
 
     def job(self, plan: JobPlan) -> dict:
         return self.object(plan.template, {"job": plan}, "batch/v1", "Job", plan.name)
 
-    def _render(self, name: str, template: jinja2.Template | None, context: dict) -> str:
+    def _render(self, name: str, context: dict) -> str:
         try:
-            return (template or self.env.get_template(name)).render(context)
+            return self.env.get_template(name).render(context)
         except Exception as exc:  # noqa: BLE001 - a user template can raise anything; never show values
             raise _template_error(exc, name) from None
+
+    def _loop(self, name: str, names: tuple[str, ...]) -> jinja2.Template:
+        """`{% for <names> in contexts %}---\n{% include <name> %}{% endfor %}`, with the template's parent,
+        blocks and includes (constant names, as in the built-in templates) written into the loop's body: a
+        render call per object costs four times the template's own text. Shipped compiled (speed/precompiled.py),
+        under a key of every built-in source; compiled here only while that code is stale."""
+        wanted = precompiled.key(REWRITE, repr(names).encode(), *self._builtin_sources())
+        shipped = precompiled.load(self.env, self._loop_module(name), wanted, "<template>") if self._builtin else None
+        return shipped or self.env.from_string(self._loop_tree(name, names))
+
+    def _loop_module(self, name: str) -> str:
+        return precompiled.module_file(str(builtin_templates_dir()), name + " loop")
+
+    def _builtin_sources(self) -> list[bytes]:
+        """Every built-in template's name and bytes: what a loop may write into itself."""
+        directory = str(builtin_templates_dir())
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".j2"))
+        return [part for n in names for part in (n.encode(), _read(os.path.join(directory, n)))]
+
+    def _loop_tree(self, name: str, names: tuple[str, ...]) -> nodes.Template:
+        target = [nodes.Name(n, "store") for n in names]
+        loop = nodes.Template([nodes.For(target[0] if len(target) == 1 else nodes.Tuple(target, "store"),
+                                         nodes.Name("contexts", "load"),
+                                         [nodes.Output([nodes.TemplateData("---\n")]), *self._body(name, {})],
+                                         [], None, False)])
+        loop.set_environment(self.env).set_lineno(1)
+        return loop
+
+    def write_compiled(self) -> list[str]:
+        """Write the code of every built-in template and loop for speed/precompiled.py (scripts/compile-templates)."""
+        directory = str(builtin_templates_dir())
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".j2"))
+        for name in names:
+            path = os.path.join(directory, name)
+            code = self.env.compile(_read(path).decode("utf-8"), name, path, raw=True)
+            precompiled.write(precompiled.module_file(directory, name), name, code, precompiled.key(REWRITE, _read(path)))
+        loops = [n for n in names if not n.startswith("_")]
+        for name in loops:
+            given = variables(name)
+            wanted = precompiled.key(REWRITE, repr(given).encode(), *self._builtin_sources())
+            precompiled.write(self._loop_module(name), name + " loop",
+                              self.env.compile(self._loop_tree(name, given), raw=True), wanted)
+        return names + [n + " loop" for n in loops]
+
+    def _body(self, name: str, blocks: dict[str, nodes.Block]) -> list[nodes.Node]:
+        """The nodes of template `name`, its parent's with `blocks` (the child's) filled in, its includes inlined."""
+        source, filename, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+        tree = self.env.parse(source, name, filename)
+        blocks = {**{block.name: block for block in tree.find_all(nodes.Block)}, **blocks}
+        parent = tree.find(nodes.Extends)
+        if parent is not None:
+            return self._body(parent.template.value, blocks)  # type: ignore[attr-defined]
+        renderer = self
+
+        class Inline(NodeTransformer):
+            def visit_Block(self, block: nodes.Block) -> list[nodes.Node]:
+                return [self.visit(child) for child in blocks[block.name].body]
+
+            def visit_Include(self, include: nodes.Include) -> list[nodes.Node]:
+                return renderer._body(include.template.value, {})  # type: ignore[attr-defined]
+
+        return Inline().visit(tree).body
 
 
 def _template_error(exc: Exception, name: str) -> UserError:
@@ -279,27 +317,19 @@ def _template_error(exc: Exception, name: str) -> UserError:
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return UserError([Issue(Origin(exc.filename or name), f"template syntax error: {exc.message}", line=exc.lineno)])
     message = exc.message if isinstance(exc, (jinja2.TemplateError, jinja2.exceptions.SecurityError)) else None
-    return UserError([Issue(Origin(_template_file(exc) or name), f"template error: {message or type(exc).__name__}",
-                            line=_template_line(exc))])
+    where = _template_frame(exc)
+    return UserError([Issue(Origin(where.tb_frame.f_code.co_filename if where else name),
+                            f"template error: {message or type(exc).__name__}", line=where.tb_lineno if where else None)])
 
 
-def _frames(exc: BaseException) -> list:
-    tb, out = exc.__traceback__, []
+def _template_frame(exc: BaseException) -> TracebackType | None:
+    """The innermost traceback entry in a template's code (its file and line), if any."""
+    tb, found = exc.__traceback__, None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-            out.append(tb)
+            found = tb
         tb = tb.tb_next
-    return out
-
-
-def _template_file(exc: BaseException) -> str | None:
-    frames = _frames(exc)
-    return frames[-1].tb_frame.f_code.co_filename if frames else None
-
-
-def _template_line(exc: BaseException) -> int | None:
-    frames = _frames(exc)
-    return frames[-1].tb_lineno if frames else None
+    return found
 
 
 def _expect(obj: Any, template: str, api_version: str, kind: str, name: str) -> dict:
