@@ -143,12 +143,11 @@ class RootedLoader(jinja2.FileSystemLoader):
         if self._override is None:
             path = os.path.join(str(builtin_templates_dir()), name)
             try:
-                wanted = precompiled.key(REWRITE, _read(path))
-            except OSError:
-                wanted = ""
-            template = wanted and precompiled.load(environment, precompiled.module_file(os.path.dirname(path), name),
-                                                   wanted, path, globals)
-            if template:
+                template = precompiled.load(environment, precompiled.module_file(os.path.dirname(path), name),
+                                            precompiled.key(REWRITE, _read(path)), path, globals)
+            except OSError:  # no such template: Jinja says so below
+                template = None
+            if template is not None:
                 return template
         return super().load(environment, name, globals)
 
@@ -251,18 +250,19 @@ class Renderer:
         blocks and includes (constant names, as in the built-in templates) written into the loop's body: a
         render call per object costs four times the template's own text. Shipped compiled (speed/precompiled.py),
         under a key of every built-in source; compiled here only while that code is stale."""
-        wanted = precompiled.key(REWRITE, repr(names).encode(), *self._builtin_sources())
-        shipped = precompiled.load(self.env, self._loop_module(name), wanted, "<template>") if self._builtin else None
+        shipped = precompiled.load(self.env, self._loop_module(name), self._loop_key(names), "<template>") \
+            if self._builtin else None
         return shipped or self.env.from_string(self._loop_tree(name, names))
 
     def _loop_module(self, name: str) -> str:
         return precompiled.module_file(str(builtin_templates_dir()), name + " loop")
 
-    def _builtin_sources(self) -> list[bytes]:
-        """Every built-in template's name and bytes: what a loop may write into itself."""
+    def _loop_key(self, names: tuple[str, ...]) -> str:
+        """A loop's code depends on its variables and on every built-in template it may write into itself."""
         directory = str(builtin_templates_dir())
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".j2"))
-        return [part for n in names for part in (n.encode(), _read(os.path.join(directory, n)))]
+        sources = sorted(n for n in os.listdir(directory) if n.endswith(".j2"))
+        parts = [part for n in sources for part in (n.encode(), _read(os.path.join(directory, n)))]
+        return precompiled.key(REWRITE, repr(names).encode(), *parts)
 
     def _loop_tree(self, name: str, names: tuple[str, ...]) -> nodes.Template:
         target = [nodes.Name(n, "store") for n in names]
@@ -284,9 +284,8 @@ class Renderer:
         loops = [n for n in names if not n.startswith("_")]
         for name in loops:
             given = variables(name)
-            wanted = precompiled.key(REWRITE, repr(given).encode(), *self._builtin_sources())
             precompiled.write(self._loop_module(name), name + " loop",
-                              self.env.compile(self._loop_tree(name, given), raw=True), wanted)
+                              self.env.compile(self._loop_tree(name, given), raw=True), self._loop_key(given))
         return names + [n + " loop" for n in loops]
 
     def _body(self, name: str, blocks: dict[str, nodes.Block]) -> list[nodes.Node]:
