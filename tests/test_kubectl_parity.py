@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import load_stream, require_tool, run_conngen
-from generator.render.dockerauth import auth_entry, go_json, login_config
+from generator.render.dockerauth import go_json, login_config
 
 CASES = [
     ("https://myregistry.com/org/repo", "myregistry.com", "amurdaca", "supersecretpassword", "user@acme.com"),
@@ -56,5 +56,7 @@ def test_a_login_is_written_byte_for_byte_as_go_json_writes_it(servers: list[str
                                                                email: str | None) -> None:
     """login_config writes its fixed shape without the json module (a cached build's start-up);
     it must be the bytes go_json, on json.dumps, writes of the same object."""
-    whole = {"auths": {server: auth_entry(user, password, email) for server in servers}}
+    entry = {"username": user, "password": password, **({"email": email} if email else {}),
+             "auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+    whole = {"auths": {server: entry for server in servers}}
     assert login_config(servers, user, password, email) == go_json(whole).encode("utf-8")

@@ -15,20 +15,14 @@ except ImportError:  # an interpreter without the C accelerator
     from json.encoder import py_encode_basestring as _json_string
 
 
-def auth_entry(username: str, password: str, email: str | None) -> dict:
-    """One `auths` entry exactly as `kubectl create secret docker-registry` writes it."""
-    entry = {"username": username, "password": password}
-    if email:
-        entry["email"] = email
-    entry["auth"] = b2a_base64(f"{username}:{password}".encode("utf-8"), newline=False).decode("ascii")
-    return entry
-
-
 def login_config(servers: tuple[str, ...] | list[str], username: str, password: str, email: str | None) -> bytes:
-    """The whole `.dockerconfigjson`: the same login for every server (what go_json writes of it; a test checks)."""
-    entry = ",".join(f"{_json_string(k)}:{_json_string(v)}" for k, v in auth_entry(username, password, email).items())
-    auths = ",".join(f"{_json_string(server)}:{{{entry}}}" for server in dict.fromkeys(servers))
-    return _go_escaped(f'{{"auths":{{{auths}}}}}').encode("utf-8")
+    """The whole `.dockerconfigjson`: the same login for every server, each entry as `kubectl create secret
+    docker-registry` writes it (username, password, email if any, auth), compact as go_json writes it (a test checks)."""
+    auth = b2a_base64(f"{username}:{password}".encode("utf-8"), newline=False).decode("ascii")
+    entry = (f':{{"username":{_json_string(username)},"password":{_json_string(password)},'
+             + (f'"email":{_json_string(email)},' if email else "") + f'"auth":"{auth}"}}')
+    auths = ",".join([_json_string(server) + entry for server in dict.fromkeys(servers)])
+    return _go_escaped('{"auths":{' + auths + "}}").encode("utf-8")
 
 
 _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
