@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from functools import lru_cache
 from typing import Any, Iterable
 
+import msgspec
 import yaml
 
 from generator.errors import UserError
@@ -60,27 +62,49 @@ def read_stream(text: str) -> list:
 json_text = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "), allow_nan=False).encode
 
 
-def node(value: Any, column: int, key: int | None) -> tuple[str, bool]:
+def node(value: Any, column: int, key: int | None, memo: dict | None = None) -> tuple[str, bool]:
     """`value` as PyYAML writes it after `key:` (`key` long, at `column`), or, if `key` is None, after a `-` at `column`.
 
     The text starts with its separator (a space, or a line break before a block) and has no
     final line break. The flag says PyYAML would end the stream with `...` right after it.
+    A mapping or list written here is the same text at any column, indented further; `memo`
+    (for values of plan records: JSON data, which msgpack bytes tell apart) keeps it by value.
     """
     kind = type(value)
     try:
         if kind is str:
             return " " + _str(value), False
         if (kind is dict or kind is list or kind is tuple) and value:
-            out: list[str] = []
-            if key is None:
-                _block(value, " " * (column + 2), "", out)
-                return " " + "".join(out)[:-1], False
-            inner = " " * (column + 2 if kind is dict else column)
-            _block(value, inner, inner, out)
-            return "\n" + "".join(out)[:-1], False
+            text = _at_zero(value, key is None, memo)
+            return (text.replace("\n", "\n" + " " * column) if column else text), False
         return " " + _scalar(value), False
     except _Hard:
         return _placed(value, column, key)
+
+
+_pack = msgspec.msgpack.Encoder().encode
+MEMO_SIZE = 1024  # texts a memo keeps (a few hundred bytes each); a full one starts again
+
+
+def _at_zero(value: dict | list | tuple, item: bool, memo: dict | None) -> str:
+    """A non-empty mapping or list at column 0 (after `- `, or after a key), from `memo` if it holds it."""
+    if memo is not None:
+        try:
+            packed = (_pack(value), item)
+        except (TypeError, ValueError, OverflowError):  # not JSON data: PyYAML writes it, or says why not
+            raise _Hard from None
+        text = memo.get(packed)
+        if text is not None:
+            return text
+    if type(value) is dict:
+        text = (" " if item else "\n  ") + _mapping(value, "\n  ")
+    else:
+        text = " " + _sequence(value, "\n  ") if item else "\n" + _sequence(value, "\n")
+    if memo is not None:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[packed] = text
+    return text
 
 
 def _placed(value: Any, column: int, key: int | None) -> tuple[str, bool]:
@@ -116,10 +140,19 @@ _STR_TAG = "tag:yaml.org,2002:str"
 # Under YAML 1.1 and 1.2 alike, a plain scalar starting with a sign, a digit or a dot is a number
 # (or date) only if it starts like one; bool and null words mean the same in 1.2 as in 1.1
 _NUMBER_START = re.compile(r"[-+]?[0-9.]")
+# Name-like strings that need none of the above: their first character has no resolver, or they
+# start with `--` (not a number, nor `---`); most names, images and arguments
+_UNRESOLVED = "" if _ANY_FIRST else "".join(c for c in string.ascii_letters + string.digits + "_/()$^"
+                                               if c not in _RESOLVERS_BY_FIRST)
+_PLAIN = re.compile((f"(?:[{re.escape(_UNRESOLVED)}]|--(?!-))" if _UNRESOLVED else "--(?!-)") + r"[!-~]*(?<!:)")
+
+
+def _str(value: str) -> str:
+    return value if _PLAIN.fullmatch(value) else _quoted(value)
 
 
 @lru_cache(maxsize=4096)  # names and keys repeat across objects, and each name within its own objects
-def _str(value: str) -> str:
+def _quoted(value: str) -> str:
     if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
         raise _Hard
     return "'" + value.replace("'", "''") + "'" if _misread(value) else value
@@ -154,33 +187,41 @@ def _scalar(value: Any) -> str:
     raise _Hard
 
 
-def _block(node: dict | list | tuple, indent: str, lead: str, out: list[str]) -> None:
-    """Write a non-empty mapping or list; its first line starts with `lead`, the rest with `indent`."""
-    if type(node) is dict:
-        for key, value in node.items():
-            if type(key) is not str or len(key) > _MAX_KEY:
-                raise _Hard
-            head = lead + _str(key)
-            lead = indent
-            kind = type(value)
-            if kind is str:
-                out.append(head + ": " + _str(value) + "\n")
-            elif kind is dict and value:
-                out.append(head + ":\n")
-                _block(value, indent + "  ", indent + "  ", out)
-            elif (kind is list or kind is tuple) and value:
-                out.append(head + ":\n")
-                _block(value, indent, indent, out)
-            else:
-                out.append(head + ": " + _scalar(value) + "\n")
-    else:
-        for item in node:
-            kind = type(item)
-            if kind is str:
-                out.append(lead + "- " + _str(item) + "\n")
-            elif (kind is dict or kind is list or kind is tuple) and item:
-                _block(item, indent + "  ", lead + "- ", out)
-            else:
-                out.append(lead + "- " + _scalar(item) + "\n")
-            lead = indent
+def _mapping(node: dict, newline: str) -> str:
+    """A non-empty mapping, its lines after the first starting with `newline` (a line break and the indent)."""
+    lines = []
+    for key, value in node.items():
+        kind = type(value)
+        if kind is str:
+            lines.append(f"{_key(key)} {_str(value)}")
+        elif kind is dict and value:
+            lines.append(f"{_key(key)}{newline}  {_mapping(value, newline + '  ')}")
+        elif (kind is list or kind is tuple) and value:
+            lines.append(f"{_key(key)}{newline}{_sequence(value, newline)}")
+        else:
+            lines.append(f"{_key(key)} {_scalar(value)}")
+    return newline.join(lines)
 
+
+def _sequence(node: list | tuple, newline: str) -> str:
+    """A non-empty list, as `_mapping`; an item's own lines are indented past its `- `."""
+    lines = []
+    for item in node:
+        kind = type(item)
+        if kind is str:
+            lines.append("- " + _str(item))
+        elif kind is dict and item:
+            lines.append("- " + _mapping(item, newline + "  "))
+        elif (kind is list or kind is tuple) and item:
+            lines.append("- " + _sequence(item, newline + "  "))
+        else:
+            lines.append("- " + _scalar(item))
+    return newline.join(lines)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _key(key: Any) -> str:
+    """A mapping key and its colon; PyYAML writes other keys, and long ones as `? key`."""
+    if type(key) is not str or len(key) > _MAX_KEY:
+        raise _Hard
+    return _str(key) + ":"

@@ -203,6 +203,7 @@ class Renderer:
         self.env.filters["json"] = to_json
         self.env.filters["yaml"] = self._yaml
         self._builtin = override_dir is None
+        self._memo: dict | None = {} if self._builtin else None  # plan records' values; user templates may print anything
         self._open_ended = False  # a `|+` block was printed: PyYAML ends a stream whose last document holds one with `...`
 
     def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> Printed:
@@ -211,7 +212,7 @@ class Renderer:
         if column is None:
             raise jinja2.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
                                               "after `key: ` or `- `; elsewhere write `| json`")
-        text, open_ended = node(value, column, key)
+        text, open_ended = node(value, column, key, self._memo)
         self._open_ended |= open_ended
         return Printed(text)
 
