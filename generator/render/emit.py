@@ -96,7 +96,7 @@ def _at_zero(value: dict | list | tuple, item: bool, memo: dict | None) -> str:
         text = memo.get(packed)
         if text is not None:
             return text
-    if type(value) is dict:
+    if isinstance(value, dict):
         text = (" " if item else "\n  ") + _mapping(value, "\n  ")
     else:
         text = " " + _sequence(value, "\n  ") if item else "\n" + _sequence(value, "\n")
