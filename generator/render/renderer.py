@@ -221,10 +221,14 @@ class Renderer:
         over a run's objects, with the template written into it (`_loop`)."""
         for name, names, contexts in runs:
             try:
+                loop = self._loop(name, names)
                 items = contexts if len(names) > 1 else [context[0] for context in contexts]
-                pieces = self._loop(name, names).generate(contexts=items)
-                while batch := list(islice(pieces, 65536)):  # a run's pieces joined at once would be millions
-                    out.write("".join(batch))
+                try:  # Template.generate without its generator around each of the millions of pieces
+                    pieces = loop.root_render_func(loop.new_context({"contexts": items}))
+                    while batch := list(islice(pieces, 65536)):  # a run's pieces joined at once would be millions
+                        out.write("".join(batch))
+                except Exception:  # noqa: BLE001 - re-raised, with the traceback in template lines as generate does
+                    self.env.handle_exception()
             except (jinja2.TemplateError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
                 raise _template_error(exc, name) from None
         if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
