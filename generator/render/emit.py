@@ -147,12 +147,10 @@ _UNRESOLVED = "" if _ANY_FIRST else "".join(c for c in string.ascii_letters + st
 _PLAIN = re.compile((f"(?:[{re.escape(_UNRESOLVED)}]|--(?!-))" if _UNRESOLVED else "--(?!-)") + r"[!-~]*(?<!:)")
 
 
-def _str(value: str) -> str:
-    return value if _PLAIN.fullmatch(value) else _quoted(value)
-
-
 @lru_cache(maxsize=4096)  # names and keys repeat across objects, and each name within its own objects
-def _quoted(value: str) -> str:
+def _str(value: str) -> str:
+    if _PLAIN.fullmatch(value):
+        return value
     if not _NAMELIKE.fullmatch(value) or value.startswith(("---", "...")):
         raise _Hard
     return "'" + value.replace("'", "''") + "'" if _misread(value) else value
