@@ -21,7 +21,6 @@ from generator.read.yamlio import TooLarge, read_limited
 
 def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decryptor: Decryptor | None = None) -> str:
     """The value `source` points at; messages name `what` only when the origin's key path does not."""
-    lead = "" if source.origin is not None and source.origin.path else f"{what}: "
     if source.sops is not None:
         return (decryptor or Decryptor(environ)).value(source)
     if source.literal is not None:
@@ -29,14 +28,14 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
     if source.env is not None:
         value = environ.get(source.env)
         if value is None:
-            raise UserError([Issue(source.origin, f"{lead}environment variable {source.env} is not set",
+            raise UserError([Issue(source.origin, f"{_lead(source, what)}environment variable {source.env} is not set",
                                    f"export {source.env} before running, or use {{file: path}}")])
         if not value.isascii():
             try:
                 value.encode("utf-8")  # Python keeps undecodable bytes of the environment as lone surrogates
             except UnicodeEncodeError as exc:
-                raise UserError([Issue(source.origin, f"{lead}environment variable {source.env} is not UTF-8 "
-                                       f"(character {exc.start + 1})", "set it to UTF-8 text")]) from None
+                raise UserError([Issue(source.origin, f"{_lead(source, what)}environment variable {source.env} "
+                                       f"is not UTF-8 (character {exc.start + 1})", "set it to UTF-8 text")]) from None
         return value
     assert source.file is not None
     try:
@@ -44,14 +43,19 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
         if "\r" in text:  # as a text-mode read gives it: \r\n and \r are line ends
             text = text.replace("\r\n", "\n").replace("\r", "\n")
     except TooLarge:
-        raise UserError([Issue(source.origin, f"{lead}file {source.file} is too large")]) from None
+        raise UserError([Issue(source.origin, f"{_lead(source, what)}file {source.file} is too large")]) from None
     except FileNotFoundError:
-        raise UserError([Issue(source.origin, f"{lead}file {source.file} does not exist",
+        raise UserError([Issue(source.origin, f"{_lead(source, what)}file {source.file} does not exist",
                                "create it, or fix the path")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError([Issue(source.origin, f"{lead}cannot read {source.file} ({type(exc).__name__})")]) from None
+        raise UserError([Issue(source.origin, f"{_lead(source, what)}cannot read {source.file} "
+                               f"({type(exc).__name__})")]) from None
     # `echo secret > file` leaves a newline that is not part of the secret
     return text[:-1] if text.endswith("\n") else text
+
+
+def _lead(source: ValueSource, what: str) -> str:
+    return "" if source.origin is not None and source.origin.path else f"{what}: "
 
 
 def _read_small_file(name: str) -> bytes:
@@ -82,10 +86,9 @@ def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapp
     `helpers`: the credential-helper providers every builder mounting the Secret has (see
     dockerauth.checked_config); warnings about a given docker config are added to `warnings`.
     """
-    decryptor = Decryptor(environ)  # one per Secret: a file holding username and password is decrypted once
     if cred.docker_config is not None:
         source = cred.docker_config
-        raw = decryptor.docker_config(source) if source.sops is not None else \
+        raw = Decryptor(environ).docker_config(source) if source.sops is not None else \
             read_value(source, f"credentials {cred.secret_name}.dockerConfig", environ)
         # the origin's key path already names the credential; say "the docker config" instead of repeating it
         where = "the docker config" if (source.origin or cred.origin).path else \
@@ -98,6 +101,8 @@ def docker_config_json(cred: Credential, servers: tuple[str, ...], environ: Mapp
             warnings.extend(Issue(source.origin or cred.origin, f"{where}: {note}", severity="warning") for note in notes)
     else:
         assert cred.username is not None and cred.password is not None
+        # one per Secret, if any: a file holding username and password is decrypted once
+        decryptor = Decryptor(environ) if cred.username.sops or cred.password.sops else None
         values, problems = [], []
         for name, source in (("username", cred.username), ("password", cred.password)):
             try:  # both are read, so that one run names every missing variable or file
