@@ -3,6 +3,8 @@ as itself under YAML 1.1 (PyYAML, kubectl) and YAML 1.2 (kustomize, conngen's re
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -59,6 +61,20 @@ def test_read_back_as_itself_by_yaml_1_1_and_1_2(value: object, depth: int, item
     document = _document(value, depth, item, last)
     assert yaml.load(text, Loader=yaml.CSafeLoader) == document  # noqa: S506 - a SafeLoader
     assert parse_yaml(text, "printed", check=False) == document
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(VALUE, min_size=1, max_size=4), depths=st.lists(st.integers(0, 5), min_size=2, max_size=2),
+       item=st.booleans())
+def test_a_memo_prints_what_is_written_afresh(values: list, depths: list[int], item: bool) -> None:
+    """The built-in road keeps a mapping's or list's text by value: met again (also as an equal value,
+    or at another column) it prints what writing it afresh prints."""
+    memo: dict = {}
+    for depth in depths:
+        for value in values + [json.loads(json.dumps(v)) for v in values]:
+            assert node(value, 2 * depth, None if item else 3, memo) == node(value, 2 * depth, None if item else 3)
+    assert node({"a": True}, 0, 1, memo) == ("\n  a: true", False)
+    assert node({"a": 1}, 0, 1, memo) == ("\n  a: 1", False)  # equal in Python, not in YAML
 
 
 def test_strings_yaml_1_2_reads_as_numbers_are_quoted() -> None:
