@@ -64,13 +64,13 @@ def test_read_back_as_itself_by_yaml_1_1_and_1_2(value: object, depth: int, item
 
 
 @settings(max_examples=300, deadline=None)
-@given(values=st.lists(VALUE, min_size=1, max_size=4), depths=st.lists(st.integers(0, 5), min_size=2, max_size=2),
-       item=st.booleans())
-def test_a_memo_prints_what_is_written_afresh(values: list, depths: list[int], item: bool) -> None:
+@given(values=st.lists(VALUE, min_size=1, max_size=4), places=st.lists(st.tuples(st.integers(0, 5), st.booleans()),
+                                                                        min_size=2, max_size=3))
+def test_a_memo_prints_what_is_written_afresh(values: list, places: list[tuple[int, bool]]) -> None:
     """The built-in road keeps a mapping's or list's text by value: met again (also as an equal value,
-    or at another column) it prints what writing it afresh prints."""
+    at another column, as an item or after a key) it prints what writing it afresh prints."""
     memo: dict = {}
-    for depth in depths:
+    for depth, item in places:
         for value in values + [json.loads(json.dumps(v)) for v in values]:
             assert node(value, 2 * depth, None if item else 3, memo) == node(value, 2 * depth, None if item else 3)
     assert node({"a": True}, 0, 1, memo) == ("\n  a: true", False)
