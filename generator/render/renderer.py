@@ -206,15 +206,16 @@ class Renderer:
         self._memo: dict | None = {} if self._builtin else None  # plan records' values; user templates may print anything
         self._open_ended = False  # a `|+` block was printed: PyYAML ends a stream whose last document holds one with `...`
 
-    def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> Printed:
+    def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> str:
         if isinstance(value, jinja2.Undefined):  # say which name is undefined
             value._fail_with_undefined_error()
         if column is None:
             raise jinja2.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
                                               "after `key: ` or `- `; elsewhere write `| json`")
         text, open_ended = node(value, column, key, self._memo)
-        self._open_ended |= open_ended
-        return Printed(text)
+        if open_ended:
+            self._open_ended = True
+        return Printed(text) if self._memo is None else text  # built-in templates print it as it is (finalize checks user ones)
 
     def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO) -> None:
         """Write the YAML documents of (template, context names, one context per object) runs: one loop
