@@ -21,6 +21,7 @@ from generator.read.yamlio import TooLarge, read_limited
 
 def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decryptor: Decryptor | None = None) -> str:
     """The value `source` points at; messages name `what` only when the origin's key path does not."""
+    lead = "" if source.origin is not None and source.origin.path else f"{what}: "
     if source.sops is not None:
         return (decryptor or Decryptor(environ)).value(source)
     if source.literal is not None:
@@ -28,14 +29,14 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
     if source.env is not None:
         value = environ.get(source.env)
         if value is None:
-            raise UserError([Issue(source.origin, f"{_lead(source, what)}environment variable {source.env} is not set",
+            raise UserError([Issue(source.origin, f"{lead}environment variable {source.env} is not set",
                                    f"export {source.env} before running, or use {{file: path}}")])
         if not value.isascii():
             try:
                 value.encode("utf-8")  # Python keeps undecodable bytes of the environment as lone surrogates
             except UnicodeEncodeError as exc:
-                raise UserError([Issue(source.origin, f"{_lead(source, what)}environment variable {source.env} "
-                                       f"is not UTF-8 (character {exc.start + 1})", "set it to UTF-8 text")]) from None
+                raise UserError([Issue(source.origin, f"{lead}environment variable {source.env} is not UTF-8 "
+                                       f"(character {exc.start + 1})", "set it to UTF-8 text")]) from None
         return value
     assert source.file is not None
     try:
@@ -43,27 +44,19 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
         if "\r" in text:  # as a text-mode read gives it: \r\n and \r are line ends
             text = text.replace("\r\n", "\n").replace("\r", "\n")
     except TooLarge:
-        raise UserError([Issue(source.origin, f"{_lead(source, what)}file {source.file} is too large")]) from None
+        raise UserError([Issue(source.origin, f"{lead}file {source.file} is too large")]) from None
     except FileNotFoundError:
-        raise UserError([Issue(source.origin, f"{_lead(source, what)}file {source.file} does not exist",
+        raise UserError([Issue(source.origin, f"{lead}file {source.file} does not exist",
                                "create it, or fix the path")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError([Issue(source.origin, f"{_lead(source, what)}cannot read {source.file} "
-                               f"({type(exc).__name__})")]) from None
+        raise UserError([Issue(source.origin, f"{lead}cannot read {source.file} ({type(exc).__name__})")]) from None
     # `echo secret > file` leaves a newline that is not part of the secret
     return text[:-1] if text.endswith("\n") else text
 
 
-def _lead(source: ValueSource, what: str) -> str:
-    return "" if source.origin is not None and source.origin.path else f"{what}: "
-
-
 def _read_small_file(name: str) -> bytes:
-    """The file's bytes, refusing one over the limit; plain os calls, as thousands are read per render.
-
-    A regular file is read in one call for its size and one byte more: a shorter read is its end.
-    Anything else (a pipe, a file that grew) is read on to its end as every input is (read_limited).
-    """
+    """The file's bytes, refusing one over the limit; plain os calls, as thousands are read per render: a regular
+    file in one read of its size and a byte more (a shorter read is its end), anything else on to its end."""
     fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
     try:
         size = os.fstat(fd).st_size
