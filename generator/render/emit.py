@@ -189,15 +189,17 @@ def _mapping(node: dict, newline: str) -> str:
     """A non-empty mapping, its lines after the first starting with `newline` (a line break and the indent)."""
     lines = []
     for key, value in node.items():
+        if type(key) is not str or len(key) > _MAX_KEY:  # PyYAML writes other keys, and long ones as `? key`
+            raise _Hard
         kind = type(value)
         if kind is str:
-            lines.append(f"{_key(key)} {_str(value)}")
+            lines.append(f"{_str(key)}: {_str(value)}")
         elif kind is dict and value:
-            lines.append(f"{_key(key)}{newline}  {_mapping(value, newline + '  ')}")
+            lines.append(f"{_str(key)}:{newline}  {_mapping(value, newline + '  ')}")
         elif (kind is list or kind is tuple) and value:
-            lines.append(f"{_key(key)}{newline}{_sequence(value, newline)}")
+            lines.append(f"{_str(key)}:{newline}{_sequence(value, newline)}")
         else:
-            lines.append(f"{_key(key)} {_scalar(value)}")
+            lines.append(f"{_str(key)}: {_scalar(value)}")
     return newline.join(lines)
 
 
@@ -216,10 +218,3 @@ def _sequence(node: list | tuple, newline: str) -> str:
             lines.append("- " + _scalar(item))
     return newline.join(lines)
 
-
-@lru_cache(maxsize=4096, typed=True)
-def _key(key: Any) -> str:
-    """A mapping key and its colon; PyYAML writes other keys, and long ones as `? key`."""
-    if type(key) is not str or len(key) > _MAX_KEY:
-        raise _Hard
-    return _str(key) + ":"
