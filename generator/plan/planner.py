@@ -181,6 +181,10 @@ class Planner:
         self.security = {name: security.get(name, dict(p.security_context or {})) or None for name, p in PROFILES.items()}
         self.contexts = ContextPlanner(self.connections, self.images, self.issues)
         self.labels = dict(config.options.labels)  # the config's own, on every object
+        # each builder's Job labels, the instance (the Job's name) left to fill in
+        self.job_labels = {name: {**self.labels, "app.kubernetes.io/name": name, "app.kubernetes.io/instance": "",
+                                  "app.kubernetes.io/component": "image-build", "app.kubernetes.io/part-of": config.name,
+                                  **MANAGED_BY} for name in PROFILES}
         self.job_annotations = {**dict(config.options.annotations), **dict(self.lifecycle.job_annotations)}
 
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
@@ -283,6 +287,8 @@ class Planner:
 
     def _registry(self, build: Build) -> Connection | None:
         conn = self.connections.get(build.connection)
+        if conn is not None and conn.kind == "registry":
+            return conn
         origin = build.origin.at("connection")
         if conn is None:
             registries = [c.name for c in self.connections.values() if c.kind == "registry"]
@@ -292,12 +298,10 @@ class Planner:
             hint = f"did you mean {shown(close[0])}?" if close else f"registry connections: {', '.join(registries) or 'none'}"
             self.error(origin, f"build {shown(build.name)} names connection {shown(build.connection)}, which is not in the catalog", hint)
             return None
-        if conn.kind != "registry":
-            listed = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
-            self.error(origin, f"connection {shown(conn.name)} is a {conn.kind} connection, a build needs a registry connection",
-                       f"name a registry connection (the catalog's: {listed})")
-            return None
-        return conn
+        listed = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
+        self.error(origin, f"connection {shown(conn.name)} is a {conn.kind} connection, a build needs a registry connection",
+                   f"name a registry connection (the catalog's: {listed})")
+        return None
 
     def _job(self, build: Build) -> JobPlan | None:
         """The build's Job: check what was asked, wire the pod, check the pod, record; None after an error."""
@@ -387,15 +391,14 @@ class Planner:
         name = dns_label(build.name)
         config = self.config
         defaults = config.job_defaults
-        labels = {**self.labels, "app.kubernetes.io/name": profile.name,
-                  "app.kubernetes.io/instance": name, "app.kubernetes.io/component": "image-build",
-                  "app.kubernetes.io/part-of": config.name, **MANAGED_BY}
+        labels = self.job_labels[profile.name].copy()
+        labels["app.kubernetes.io/instance"] = name
         step, registry = wiring.step, conn.registry
         return JobPlan(
             name=name, build=build.name, namespace=config.namespace, builder=profile.name,
             template=profile.template, image=self.images.get(profile.name, profile.image),
             labels=labels, annotations=self.job_annotations.copy(),
-            pod_annotations=dict(sorted(pod.annotations.items())),
+            pod_annotations=dict(sorted(pod.annotations.items())) if pod.annotations else {},
             destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
             insecure_registries=(registry.address.host,) if registry and registry.insecure else (),
@@ -600,9 +603,8 @@ class Planner:
                            provider: str) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
         secret = conn.secret
-        image_reads = profile.reads({})  # where the image looks by itself
         if secret is None:
-            return CredentialPath(address.auth_key, None, False, None, None, None, None, image_reads, None, provider)
+            return CredentialPath(address.auth_key, None, False, None, None, None, None, profile.own_reads, None, provider)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
         if secret.items:
@@ -628,7 +630,7 @@ class Planner:
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
         docker_config = None
-        if image_reads != mounted_file:
+        if profile.own_reads != mounted_file:  # not where the image looks by itself
             docker_config = profile.auth_env_value(mount_path)
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
         return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
