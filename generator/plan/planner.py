@@ -574,6 +574,8 @@ class Planner:
 
     def _check_existing_secrets(self) -> None:
         """Each existingSecrets entry names a Secret that a registry connection mounts and nothing else keys."""
+        if not self.existing:
+            return
         mounted: dict[str, list[Connection]] = {}
         for conn in self.connections.values():
             if conn.registry is not None and conn.secret is not None and self.auth.get(conn.name) != "helper":
