@@ -600,14 +600,6 @@ class Planner:
                     self.error(entry.origin, f"connection {shown(conn.name)} already says with secret.items which key "
                                f"of {shown(entry.name)} to mount", "keep one of the two: the catalog's items or this entry")
 
-    def _secret_key(self, name: str) -> tuple[str, str]:
-        """The key that holds a registry Secret's docker config, and who said so."""
-        if name in self.credentials:
-            return DOCKERCONFIGJSON_KEY, "generated"
-        if name in self.existing:
-            return self.existing[name].key, "existingSecrets"
-        return EXISTING_SECRET_KEY, "default"
-
     def _mount_credentials(self, pod: Pod, reg: Registry, profile: BuilderProfile) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
         secret, auth_key, provider = reg.conn.secret, reg.schema.address.auth_key, reg.provider.name
@@ -617,8 +609,10 @@ class Planner:
         mount_path = secret.mount_path or profile.default_mount_path
         if secret.items:
             items, key_source = secret.items, "items"
-        else:
-            key, key_source = self._secret_key(secret.name)
+        else:  # the key that holds the docker config, and who said so
+            existing = self.existing.get(secret.name)
+            key, key_source = ((DOCKERCONFIGJSON_KEY, "generated") if generated else (existing.key, "existingSecrets")
+                               if existing else (EXISTING_SECRET_KEY, "default"))
             items = (KeyToPath(key, profile.file_name),)
             if key_source == "default":
                 self._warn_once(Issue(secret.origin.at("name"), f"existing Secret {shown(secret.name)} is mounted by its "
