@@ -145,11 +145,7 @@ class Registry(NamedTuple):
     schema: RegistrySchema
     provider: Provider
     auth: str  # dockerConfig or helper: schema.auth, else the provider's default
-
-    @property
-    def helper(self) -> Helper | None:
-        """The credential helper the builder asks instead of reading a docker config, if any."""
-        return self.provider.helper if self.auth == "helper" else None
+    helper: Helper | None  # the credential helper asked instead of a docker config (auth helper), if it has one
 
 
 class ServiceAccountPlan(Struct, frozen=True):
@@ -247,12 +243,8 @@ class Planner:
         for reg in self.registries.values():
             if reg.conn.secret is not None:
                 users.setdefault(reg.conn.secret.name, []).append(reg)
-        mounted = set()  # Secrets some build's pod mounts
-        for build in self.config.builds:
-            for used in (build.connection, *build.extra_connections):
-                mounts = self.connections.get(used)
-                if mounts is not None and mounts.secret is not None:
-                    mounted.add(mounts.secret.name)
+        used = (self.connections.get(name) for b in self.config.builds for name in (b.connection, *b.extra_connections))
+        mounted = {c.secret.name for c in used if c is not None and c.secret is not None}  # Secrets some build's pod mounts
         options = self.config.options
         base_annotations = {**dict(options.annotations), **dict(self.lifecycle.other_annotations)}
         labels = {**self.labels, "app.kubernetes.io/name": "conngen",
@@ -448,8 +440,8 @@ class Planner:
         """Resolve the connection's provider and auth mode; refuse what the provider cannot do."""
         address = schema.address
         provider = PROVIDER_INFO[schema.provider or detect(address.host)]
-        reg = Registry(conn, schema, provider, schema.auth or provider.default_auth)
-        auth = reg.auth
+        auth = schema.auth or provider.default_auth
+        reg = Registry(conn, schema, provider, auth, provider.helper if auth == "helper" else None)
         if auth == "helper" and provider.helper is None:
             self.error(conn.origin.at("schema", "auth"), f"{provider.title} has no credential helper",
                        "remove auth: helper; the connection's secret is then a docker config.json "
