@@ -194,6 +194,7 @@ class Planner:
         self.job_labels = {name: {**self.labels, "app.kubernetes.io/name": name, "app.kubernetes.io/instance": "",
                                   "app.kubernetes.io/component": "image-build", "app.kubernetes.io/part-of": config.name,
                                   **MANAGED_BY} for name in PROFILES}
+        # every Job's own annotations: one dict they share, as their securityContext
         self.job_annotations = {**dict(config.options.annotations), **dict(self.lifecycle.job_annotations)}
 
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
@@ -247,6 +248,9 @@ class Planner:
         mounted = {c.secret.name for c in used if c is not None and c.secret is not None}  # Secrets some build's pod mounts
         options = self.config.options
         base_annotations = {**dict(options.annotations), **dict(self.lifecycle.other_annotations)}
+        behavior = {BEHAVIOR: options.behavior} if options.behavior else {}
+        # every Secret shares one labels dict and one of two annotation dicts, as Jobs share theirs
+        kept, hashed = {**base_annotations, **behavior}, {**base_annotations, NEEDS_HASH: "true", **behavior}
         labels = {**self.labels, "app.kubernetes.io/name": "conngen",
                   "app.kubernetes.io/instance": self.config.name,
                   "app.kubernetes.io/component": "registry-credentials", **MANAGED_BY}
@@ -262,14 +266,11 @@ class Planner:
             for reg in conns:
                 self._check_generated_items(reg.conn)
             servers = sorted({reg.schema.address.auth_key for reg in conns})
-            annotations = dict(base_annotations)
             # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
             # its name (a renamed one would change every Job's pod template): kustomize must not hash either
-            if not options.disable_name_suffix_hash and cred.external is None and name not in mounted:
-                annotations[NEEDS_HASH] = "true"
-            if options.behavior:
-                annotations[BEHAVIOR] = options.behavior
-            out.append(SecretPlan(name, self.config.namespace, labels.copy(), annotations, cred, tuple(servers)))
+            hash_name = not options.disable_name_suffix_hash and cred.external is None and name not in mounted
+            out.append(SecretPlan(name, self.config.namespace, labels, hashed if hash_name else kept, cred,
+                                  tuple(servers)))
         return out
 
     def _service_accounts(self) -> tuple[ServiceAccountPlan, ...]:
@@ -401,8 +402,8 @@ class Planner:
         return JobPlan(
             name=name, build=build.name, namespace=config.namespace, builder=profile.name,
             template=profile.template, image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations=self.job_annotations.copy(),
-            pod_annotations=dict(sorted(pod.annotations.items())) if pod.annotations else {},
+            labels=labels, annotations=self.job_annotations,
+            pod_annotations=dict(sorted(pod.annotations.items())),
             destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
             insecure_registries=(schema.address.host,) if schema.insecure else (),
