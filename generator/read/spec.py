@@ -78,6 +78,7 @@ def nearest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
 
 
 MAX_LISTED = 10  # an enum longer than this is not listed in a message: the nearest values are
+MAX_SHAPES = 1000  # key orders a Record remembers (a document could make one per record)
 
 
 def snake(name: str) -> str:
@@ -339,15 +340,6 @@ class Rec(Struct, kw_only=True, dict=True):
 
         def __setattr__(self, name: str, value: Any) -> None: ...
 
-    def __getitem__(self, name: str) -> Any:
-        return getattr(self, name)
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        setattr(self, name, value)
-
-    def get(self, name: str) -> Any:
-        return getattr(self, name, None)
-
     def at(self, key: str) -> Origin:
         return self.origin.at(self.spelled.get(key, key))
 
@@ -386,17 +378,23 @@ class Record(Spec):
             bases=(Rec,), kw_only=True, forbid_unknown_fields=not self.ignore_unknown)
 
     @cached_property
-    def _deep(self) -> dict[str, Spec]:
-        return {name: f.spec for name, f in self.fields.items() if f.spec.deep}
+    def _shapes(self) -> dict[tuple, tuple[dict[str, str], list[tuple[str, Spec]]]]:
+        """Per distinct key order met (thousands of records share a few): the spellings, and the keys to finish."""
+        return {}
+
+    def _shape(self, keys: tuple) -> tuple[dict[str, str], list[tuple[str, Spec]]]:
+        fields = self.fields
+        shape = dict(zip(keys, keys)), [(k, fields[k].spec) for k in keys if k in fields and fields[k].spec.deep]
+        if len(self._shapes) < MAX_SHAPES:
+            self._shapes[keys] = shape
+        return shape
 
     def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
         value.origin = Origin(ctx.file, path)
-        value.spelled = dict(zip(raw, raw))
-        deep = self._deep
-        for key, item in raw.items():  # in the document's order, as `check` meets them
-            spec = deep.get(key)
-            if spec is not None:
-                setattr(value, key, spec.finish(getattr(value, key), item, ctx, path + (key,)))
+        keys = tuple(raw)
+        value.spelled, deep = self._shapes.get(keys) or self._shape(keys)  # spellings are shared, never changed
+        for key, spec in deep:  # in the document's order, as `check` meets them
+            setattr(value, key, spec.finish(getattr(value, key), raw[key], ctx, path + (key,)))
         if self.validate is not None:
             before = len(ctx.issues)
             self.validate(value, ctx)
