@@ -341,14 +341,14 @@ class Paths:
         self.restrictor = restrictor
         self._root = str(self.root)
         self._inside = self._root.rstrip(os.sep) + os.sep
-        self._real_dirs: dict[str, str] = {}  # thousands of credential files share a few directories
+        self._real_dirs: dict[str, tuple[str, frozenset[str] | None]] = {}  # thousands of credential files share a few
 
     def resolve(self, relative: str, origin: Origin) -> str:
         """The real path of `relative`, a string: thousands of credential files pass through here."""
         try:
             if "\0" in relative:
                 raise ValueError("embedded null byte")
-            path = self._realpath(os.path.join(self._root, relative))
+            path = self._realpath(relative)
         except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a loop of symlinks
             raise UserError([Issue(origin, f"{shown(relative)} is not a usable path ({exc})", "fix the path")]) from None
         if self.restrictor != RESTRICT_NONE and not (path + os.sep).startswith(self._inside):
@@ -357,22 +357,36 @@ class Paths:
                                    f"(CLI: --load-restrictor {RESTRICT_NONE})")])
         return path
 
-    def _realpath(self, joined: str) -> str:
-        """os.path.realpath, with each directory's real path looked up once."""
-        head, tail = os.path.split(joined)
+    def _realpath(self, relative: str) -> str:
+        """os.path.realpath of the root joined with `relative`, each directory resolved and listed once."""
+        cut = relative.rfind(os.sep) + 1
+        head, tail = relative[:cut], relative[cut:]
         if tail in ("", ".", ".."):
-            return os.path.realpath(joined)
-        real_head = self._real_dirs.get(head)
-        if real_head is None:
-            real_head = self._real_dirs[head] = os.path.realpath(head)
-        path = os.path.join(real_head, tail)
-        return os.path.realpath(path) if os.path.islink(path) else path
+            return os.path.realpath(os.path.join(self._root, relative))
+        known = self._real_dirs.get(head)
+        if known is None:
+            known = self._real_dirs[head] = _real_dir(os.path.join(self._root, head))
+        real_head, links = known
+        path = real_head + tail
+        linked = tail in links if links is not None else os.path.islink(path)
+        return os.path.realpath(path) if linked else path
 
     def display(self, path: Path) -> str:
         try:
             return os.path.relpath(path, Path.cwd())
         except ValueError:
             return str(path)
+
+
+def _real_dir(path: str) -> tuple[str, frozenset[str] | None]:
+    """A directory's real path (with a trailing separator) and which of its entries are symlinks, from one
+    listing rather than a system call per file (None: it cannot be listed, so each file is asked)."""
+    real = os.path.realpath(path).rstrip(os.sep) + os.sep
+    try:
+        with os.scandir(real) as entries:
+            return real, frozenset(e.name for e in entries if e.is_symlink())
+    except OSError:
+        return real, None
 
 
 def load_config(data: Any, display: str, root: Path, restrictor: str | None = None
