@@ -51,7 +51,7 @@ def _check_mount_path(value: Any, ctx: Ctx, path: tuple) -> Any:
 
 
 MOUNT_PATH = Custom(_check_mount_path, {"type": "string", "pattern": "^/[^:]*$"},
-                    "absolute path in the container where the volume is mounted")
+                    "absolute path in the container where the volume is mounted", pure=True)
 
 
 def _check_item_path(value: Any, ctx: Ctx, path: tuple) -> Any:
@@ -85,13 +85,13 @@ def _check_mode(value: Any, ctx: Ctx, path: tuple) -> Any:
 
 MODE = Custom(_check_mode, {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 511},
                                       {"type": "string", "pattern": "^(0o)?[0-7]{1,4}$"}]},
-              "file mode: an integer (420) or an octal string (\"0644\")")
+              "file mode: an integer (420) or an octal string (\"0644\")", pure=True)
 
 KEY_TO_PATH = rec(
     "item",
     Field("key", Str("key in the Secret or ConfigMap", pattern=r"[-._a-zA-Z0-9]+",
                      hint="keys contain only letters, digits, '-', '_' and '.'"), required=True),
-    Field("path", Custom(_check_item_path, {"type": "string"}, "file name under the mount path"), required=True),
+    Field("path", Custom(_check_item_path, {"type": "string"}, "file name under the mount path", pure=True), required=True),
     Field("mode", MODE),
 )
 

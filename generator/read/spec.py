@@ -78,7 +78,7 @@ def nearest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
 
 
 MAX_LISTED = 10  # an enum longer than this is not listed in a message: the nearest values are
-MAX_SHAPES = 1000  # key orders a Record remembers (a document could make one per record)
+MAX_SHAPES = 1000  # key orders a Record remembers, strings a pure Custom (a document could make one per record)
 
 
 def snake(name: str) -> str:
@@ -398,7 +398,7 @@ class Record(Spec):
         if self.validate is not None:
             before = len(ctx.issues)
             self.validate(value, ctx)
-            if ctx.failed_since(before):
+            if len(ctx.issues) > before and ctx.failed_since(before):
                 raise Refused
         return value
 
@@ -469,10 +469,13 @@ class Record(Spec):
 class Custom(Spec):
     """A value with more than one accepted form; `convert` normalises it or records issues."""
 
-    def __init__(self, convert: Callable[[Any, Ctx, tuple], Any], schema: dict, description: str = ""):
+    def __init__(self, convert: Callable[[Any, Ctx, tuple], Any], schema: dict, description: str = "",
+                 pure: bool = False):
         self.convert = convert
         self.schema = schema
         self.description = description
+        # pure: a string's conversion depends on nothing else (not its path), so each distinct one is made once
+        self.done: dict[str, Any] | None = {} if pure else None
 
     deep = True
 
@@ -481,10 +484,15 @@ class Custom(Spec):
         return self.convert(value, ctx, path)
 
     def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
+        done = self.done
+        if done is not None and type(raw) is str and raw in done:
+            return done[raw]
         before = len(ctx.issues)
         out = self.convert(raw, ctx, path)
-        if out is INVALID or ctx.failed_since(before):
+        if out is INVALID or len(ctx.issues) > before and ctx.failed_since(before):
             raise Refused
+        if done is not None and type(raw) is str and len(ctx.issues) == before and len(done) < MAX_SHAPES:
+            done[raw] = out
         return out
 
     def json_schema(self) -> dict:
