@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -274,9 +275,16 @@ def read_limited(fd: int) -> bytes:
     file is refused by its size before a byte is read, anything else (a pipe, /dev/zero) as soon
     as the limit is passed.
     """
-    if os.fstat(fd).st_size > MAX_FILE_BYTES:
+    info = os.fstat(fd)
+    if info.st_size > MAX_FILE_BYTES:
         raise TooLarge
-    chunks, total = [], 0
+    if stat.S_ISREG(info.st_mode):  # a short read of a regular file is its end: one read for a small file
+        first = os.read(fd, info.st_size + 1)
+        if len(first) <= info.st_size:
+            return first
+        chunks, total = [first], len(first)
+    else:
+        chunks, total = [], 0
     while chunk := os.read(fd, 1 << 20):
         total += len(chunk)
         if total > MAX_FILE_BYTES:
