@@ -20,11 +20,9 @@ DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 _HOST = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])"
 _AUTHORITY = re.compile(rf"(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?")
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_PATH = re.compile(rf"(?:{_PATH_COMPONENT.pattern})(?:/(?:{_PATH_COMPONENT.pattern}))*")
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
+_LABEL, _PART = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", _PATH_COMPONENT.pattern
 # the usual url, nothing in it to normalise: http(s)://, a lowercase host with a '.', no port, a clean path
-_PLAIN = re.compile(rf"(?:(https?)://)?((?:{_LABEL}\.)+{_LABEL})(?:/({_PATH.pattern}))?")
+_PLAIN = re.compile(rf"(?:(https?)://)?((?:{_LABEL}\.)+{_LABEL})(?:/({_PART}(?:/{_PART})*))?")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
 
@@ -69,7 +67,7 @@ def parse_registry_url(url: str) -> RegistryAddress:
     if rest != url or not rest:
         raise AddressError("registry url must not be empty or have surrounding spaces")
     scheme = None
-    match = _SCHEME.match(rest)
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", rest)
     if match:
         scheme = match.group(1).lower()
         if scheme not in ("http", "https"):
@@ -79,23 +77,23 @@ def parse_registry_url(url: str) -> RegistryAddress:
     if "@" in authority:
         raise AddressError("registry url must not contain a user name or password",
                            "remove 'user:password@' and put the credentials under credentials:")
-    if "?" in rest or "#" in rest:
+    if any(c in rest for c in "?#"):
         raise AddressError("registry url must not contain '?' or '#'", "write host/path only")
     if scheme is None and not _names_registry(authority) and authority == authority.lower():
         return _hub_path(rest)
     m = _AUTHORITY.fullmatch(authority)
-    port = m.group("port") if m else None
-    if not m or (port and not 0 < int(port) <= 65535):
+    if not m or (m.group("port") and not 0 < int(m.group("port")) <= 65535):
         raise AddressError(f"{shown(authority)} is not a valid registry host[:port]", "use a host name like myregistry.com:5000")
     if not _names_registry(authority):
         raise AddressError(f"registry host {shown(authority)} has no '.' or port, so docker reads it as a Docker Hub namespace",
                            f"give the host's full name or its port ({authority.lower()}.example.com, "
                            f"{authority.lower()}:5000); for Docker Hub write docker.io/<namespace>")
-    host = m.group("host").lower() + (f":{port}" if port else "")
-    path = _joined(path)
-    if host in DOCKER_HUB_HOSTS and path.split("/")[0] in ("v1", "v2"):
-        path = path[3:]  # https://index.docker.io/v1/ is the API, not a namespace
-    return RegistryAddress(host, _checked_path(path), scheme == "http")
+    host = m.group("host").lower() + (f":{m.group('port')}" if m.group("port") else "")
+    parts = [p for p in path.split("/") if p]
+    if host in DOCKER_HUB_HOSTS and parts[:1] in (["v1"], ["v2"]):
+        parts = parts[1:]  # https://index.docker.io/v1/ is the API, not a namespace
+    _check_path(parts)
+    return RegistryAddress(host, "/".join(parts), scheme == "http")
 
 
 def _names_registry(authority: str) -> bool:
@@ -105,21 +103,16 @@ def _names_registry(authority: str) -> bool:
 
 def _hub_path(path: str) -> RegistryAddress:
     """A url without a registry host (`org/repo`): a repository path on Docker Hub, as docker reads it."""
-    return RegistryAddress("docker.io", _checked_path(_joined(path)), False, hub_by_default=True)
+    parts = [p for p in path.split("/") if p]
+    _check_path(parts)
+    return RegistryAddress("docker.io", "/".join(parts), False, hub_by_default=True)
 
 
-def _joined(path: str) -> str:
-    """The path's components joined by single slashes (empty ones dropped)."""
-    path = path.strip("/")
-    return "/".join(p for p in path.split("/") if p) if "//" in path else path
-
-
-def _checked_path(path: str) -> str:
-    if path and not _PATH.fullmatch(path):
-        bad = next(part for part in path.split("/") if not _PATH_COMPONENT.fullmatch(part))
-        raise AddressError(f"repository path component {shown(bad)} is not valid",
-                           "repository paths are lowercase letters, digits and single '.', '_' or '-'")
-    return path
+def _check_path(parts: list[str]) -> None:
+    for part in parts:
+        if not _PATH_COMPONENT.fullmatch(part):
+            raise AddressError(f"repository path component {shown(part)} is not valid",
+                               "repository paths are lowercase letters, digits and single '.', '_' or '-'")
 
 
 def split_image(image: str) -> tuple[str, str | None]:

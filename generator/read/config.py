@@ -341,7 +341,7 @@ class Paths:
         self.restrictor = restrictor
         self._root = str(self.root)
         self._inside = self._root.rstrip(os.sep) + os.sep
-        self._real_dirs: dict[str, tuple[str, frozenset[str] | None]] = {}  # thousands of credential files share a few
+        self._real_dirs: dict[str, tuple[str, frozenset[str] | None]] = {}  # thousands of files share a few
 
     def resolve(self, relative: str, origin: Origin) -> str:
         """The real path of `relative`, a string: thousands of credential files pass through here."""
@@ -358,18 +358,16 @@ class Paths:
         return path
 
     def _realpath(self, relative: str) -> str:
-        """os.path.realpath of the root joined with `relative`, each directory resolved and listed once."""
+        """os.path.realpath of the root joined with `relative`: each directory resolved and listed once."""
         cut = relative.rfind(os.sep) + 1
         head, tail = relative[:cut], relative[cut:]
         if tail in ("", ".", ".."):
             return os.path.realpath(os.path.join(self._root, relative))
-        known = self._real_dirs.get(head)
-        if known is None:
-            known = self._real_dirs[head] = _real_dir(os.path.join(self._root, head))
-        real_head, links = known
+        if head not in self._real_dirs:
+            self._real_dirs[head] = _real_dir(os.path.join(self._root, head))
+        real_head, links = self._real_dirs[head]
         path = real_head + tail
-        linked = tail in links if links is not None else os.path.islink(path)
-        return os.path.realpath(path) if linked else path
+        return os.path.realpath(path) if (tail in links if links is not None else os.path.islink(path)) else path
 
     def display(self, path: Path) -> str:
         try:
@@ -379,13 +377,12 @@ class Paths:
 
 
 def _real_dir(path: str) -> tuple[str, frozenset[str] | None]:
-    """A directory's real path (with a trailing separator) and which of its entries are symlinks, from one
-    listing rather than a system call per file (None: it cannot be listed, so each file is asked)."""
+    """A directory's real path (ending in a separator), and its symlinks from one listing, not an lstat per file."""
     real = os.path.realpath(path).rstrip(os.sep) + os.sep
     try:
         with os.scandir(real) as entries:
             return real, frozenset(e.name for e in entries if e.is_symlink())
-    except OSError:
+    except OSError:  # None: each file is asked
         return real, None
 
 

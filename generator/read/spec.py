@@ -363,6 +363,7 @@ class Record(Spec):
         self.description = description
         self.ignore_unknown = ignore_unknown
         self.validate = validate
+        self.shapes: dict[tuple, tuple[dict[str, str], list[tuple[str, Spec]]]] = {}  # records share a few key orders
         self.aliases = {}
         for f in fields:
             self.aliases[f.name] = f.name
@@ -377,22 +378,16 @@ class Record(Spec):
                          for f in self.fields.values()],
             bases=(Rec,), kw_only=True, forbid_unknown_fields=not self.ignore_unknown)
 
-    @cached_property
-    def _shapes(self) -> dict[tuple, tuple[dict[str, str], list[tuple[str, Spec]]]]:
-        """Per distinct key order met (thousands of records share a few): the spellings, and the keys to finish."""
-        return {}
-
-    def _shape(self, keys: tuple) -> tuple[dict[str, str], list[tuple[str, Spec]]]:
-        fields = self.fields
-        shape = dict(zip(keys, keys)), [(k, fields[k].spec) for k in keys if k in fields and fields[k].spec.deep]
-        if len(self._shapes) < MAX_SHAPES:
-            self._shapes[keys] = shape
-        return shape
-
     def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
         value.origin = Origin(ctx.file, path)
         keys = tuple(raw)
-        value.spelled, deep = self._shapes.get(keys) or self._shape(keys)  # spellings are shared, never changed
+        shape = self.shapes.get(keys)
+        if shape is None:  # once per key order: the spellings (shared, never changed) and the keys to finish
+            shape = dict(zip(keys, keys)), [(k, self.fields[k].spec) for k in keys if k in self.fields
+                                            and self.fields[k].spec.deep]
+            if len(self.shapes) < MAX_SHAPES:
+                self.shapes[keys] = shape
+        value.spelled, deep = shape
         for key, spec in deep:  # in the document's order, as `check` meets them
             setattr(value, key, spec.finish(getattr(value, key), raw[key], ctx, path + (key,)))
         if self.validate is not None:
@@ -467,14 +462,15 @@ class Record(Spec):
 
 
 class Custom(Spec):
-    """A value with more than one accepted form; `convert` normalises it or records issues."""
+    """A value with more than one accepted form; `convert` normalises it or records issues.
+
+    `pure`: a string's conversion depends on nothing else (not its path), so each distinct one is made once."""
 
     def __init__(self, convert: Callable[[Any, Ctx, tuple], Any], schema: dict, description: str = "",
                  pure: bool = False):
         self.convert = convert
         self.schema = schema
         self.description = description
-        # pure: a string's conversion depends on nothing else (not its path), so each distinct one is made once
         self.done: dict[str, Any] | None = {} if pure else None
 
     deep = True
@@ -484,14 +480,14 @@ class Custom(Spec):
         return self.convert(value, ctx, path)
 
     def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
-        done = self.done
-        if done is not None and type(raw) is str and raw in done:
+        done = self.done if type(raw) is str else None
+        if done is not None and raw in done:
             return done[raw]
         before = len(ctx.issues)
         out = self.convert(raw, ctx, path)
-        if out is INVALID or len(ctx.issues) > before and ctx.failed_since(before):
+        if out is INVALID or ctx.failed_since(before):
             raise Refused
-        if done is not None and type(raw) is str and len(ctx.issues) == before and len(done) < MAX_SHAPES:
+        if done is not None and len(ctx.issues) == before and len(done) < MAX_SHAPES:
             done[raw] = out
         return out
 

@@ -278,18 +278,14 @@ def read_limited(fd: int) -> bytes:
     info = os.fstat(fd)
     if info.st_size > MAX_FILE_BYTES:
         raise TooLarge
-    if stat.S_ISREG(info.st_mode):  # a short read of a regular file is its end: one read for a small file
-        first = os.read(fd, info.st_size + 1)
-        if len(first) <= info.st_size:
-            return first
-        chunks, total = [first], len(first)
-    else:
-        chunks, total = [], 0
+    chunks, total = [], 0
     while chunk := os.read(fd, 1 << 20):
         total += len(chunk)
         if total > MAX_FILE_BYTES:
             raise TooLarge
         chunks.append(chunk)
+        if total == info.st_size and stat.S_ISREG(info.st_mode):  # all of it: no read more to find the end
+            break
     return b"".join(chunks)
 
 
