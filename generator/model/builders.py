@@ -52,7 +52,7 @@ class Scratch(Struct, frozen=True):
     path: str
 
 
-class BuilderProfile(Struct, frozen=True, dict=True):  # dict: room for `own_reads`, cached
+class BuilderProfile(Struct, frozen=True, dict=True):  # dict: room for the cached properties
     """How one builder finds its credentials (lookup order, default path, file name) and what it can do itself."""
 
     name: str
@@ -110,6 +110,12 @@ class BuilderProfile(Struct, frozen=True, dict=True):  # dict: room for `own_rea
     def own_reads(self) -> str:
         """The file the image opens with no variable set in the pod: most pods, so once per builder."""
         return self._lookup(self.image_env)
+
+    @functools.cached_property
+    def own_paths(self) -> frozenset[str]:
+        """Where conngen mounts for the builder itself (scratch, node paths, the CA), not the catalog."""
+        paths = [*(s.path for s in self.scratch), *(h.path for h in self.host_mounts), self.ca_dir]
+        return frozenset(p for p in paths if p)
 
     def _lookup(self, merged: Mapping[str, str]) -> str:
         for step in self.lookup:

@@ -105,7 +105,7 @@ def namespace_problem(provider: Provider, host: str, path: str, repository: str)
     depth = provider.namespace_depth
     if provider.name == "gcr" and host.split(":", 1)[0].endswith(".pkg.dev"):
         depth = 2  # Artifact Registry: <project>/<repository>/<image>
-    components = len([p for p in path.split("/") if p]) + len(repository.split("/")) - 1
-    if components < depth:
+    # `path` has no empty components (RegistryAddress): its slashes separate them, as the repository's do
+    if depth and (path.count("/") + 1 if path else 0) + repository.count("/") < depth:
         return f"{provider.title} images need a namespace: {provider.namespace_hint}"
     return None

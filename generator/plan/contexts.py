@@ -80,14 +80,14 @@ class ContextPlanner:
 
     def context(self, pod: Pod, build: Build, profile: BuilderProfile) -> tuple[str, GitClone | ContextFetch | None]:
         """The context argument the builder gets, and a clone or fetch step when it cannot fetch it."""
-        origin = build.origin.at("context")
         ctx = build.context
+        if isinstance(ctx, str):
+            return self._url_context(pod, ctx, profile, build.origin)
         if ctx is None:
             self.error(build.origin, f"build {shown(build.name)} has no context",
                        "add context: git://host/repo.git#refs/heads/main or {connection: <git connection>}")
             return "", None
-        if isinstance(ctx, str):
-            return self._url_context(pod, ctx, profile, origin)
+        origin = build.origin.at("context")
         conn = self.connections.get(ctx.connection)
         usable = ("git", *BUCKET_SCHEMES, "wasb", *VOLUME_KINDS)
         if conn is None or conn.kind not in usable:
@@ -124,13 +124,14 @@ class ContextPlanner:
                        + ("bucket" if conn.kind not in VOLUME_KINDS else "volume"), "write it without a leading / or ..")
         return len(self.issues) == before
 
-    def _url_context(self, pod: Pod, ctx: str, profile: BuilderProfile, origin: Origin) -> tuple[str, GitClone | None]:
+    def _url_context(self, pod: Pod, ctx: str, profile: BuilderProfile, build: Origin) -> tuple[str, GitClone | None]:
         scheme, sep, rest = ctx.partition("://")
         if not sep:
             scheme, rest = ("dir", ctx) if ctx.startswith("/") else ("", ctx)
         if scheme in profile.native_contexts:
             # builders other than kaniko take a local path, not a dir:// URL
             return (rest if scheme == "dir" and not profile.context_urls else ctx), None
+        origin = build.at("context")
         if scheme != "git":
             self.error(origin, f"{profile.name} cannot fetch a {scheme or 'relative'} context {shown(ctx)}",
                        f"use one of: {', '.join(sorted(s + '://' for s in profile.native_contexts))}"

@@ -18,8 +18,9 @@ from generator.model.lifecycle import MODES, hashed_job_name
 from generator.model.names import dns_label
 from generator.plan.pod import Pod, expose, resource_volume, use_connection
 from generator.plan.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
-from generator.model.providers import CA_KEY, PROVIDER_INFO, Provider, detect, in_cluster, namespace_problem
-from generator.model.registry import AddressError, RegistryAddress, image_destinations, split_image
+from generator.model.providers import CA_KEY, PROVIDER_INFO, Helper, Provider, detect, in_cluster, namespace_problem
+from generator.model.records import RegistrySchema
+from generator.model.registry import AddressError, image_destinations, split_image
 
 DOCKERCONFIGJSON_KEY = ".dockerconfigjson"
 #: the key of an existing registry Secret, unless the catalog's items or the config's existingSecrets say otherwise:
@@ -137,6 +138,16 @@ class Wiring(Struct, frozen=True):
     step: GitClone | ContextFetch | None  # the init step that brings the context, when the builder cannot
 
 
+class Registry(NamedTuple):
+    """A registry connection as planning uses it, worked out once however many builds push there."""
+
+    conn: Connection
+    schema: RegistrySchema
+    provider: Provider
+    auth: str  # dockerConfig or helper: schema.auth, else the provider's default
+    helper: Helper | None  # the credential helper asked instead of a docker config (auth helper), if it has one
+
+
 class ServiceAccountPlan(Struct, frozen=True):
     """A ServiceAccount listing registry Secrets in imagePullSecrets (kustomize renames them with the hash)."""
 
@@ -170,9 +181,7 @@ class Planner:
         self.issues: list[Issue] = []
         self.warned: set[str] = set()  # messages `_warn_once` said: a set, not a scan of issues for each Job
         self.connections: dict[str, Connection] = {}  # filled by index()
-        self.addresses: dict[str, RegistryAddress] = {}
-        self.providers: dict[str, Provider] = {}
-        self.auth: dict[str, str] = {}
+        self.registries: dict[str, Registry] = {}  # the registry connections, by name: filled by index()
         self.credentials = {c.secret_name: c for c in config.credentials}
         self.existing = {e.name: e for e in config.existing_secrets}
         self.images = dict(config.builder_images)
@@ -181,6 +190,11 @@ class Planner:
         self.security = {name: security.get(name, dict(p.security_context or {})) or None for name, p in PROFILES.items()}
         self.contexts = ContextPlanner(self.connections, self.images, self.issues)
         self.labels = dict(config.options.labels)  # the config's own, on every object
+        # each builder's Job labels, the instance (the Job's name) left to fill in
+        self.job_labels = {name: {**self.labels, "app.kubernetes.io/name": name, "app.kubernetes.io/instance": "",
+                                  "app.kubernetes.io/component": "image-build", "app.kubernetes.io/part-of": config.name,
+                                  **MANAGED_BY} for name in PROFILES}
+        # every Job's own annotations: one dict they share, as their securityContext
         self.job_annotations = {**dict(config.options.annotations), **dict(self.lifecycle.job_annotations)}
 
     def error(self, origin: Origin | None, message: str, hint: str = "") -> None:
@@ -220,25 +234,23 @@ class Planner:
                            "connection names must be unique across all catalogs")
                 continue
             self.connections[conn.name] = conn
-            registry = conn.registry
-            if registry is not None:
-                self.addresses[conn.name] = registry.address
-                self._index_provider(conn, registry.address)
+            schema = conn.registry
+            if schema is not None:
+                self.registries[conn.name] = self._index_provider(conn, schema)
         self._check_existing_secrets()
 
     def _secrets(self) -> list[SecretPlan]:
-        users: dict[str, list[Connection]] = {}
-        for conn in self.connections.values():
-            if conn.secret is not None and conn.registry is not None:
-                users.setdefault(conn.secret.name, []).append(conn)
-        mounted = set()  # Secrets some build's pod mounts
-        for build in self.config.builds:
-            for used in (build.connection, *build.extra_connections):
-                mounts = self.connections.get(used)
-                if mounts is not None and mounts.secret is not None:
-                    mounted.add(mounts.secret.name)
+        users: dict[str, list[Registry]] = {}
+        for reg in self.registries.values():
+            if reg.conn.secret is not None:
+                users.setdefault(reg.conn.secret.name, []).append(reg)
+        used = (self.connections.get(name) for b in self.config.builds for name in (b.connection, *b.extra_connections))
+        mounted = {c.secret.name for c in used if c is not None and c.secret is not None}  # Secrets some build's pod mounts
         options = self.config.options
         base_annotations = {**dict(options.annotations), **dict(self.lifecycle.other_annotations)}
+        behavior = {BEHAVIOR: options.behavior} if options.behavior else {}
+        # every Secret shares one labels dict and one of two annotation dicts, as Jobs share theirs
+        kept, hashed = {**base_annotations, **behavior}, {**base_annotations, NEEDS_HASH: "true", **behavior}
         labels = {**self.labels, "app.kubernetes.io/name": "conngen",
                   "app.kubernetes.io/instance": self.config.name,
                   "app.kubernetes.io/component": "registry-credentials", **MANAGED_BY}
@@ -251,17 +263,14 @@ class Planner:
                 self.error(cred.origin, f"credentials {shown(name)} are not used by any registry connection",
                            f"key credentials by a registry connection's secret.name (in use: {known})")
                 continue
-            for conn in conns:
-                self._check_generated_items(conn)
-            servers = sorted({self.addresses[c.name].auth_key for c in conns})
-            annotations = dict(base_annotations)
+            for reg in conns:
+                self._check_generated_items(reg.conn)
+            servers = sorted({reg.schema.address.auth_key for reg in conns})
             # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
             # its name (a renamed one would change every Job's pod template): kustomize must not hash either
-            if not options.disable_name_suffix_hash and cred.external is None and name not in mounted:
-                annotations[NEEDS_HASH] = "true"
-            if options.behavior:
-                annotations[BEHAVIOR] = options.behavior
-            out.append(SecretPlan(name, self.config.namespace, labels.copy(), annotations, cred, tuple(servers)))
+            hash_name = not options.disable_name_suffix_hash and cred.external is None and name not in mounted
+            out.append(SecretPlan(name, self.config.namespace, labels, hashed if hash_name else kept, cred,
+                                  tuple(servers)))
         return out
 
     def _service_accounts(self) -> tuple[ServiceAccountPlan, ...]:
@@ -281,7 +290,10 @@ class Planner:
                            "remove items (conngen maps .dockerconfigjson to config.json) "
                            "or write {key: .dockerconfigjson, path: config.json}")
 
-    def _registry(self, build: Build) -> Connection | None:
+    def _registry(self, build: Build) -> Registry | None:
+        reg = self.registries.get(build.connection)
+        if reg is not None:
+            return reg
         conn = self.connections.get(build.connection)
         origin = build.origin.at("connection")
         if conn is None:
@@ -292,37 +304,34 @@ class Planner:
             hint = f"did you mean {shown(close[0])}?" if close else f"registry connections: {', '.join(registries) or 'none'}"
             self.error(origin, f"build {shown(build.name)} names connection {shown(build.connection)}, which is not in the catalog", hint)
             return None
-        if conn.kind != "registry":
-            listed = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
-            self.error(origin, f"connection {shown(conn.name)} is a {conn.kind} connection, a build needs a registry connection",
-                       f"name a registry connection (the catalog's: {listed})")
-            return None
-        return conn
+        listed = ", ".join(c.name for c in self.connections.values() if c.kind == "registry") or "none"
+        self.error(origin, f"connection {shown(conn.name)} is a {conn.kind} connection, a build needs a registry connection",
+                   f"name a registry connection (the catalog's: {listed})")
+        return None
 
     def _job(self, build: Build) -> JobPlan | None:
         """The build's Job: check what was asked, wire the pod, check the pod, record; None after an error."""
-        conn = self._registry(build)
-        if conn is None:
+        reg = self._registry(build)
+        if reg is None:
             return None
         before = len(self.issues)
         profile = PROFILES[build.builder]
-        dests = self._check_build(build, conn, profile)
+        dests = self._check_build(build, reg, profile)
         if dests is None:
             return None
         pod = Pod(build.origin, self.issues)
-        wiring = self._wire(pod, build, conn, profile)
+        wiring = self._wire(pod, build, reg, profile)
         security = self.security[profile.name]
-        self._check_pod(pod, build, conn, profile, wiring, security)
+        self._check_pod(pod, build, reg, profile, wiring, security)
         if len(self.issues) > before and any(i.severity == "error" for i in self.issues[before:]):
             return None
-        return self._record(build, conn, profile, pod, wiring, dests, security)
+        return self._record(build, reg, profile, pod, wiring, dests, security)
 
-    def _check_build(self, build: Build, conn: Connection, profile: BuilderProfile) -> list[str] | None:
+    def _check_build(self, build: Build, reg: Registry, profile: BuilderProfile) -> list[str] | None:
         """Refuse what the builder cannot do or the registry would refuse; the images pushed, None if unknowable."""
-        address = self.addresses[conn.name]
         try:
             repository, tag = split_image(build.image)
-            dests = image_destinations(address, repository, tag, build.tags)
+            dests = image_destinations(reg.schema.address, repository, tag, build.tags)
         except AddressError as exc:
             self.error(build.origin.at("image"), str(exc), exc.hint)
             return None
@@ -333,16 +342,16 @@ class Planner:
         if build.dockerfile != "Dockerfile" and not profile.dockerfile_path:
             self.error(build.origin.at("dockerfile"), f"{profile.name} always reads Dockerfile at the context root",
                        "remove dockerfile, or use kaniko")
-        self._check_provider(build, conn, address, repository, profile)
+        self._check_provider(build, reg, repository, profile)
         return dests
 
-    def _wire(self, pod: Pod, build: Build, conn: Connection, profile: BuilderProfile) -> Wiring:
+    def _wire(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile) -> Wiring:
         """Put into the pod everything the builder needs: its env, credentials, CA, connections, context and mounts."""
         for name, value in profile.env:
             pod.set_env({"name": name, "value": value}, build.origin)
-        credential = self.wire_credentials(pod, conn, profile)
-        registry_ca = self._registry_ca(pod, build, conn, self.addresses[conn.name], profile)
-        use_connection(pod, conn, mount_secret=False)
+        credential = self.wire_credentials(pod, reg, profile)
+        registry_ca = self._registry_ca(pod, build, reg, profile)
+        use_connection(pod, reg.conn, mount_secret=False)
         context, step = self.contexts.context(pod, build, profile)
         for name in build.extra_connections:
             extra = self.connections.get(name)
@@ -365,40 +374,39 @@ class Planner:
             pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
         return Wiring(credential, registry_ca, context, step)
 
-    def _check_pod(self, pod: Pod, build: Build, conn: Connection, profile: BuilderProfile, wiring: Wiring,
+    def _check_pod(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile, wiring: Wiring,
                    security: dict | None) -> None:
         """Refuse a wired pod the builder could not run in or read from; warn about how it will push."""
+        conn = reg.conn
         check_mounts(pod, profile, local_context_dir(wiring.context, build.context_sub_path))
         check_credentials_env(pod, profile, wiring.credential.mounted_file, wiring.credential.secret, conn.origin)
         cache_warning(pod, profile, build.cache, build.origin)
         check_modes(pod, profile, security)
-        registry = conn.registry
-        if registry and registry.insecure:
+        if reg.schema.insecure:
             for note in profile.notes:
                 self.issues.append(Issue(conn.origin.at("schema", "insecure"), note, severity="warning"))
-        elif self.addresses[conn.name].plain_http_scheme:
+        elif reg.schema.address.plain_http_scheme:
             self.issues.append(Issue(conn.origin.at("schema", "url"), "url says http:// but insecure is not set: "
                                      "the builder will push over HTTPS", "set schema.insecure: true for a plain-HTTP registry",
                                      severity="warning"))
 
-    def _record(self, build: Build, conn: Connection, profile: BuilderProfile, pod: Pod, wiring: Wiring,
+    def _record(self, build: Build, reg: Registry, profile: BuilderProfile, pod: Pod, wiring: Wiring,
                 dests: list[str], security: dict | None) -> JobPlan:
         """The Job as its template prints it (named after the build; `_named` may hash the name)."""
         name = dns_label(build.name)
         config = self.config
         defaults = config.job_defaults
-        labels = {**self.labels, "app.kubernetes.io/name": profile.name,
-                  "app.kubernetes.io/instance": name, "app.kubernetes.io/component": "image-build",
-                  "app.kubernetes.io/part-of": config.name, **MANAGED_BY}
-        step, registry = wiring.step, conn.registry
+        labels = self.job_labels[profile.name].copy()
+        labels["app.kubernetes.io/instance"] = name
+        step, schema = wiring.step, reg.schema
         return JobPlan(
             name=name, build=build.name, namespace=config.namespace, builder=profile.name,
             template=profile.template, image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations=self.job_annotations.copy(),
+            labels=labels, annotations=self.job_annotations,
             pod_annotations=dict(sorted(pod.annotations.items())),
             destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
-            insecure_registries=(registry.address.host,) if registry and registry.insecure else (),
+            insecure_registries=(schema.address.host,) if schema.insecure else (),
             env=tuple(pod.env), env_from=tuple(pod.env_from),
             volume_mounts=tuple(pod.mounts), volumes=tuple(pod.volumes), workspace=profile.workspace,
             git_clone=step if isinstance(step, GitClone) else None,
@@ -429,25 +437,24 @@ class Planner:
                                  active_deadline_seconds=None, credential=None)
         return structs.replace(job, name=hashed_job_name(job.name, inputs, self.job_templates[job.template]))
 
-    def _index_provider(self, conn: Connection, address: RegistryAddress) -> None:
+    def _index_provider(self, conn: Connection, schema: RegistrySchema) -> Registry:
         """Resolve the connection's provider and auth mode; refuse what the provider cannot do."""
-        reg = conn.registry
-        assert reg is not None
-        provider = PROVIDER_INFO[reg.provider or detect(address.host)]
-        self.providers[conn.name] = provider
-        auth = self.auth[conn.name] = reg.auth or provider.default_auth
+        address = schema.address
+        provider = PROVIDER_INFO[schema.provider or detect(address.host)]
+        auth = schema.auth or provider.default_auth
+        reg = Registry(conn, schema, provider, auth, provider.helper if auth == "helper" else None)
         if auth == "helper" and provider.helper is None:
             self.error(conn.origin.at("schema", "auth"), f"{provider.title} has no credential helper",
                        "remove auth: helper; the connection's secret is then a docker config.json "
                        "(helpers exist for ecr, acr and gcr)")
-            return
+            return reg
         if auth == "helper" and provider.helper is not None and detect(address.host) != provider.name:
             self.error(conn.origin.at("schema", "provider"), f"the {provider.helper.name} credential helper answers only "
                        f"for {provider.title} hosts, not {address.host}",
                        "use the registry's own host name, or set schema.auth: dockerConfig")
         cred = self.credentials.get(conn.secret.name) if conn.secret else None
         if cred is None:
-            return
+            return reg
         if auth == "helper" and provider.helper is not None:
             self.error(cred.origin, f"connection {shown(conn.name)} uses the {provider.helper.name} credential helper, so its "
                        f"secret {shown(cred.secret_name)} holds {provider.helper.secret_holds}, not a docker config",
@@ -458,16 +465,16 @@ class Planner:
                        f"so a generated Secret for connection {shown(conn.name)} would stop working",
                        "use schema.auth: helper (kaniko's ecr-login with IRSA or an AWS credentials Secret), or keep "
                        "an existing Secret fresh with External Secrets' ECRAuthorizationToken generator")
+        return reg
 
-    def _check_provider(self, build: Build, conn: Connection, address: RegistryAddress, repository: str,
-                        profile: BuilderProfile) -> None:
+    def _check_provider(self, build: Build, reg: Registry, repository: str, profile: BuilderProfile) -> None:
         """Combinations of builder and registry that would only fail once the Job runs."""
-        provider = self.providers[conn.name]
+        conn, address, provider = reg.conn, reg.schema.address, reg.provider
         problem = namespace_problem(provider, address.host, address.path, repository)
         if problem:
             self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {shown(conn.name)} or to the image")
-        helper = provider.helper
-        if self.auth[conn.name] == "helper" and helper is not None and provider.name not in profile.helpers:
+        helper = reg.helper
+        if helper is not None and provider.name not in profile.helpers:
             able = sorted(n for n, p in PROFILES.items() if provider.name in p.helpers)
             self.error(build.origin.at("builder"), f"{profile.name} cannot use the {helper.name} credential helper "
                        f"that connection {shown(conn.name)} ({provider.title}) needs: only {', '.join(able)} has it built in",
@@ -478,29 +485,26 @@ class Planner:
                 self.error(build.origin.at("builder"), f"{profile.name} pushes through the node's docker daemon, which "
                            f"cannot resolve the cluster Service name {address.host}",
                            "expose the registry on a NodePort and use url: 127.0.0.1:<nodePort>, or use kaniko")
-            elif conn.registry and not conn.registry.insecure and not conn.registry.ca:
+            elif not reg.schema.insecure and not reg.schema.ca:
                 warning = Issue(conn.origin.at("schema", "url"), f"in-cluster registry {address.host} is pushed to "
                                 "over HTTPS with public CAs",
                                 "set schema.insecure: true for plain HTTP, or schema.ca for a private CA", severity="warning")
                 self._warn_once(warning)  # once per connection, however many builds use it
 
-    def wire_credentials(self, pod: Pod, conn: Connection, profile: BuilderProfile) -> CredentialPath:
-        """Wire registry connection `conn`'s credentials into `pod`, where `profile`'s builder reads them.
+    def wire_credentials(self, pod: Pod, reg: Registry, profile: BuilderProfile) -> CredentialPath:
+        """Wire registry `reg`'s credentials into `pod`, where `profile`'s builder reads them.
 
         A credential helper's cloud credentials, or the docker config Secret mounted (and the
         builder pointed at it): the one wiring of generated Jobs and of Helm-injected workloads.
         """
-        address = self.addresses[conn.name]
-        provider = self.providers[conn.name]
-        if self.auth[conn.name] == "helper" and provider.helper is not None:
-            return self._helper_credentials(pod, conn, address, profile, provider)
-        return self._mount_credentials(pod, conn, address, profile, provider.name)
+        helper = reg.helper
+        if helper is not None:
+            return self._helper_credentials(pod, reg, profile, helper)
+        return self._mount_credentials(pod, reg, profile)
 
-    def _helper_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
-                            provider: Provider) -> CredentialPath:
+    def _helper_credentials(self, pod: Pod, reg: Registry, profile: BuilderProfile, helper: Helper) -> CredentialPath:
         """Wire a credential helper's cloud credentials: a mounted Secret, env vars, or the pod's identity."""
-        helper = provider.helper
-        assert helper is not None
+        conn = reg.conn
         for name, value in helper.env:
             pod.set_env({"name": name, "value": value}, conn.origin)
         secret = conn.secret
@@ -537,16 +541,15 @@ class Planner:
                             secret.origin.at("mountPath"))
             source = f"Secret {secret.name} mounted at {mount_path}"
         reads = profile.reads({e["name"]: e.get("value", "") for e in pod.env})
-        return CredentialPath(address.auth_key, None, False, None, None, None, None, reads, None,
-                              provider.name, helper.name, source)
+        return CredentialPath(reg.schema.address.auth_key, None, False, None, None, None, None, reads, None,
+                              reg.provider.name, helper.name, source)
 
-    def _registry_ca(self, pod: Pod, build: Build, conn: Connection, address: RegistryAddress,
-                     profile: BuilderProfile) -> RegistryCA | None:
+    def _registry_ca(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile) -> RegistryCA | None:
         """Mount the CA that `schema.ca` names where the builder is told to read it."""
-        name = conn.registry.ca if conn.registry else None
+        name, address = reg.schema.ca, reg.schema.address
         if not name:
             return None
-        origin = conn.origin.at("schema", "ca")
+        origin = reg.conn.origin.at("schema", "ca")
         holder = self.connections.get(name)
         resource, kind = ((holder.config_map, "configMap") if holder and holder.config_map
                           else (holder.secret if holder else None, "secret"))
@@ -571,10 +574,12 @@ class Planner:
 
     def _check_existing_secrets(self) -> None:
         """Each existingSecrets entry names a Secret that a registry connection mounts and nothing else keys."""
+        if not self.existing:
+            return
         mounted: dict[str, list[Connection]] = {}
-        for conn in self.connections.values():
-            if conn.registry is not None and conn.secret is not None and self.auth.get(conn.name) != "helper":
-                mounted.setdefault(conn.secret.name, []).append(conn)
+        for reg in self.registries.values():
+            if reg.conn.secret is not None and reg.auth != "helper":
+                mounted.setdefault(reg.conn.secret.name, []).append(reg.conn)
         for entry in self.existing.values():
             if entry.name in self.credentials:
                 self.error(entry.origin, f"Secret {shown(entry.name)} is generated from credentials, with the key "
@@ -588,27 +593,19 @@ class Planner:
                     self.error(entry.origin, f"connection {shown(conn.name)} already says with secret.items which key "
                                f"of {shown(entry.name)} to mount", "keep one of the two: the catalog's items or this entry")
 
-    def _secret_key(self, name: str) -> tuple[str, str]:
-        """The key that holds a registry Secret's docker config, and who said so."""
-        if name in self.credentials:
-            return DOCKERCONFIGJSON_KEY, "generated"
-        if name in self.existing:
-            return self.existing[name].key, "existingSecrets"
-        return EXISTING_SECRET_KEY, "default"
-
-    def _mount_credentials(self, pod: Pod, conn: Connection, address: RegistryAddress, profile: BuilderProfile,
-                           provider: str) -> CredentialPath:
+    def _mount_credentials(self, pod: Pod, reg: Registry, profile: BuilderProfile) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
-        secret = conn.secret
-        image_reads = profile.reads({})  # where the image looks by itself
+        secret, auth_key, provider = reg.conn.secret, reg.schema.address.auth_key, reg.provider.name
         if secret is None:
-            return CredentialPath(address.auth_key, None, False, None, None, None, None, image_reads, None, provider)
+            return CredentialPath(auth_key, None, False, None, None, None, None, profile.own_reads, None, provider)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
         if secret.items:
             items, key_source = secret.items, "items"
-        else:
-            key, key_source = self._secret_key(secret.name)
+        else:  # the key that holds the docker config, and who said so
+            existing = self.existing.get(secret.name)
+            key, key_source = ((DOCKERCONFIGJSON_KEY, "generated") if generated else (existing.key, "existingSecrets")
+                               if existing else (EXISTING_SECRET_KEY, "default"))
             items = (KeyToPath(key, profile.file_name),)
             if key_source == "default":
                 self._warn_once(Issue(secret.origin.at("name"), f"existing Secret {shown(secret.name)} is mounted by its "
@@ -628,10 +625,10 @@ class Planner:
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
         docker_config = None
-        if image_reads != mounted_file:
+        if profile.own_reads != mounted_file:  # not where the image looks by itself
             docker_config = profile.auth_env_value(mount_path)
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
-        return CredentialPath(address.auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
+        return CredentialPath(auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
                               mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
                               docker_config, provider, key_source=key_source)
 
@@ -658,18 +655,17 @@ def registry_mount(config: GeneratorConfig, connection: str, builder: str) -> Re
     """
     planner = Planner(config, {})
     planner.index()
-    conn = planner.connections.get(connection)
+    reg = planner.registries.get(connection)
     credential = None
     pod = Pod(config.origin, planner.issues)
-    if conn is not None and conn.registry is not None:
-        profile = PROFILES[builder]
-        provider = planner.providers[connection]
+    if reg is not None:
+        conn, provider, profile = reg.conn, reg.provider, PROFILES[builder]
         helper = provider.helper
-        if planner.auth[connection] == "helper" and (helper is None or provider.name not in profile.helpers):
+        if reg.auth == "helper" and (helper is None or provider.name not in profile.helpers):
             planner.error(conn.origin, f"{builder} cannot use the credential helper that connection {shown(connection)} "
                           f"({provider.title}) needs", "annotate the workload for kaniko, or set schema.auth: dockerConfig")
         else:
-            credential = planner.wire_credentials(pod, conn, profile)
+            credential = planner.wire_credentials(pod, reg, profile)
             if pod.env_from and helper is not None:  # the return shape carries env, not envFrom
                 planner.error(conn.secret.origin if conn.secret else conn.origin, f"connection {shown(connection)} "
                               f"gives {helper.name} its credentials through envFrom, which an injected "

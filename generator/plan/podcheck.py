@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from generator.model.builders import BuilderProfile, HostMount, Scratch
+from generator.model.builders import BuilderProfile
 from generator.errors import Issue, Origin
 from generator.plan.pod import Pod
 
@@ -30,14 +30,7 @@ def local_context_dir(context: str, sub_path: str | None) -> str | None:
     return path.rstrip("/") + "/" + sub_path if sub_path else path
 
 
-# computed once per builder (and mount path), not per Job; keyed by the profile fields they read
-@functools.cache
-def _own_paths(scratch: tuple[Scratch, ...], host_mounts: tuple[HostMount, ...], ca_dir: str | None) -> frozenset[str]:
-    """Mounts conngen makes for the builder itself (scratch, node paths, the CA)."""
-    return frozenset({s.path for s in scratch} | {h.path for h in host_mounts} | ({ca_dir} if ca_dir else set()))
-
-
-@functools.cache
+@functools.cache  # once per builder and mount path, not per Job
 def _hidden(image_paths: tuple[str, ...], path: str) -> str | None:
     """The first of the image's own files that a mount at `path` hides, if any."""
     return next((p for p in image_paths if covers(path, p)), None)
@@ -45,11 +38,9 @@ def _hidden(image_paths: tuple[str, ...], path: str) -> str | None:
 
 def check_mounts(pod: Pod, profile: BuilderProfile, context_dir: str | None) -> None:
     """Refuse catalog mounts that hide the image's own files, and Secrets/ConfigMaps in the build context."""
-    own = _own_paths(profile.scratch, profile.host_mounts, profile.ca_dir)
-    volumes = {v["name"]: v for v in pod.volumes}
     for mount in pod.mounts:
         path = mount["mountPath"]
-        if path in own or path == profile.workspace and _scratch_workspace(pod, volumes, path):
+        if path in profile.own_paths or path == profile.workspace and _scratch_workspace(pod, path):
             continue
         origin = pod.origins.get(path)
         hidden = _hidden(profile.image_paths, path)
@@ -57,8 +48,7 @@ def check_mounts(pod: Pod, profile: BuilderProfile, context_dir: str | None) -> 
             pod.issues.append(Issue(origin, f"mountPath {path} hides {hidden} of the {profile.name} image, "
                                     "which the builder needs", _shadow_hint(profile, hidden)))
             continue
-        source = volumes.get(mount["name"], {})
-        if context_dir and ("secret" in source or "configMap" in source):
+        if context_dir and ("secret" in (source := _source(pod, mount)) or "configMap" in source):
             if covers(path, context_dir):
                 pod.issues.append(Issue(origin, f"mountPath {path} hides the build context {context_dir}",
                                         "mount it outside the build context"))
@@ -68,9 +58,14 @@ def check_mounts(pod: Pod, profile: BuilderProfile, context_dir: str | None) -> 
                                         "could put them into the image", "mount it outside the build context"))
 
 
-def _scratch_workspace(pod: Pod, volumes: dict[str, dict], workspace: str) -> bool:
+def _scratch_workspace(pod: Pod, workspace: str) -> bool:
     """Whether an emptyDir is mounted at the workspace: where a clone or fetch step puts the context."""
-    return any(m["mountPath"] == workspace and "emptyDir" in volumes.get(m["name"], {}) for m in pod.mounts)
+    return any(m["mountPath"] == workspace and "emptyDir" in _source(pod, m) for m in pod.mounts)
+
+
+def _source(pod: Pod, mount: dict) -> dict:
+    """The volume a mount mounts (a pod has a few: a scan, not an index built for every pod)."""
+    return next((v for v in pod.volumes if v["name"] == mount["name"]), {})
 
 
 def _shadow_hint(profile: BuilderProfile, hidden: str) -> str:
@@ -109,9 +104,8 @@ def check_modes(pod: Pod, profile: BuilderProfile, security_context: dict | None
     uid, gid = profile.run_as(security_context)
     if uid == 0:
         return
-    volumes = {v["name"]: v for v in pod.volumes}
     for mount in pod.mounts:
-        source = volumes.get(mount["name"], {})
+        source = _source(pod, mount)
         body = source.get("secret") or source.get("configMap")
         if body is None:
             continue
