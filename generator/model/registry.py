@@ -20,6 +20,9 @@ DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 _HOST = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])"
 _AUTHORITY = re.compile(rf"(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?")
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_LABEL, _PART = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", _PATH_COMPONENT.pattern
+# the usual url, nothing in it to normalise: http(s)://, a lowercase host with a '.', no port, a clean path
+_PLAIN = re.compile(rf"(?:(https?)://)?((?:{_LABEL}\.)+{_LABEL})(?:/({_PART}(?:/{_PART})*))?")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
 
@@ -57,6 +60,9 @@ class RegistryAddress(Struct, frozen=True):
 
 def parse_registry_url(url: str) -> RegistryAddress:
     """Split `https://myregistry.com:5000/org/repo` into host and repository prefix."""
+    plain = _PLAIN.fullmatch(url)
+    if plain and plain.group(2) not in DOCKER_HUB_HOSTS:  # what the rules below make of it, in one match
+        return RegistryAddress(plain.group(2), plain.group(3) or "", plain.group(1) == "http")
     rest = url.strip()
     if rest != url or not rest:
         raise AddressError("registry url must not be empty or have surrounding spaces")

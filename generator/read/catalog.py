@@ -51,7 +51,7 @@ def _check_mount_path(value: Any, ctx: Ctx, path: tuple) -> Any:
 
 
 MOUNT_PATH = Custom(_check_mount_path, {"type": "string", "pattern": "^/[^:]*$"},
-                    "absolute path in the container where the volume is mounted")
+                    "absolute path in the container where the volume is mounted", pure=True)
 
 
 def _check_item_path(value: Any, ctx: Ctx, path: tuple) -> Any:
@@ -85,13 +85,13 @@ def _check_mode(value: Any, ctx: Ctx, path: tuple) -> Any:
 
 MODE = Custom(_check_mode, {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 511},
                                       {"type": "string", "pattern": "^(0o)?[0-7]{1,4}$"}]},
-              "file mode: an integer (420) or an octal string (\"0644\")")
+              "file mode: an integer (420) or an octal string (\"0644\")", pure=True)
 
 KEY_TO_PATH = rec(
     "item",
     Field("key", Str("key in the Secret or ConfigMap", pattern=r"[-._a-zA-Z0-9]+",
                      hint="keys contain only letters, digits, '-', '_' and '.'"), required=True),
-    Field("path", Custom(_check_item_path, {"type": "string"}, "file name under the mount path"), required=True),
+    Field("path", Custom(_check_item_path, {"type": "string"}, "file name under the mount path", pure=True), required=True),
     Field("mode", MODE),
 )
 
@@ -106,7 +106,7 @@ def _check_items(value: Any, ctx: Ctx, path: tuple) -> Any:
             out.append(INVALID if key is INVALID else KeyToPath(key, key))
         else:
             checked = KEY_TO_PATH.check(item, ctx, path + (i,))
-            out.append(INVALID if checked is INVALID else KeyToPath(checked["key"], checked["path"], checked["mode"]))
+            out.append(INVALID if checked is INVALID else KeyToPath(checked.key, checked.path, checked.mode))
     return INVALID if INVALID in out else tuple(out)
 
 
@@ -252,8 +252,8 @@ def _check_connection(conn: Rec, ctx: Ctx) -> None:
                       f"add schema: with {', '.join(f.name for f in spec.fields.values() if f.required)}")
         return
     checked = spec.read(conn.schema, ctx, path)
-    if checked is not INVALID and checked.get("kind") not in (None, kind):
-        ctx.error(path + ("kind",), f"schema kind {shown(checked['kind'])} differs from connection kind {shown(kind)}",
+    if checked is not INVALID and checked.kind not in (None, kind):
+        ctx.error(path + ("kind",), f"schema kind {shown(checked.kind)} differs from connection kind {shown(kind)}",
                   "remove schema.kind")
     conn.schema = checked
 
@@ -375,7 +375,7 @@ def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[
         if store_key is not None:
             store = CONNECTION.read(data[store_key], ctx, (store_key,))
             if store is not INVALID:
-                if store["kind"] not in ARTIFACT_KINDS:
+                if store.kind not in ARTIFACT_KINDS:
                     ctx.error((store_key, store.spelled["kind"]), f"an artifacts store must be one of {', '.join(ARTIFACT_KINDS)}")
                 else:
                     connections.append(build_connection(store))

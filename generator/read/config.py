@@ -37,14 +37,14 @@ def _sops_source(ref: dict, ctx: Ctx, path: tuple, whole_ok: bool) -> Any:
     checked = SOPS_REF.check(ref, ctx, path)
     if checked is INVALID:
         return INVALID
-    fmt = file_format(checked["sops"], checked["format"])
-    if fmt == "binary" and checked["key"] is not None:
+    fmt = file_format(checked.sops, checked.format)
+    if fmt == "binary" and checked.key is not None:
         return ctx.error(path + (checked.spelled["key"],), "key does not apply to a binary sops file (the whole file "
                          "is the value)", "remove key, or set format: json|yaml|dotenv")
-    if fmt != "binary" and checked["key"] is None and not whole_ok:
+    if fmt != "binary" and checked.key is None and not whole_ok:
         return ctx.error(path, f"say which key of the {fmt} sops file holds the value",
                          "add key: <name>, e.g. {sops: creds/login.enc.yaml, key: password}")
-    return ValueSource(sops=checked["sops"], key=checked["key"], format=checked["format"], origin=Origin(ctx.file, path))
+    return ValueSource(sops=checked.sops, key=checked.key, format=checked.format, origin=Origin(ctx.file, path))
 
 
 SOPS_REF = rec("sops file reference",
@@ -247,8 +247,8 @@ SECRET_TYPE_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "Opaq
 
 
 def _check_existing_secret(r: Rec, ctx: Ctx) -> None:
-    if (r["type"] is None) == (r["key"] is None):
-        ctx.error(r.origin.path, "say either the Secret's type or its key, not both" if r["type"] else
+    if (r.type is None) == (r.key is None):
+        ctx.error(r.origin.path, "say either the Secret's type or its key, not both" if r.type else
                   "say which key holds the docker config", "type: kubernetes.io/dockerconfigjson, or key: <name>")
 
 
@@ -294,7 +294,7 @@ CONFIG = rec(
                                                           hint="an absolute path on the node, such as "
                                                                "/run/docker.sock"))),
                             "per-builder options", key=Str(enum=sorted(PROFILES) + ["fetch", "git"]))),
-    Field("generatorOptions", rec(
+    Field("generatorOptions", GENERATOR_OPTIONS := rec(
         "generatorOptions",
         Field("disableNameSuffixHash", Bool("do not ask kustomize to hash Secret names"), default=False),
         Field("behavior", Str(enum=["create", "merge", "replace"])),
@@ -313,7 +313,7 @@ CONFIG = rec(
         Field("patch", Bool("the ServiceAccount exists already (e.g. default): emit only metadata.name and "
                             "imagePullSecrets, to merge into it"), default=False),
     ), "ServiceAccounts that pull images with the generated registry Secrets")),
-    Field("jobDefaults", rec(
+    Field("jobDefaults", JOB_DEFAULTS := rec(
         "jobDefaults",
         Field("backoffLimit", Int(minimum=0), default=0),
         Field("ttlSecondsAfterFinished", Int("seconds before a finished Job is deleted; "
@@ -341,14 +341,14 @@ class Paths:
         self.restrictor = restrictor
         self._root = str(self.root)
         self._inside = self._root.rstrip(os.sep) + os.sep
-        self._real_dirs: dict[str, str] = {}  # thousands of credential files share a few directories
+        self._real_dirs: dict[str, tuple[str, frozenset[str] | None]] = {}  # thousands of files share a few
 
     def resolve(self, relative: str, origin: Origin) -> str:
         """The real path of `relative`, a string: thousands of credential files pass through here."""
         try:
             if "\0" in relative:
                 raise ValueError("embedded null byte")
-            path = self._realpath(os.path.join(self._root, relative))
+            path = self._realpath(relative)
         except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a loop of symlinks
             raise UserError([Issue(origin, f"{shown(relative)} is not a usable path ({exc})", "fix the path")]) from None
         if self.restrictor != RESTRICT_NONE and not (path + os.sep).startswith(self._inside):
@@ -357,22 +357,33 @@ class Paths:
                                    f"(CLI: --load-restrictor {RESTRICT_NONE})")])
         return path
 
-    def _realpath(self, joined: str) -> str:
-        """os.path.realpath, with each directory's real path looked up once."""
-        head, tail = os.path.split(joined)
+    def _realpath(self, relative: str) -> str:
+        """os.path.realpath of the root joined with `relative`: each directory resolved and listed once."""
+        cut = relative.rfind(os.sep) + 1
+        head, tail = relative[:cut], relative[cut:]
         if tail in ("", ".", ".."):
-            return os.path.realpath(joined)
-        real_head = self._real_dirs.get(head)
-        if real_head is None:
-            real_head = self._real_dirs[head] = os.path.realpath(head)
-        path = os.path.join(real_head, tail)
-        return os.path.realpath(path) if os.path.islink(path) else path
+            return os.path.realpath(os.path.join(self._root, relative))
+        if head not in self._real_dirs:
+            self._real_dirs[head] = _real_dir(os.path.join(self._root, head))
+        real_head, links = self._real_dirs[head]
+        path = real_head + tail
+        return os.path.realpath(path) if (tail in links if links is not None else os.path.islink(path)) else path
 
     def display(self, path: Path) -> str:
         try:
             return os.path.relpath(path, Path.cwd())
         except ValueError:
             return str(path)
+
+
+def _real_dir(path: str) -> tuple[str, frozenset[str] | None]:
+    """A directory's real path (ending in a separator), and its symlinks from one listing, not an lstat per file."""
+    real = os.path.realpath(path).rstrip(os.sep) + os.sep
+    try:
+        with os.scandir(real) as entries:
+            return real, frozenset(e.name for e in entries if e.is_symlink())
+    except OSError:  # None: each file is asked
+        return real, None
 
 
 def load_config(data: Any, display: str, root: Path, restrictor: str | None = None
@@ -390,60 +401,58 @@ def load_config(data: Any, display: str, root: Path, restrictor: str | None = No
             paths = Paths(root, restrictor or RESTRICT_ROOT)
             _load_catalogs(files, [Origin(display, ("catalog", i)) for i in range(len(files))], paths, ctx.issues)
         return None, ctx.issues
-    paths = Paths(root, restrictor or cfg["loadRestrictor"])
+    paths = Paths(root, restrictor or cfg.loadRestrictor)
     issues = ctx.issues
-    files = cfg["catalog"] or []
+    files = cfg.catalog or []
     origins = [cfg.at("catalog").at(i) if isinstance(data.get(cfg.spelled.get("catalog", "catalog")), list)
                else cfg.at("catalog") for i in range(len(files))]
     connections = _load_catalogs(files, origins, paths, issues)
-    if cfg["connections"] is not None:
-        connections.extend(check_connections(cfg["connections"], ctx, (cfg.spelled["connections"],)))
-    options = cfg["generatorOptions"] or {"disableNameSuffixHash": False, "behavior": None, "labels": None,
-                                          "annotations": None, "secretMode": SECRET_MODE}
+    if cfg.connections is not None:
+        connections.extend(check_connections(cfg.connections, ctx, (cfg.spelled["connections"],)))
+    options = cfg.generatorOptions or GENERATOR_OPTIONS.annotation()  # every key at its default
     credentials = []
-    for secret_name, c in (cfg["credentials"] or {}).items():
+    for secret_name, c in (cfg.credentials or {}).items():
         try:
-            credentials.append(_credential(secret_name, c, paths, options["secretMode"]))
+            credentials.append(_credential(secret_name, c, paths, options.secretMode))
         except UserError as exc:
             issues.extend(exc.issues)
-    pull_secrets = _pull_secrets(cfg, {c.secret_name for c in credentials} | set(cfg["credentials"] or {}), issues)
-    jd = cfg["jobDefaults"] or {"backoffLimit": 0, "ttlSecondsAfterFinished": None, "activeDeadlineSeconds": None,
-                                "serviceAccountName": None, "resources": None}
-    mode = MODES[cfg["lifecycle"]]
-    if jd["ttlSecondsAfterFinished"] is not None and not mode.ttl_allowed:
-        issues.append(Issue(cfg["jobDefaults"].at("ttlSecondsAfterFinished"),  # set, so not the default above
+    pull_secrets = _pull_secrets(cfg, {c.secret_name for c in credentials} | set(cfg.credentials or {}), issues)
+    jd = cfg.jobDefaults or JOB_DEFAULTS.annotation()
+    mode = MODES[cfg.lifecycle]
+    if jd.ttlSecondsAfterFinished is not None and not mode.ttl_allowed:
+        issues.append(Issue(cfg.jobDefaults.at("ttlSecondsAfterFinished"),  # set, so not the default above
                             f"a TTL with lifecycle {mode.name}: {mode.why_no_ttl}",
                             "remove ttlSecondsAfterFinished (an unchanged build keeps its finished Job, so it never "
                             "runs twice), or use lifecycle: argocd or helm, whose hook Jobs are not re-created"))
     templates_dir = None
-    if cfg["templates"]:
+    if cfg.templates:
         try:
-            templates_dir = paths.resolve(cfg["templates"], cfg.at("templates"))
+            templates_dir = paths.resolve(cfg.templates, cfg.at("templates"))
         except UserError as exc:
             issues.extend(exc.issues)
     config = GeneratorConfig(
-        name=cfg["metadata"]["name"],
-        namespace=cfg["metadata"]["namespace"],
+        name=cfg.metadata.name,
+        namespace=cfg.metadata.namespace,
         root=str(paths.root),
         connections=tuple(connections),
         credentials=tuple(credentials),
-        builds=tuple(_build(b) for b in cfg["builds"] or []),
-        builder_images=tuple(sorted((k, v["image"]) for k, v in (cfg["builders"] or {}).items() if v["image"])),
-        builder_security=tuple(sorted((k, v["securityContext"]) for k, v in (cfg["builders"] or {}).items()
-                                      if v["securityContext"] is not None)),
-        docker_socket=_docker_socket(cfg["builders"] or {}, issues),
-        options=GeneratorOptions(options["disableNameSuffixHash"], options["behavior"],
-                                 tuple(sorted((options["labels"] or {}).items())),
-                                 tuple(sorted((options["annotations"] or {}).items()))),
-        job_defaults=JobDefaults(jd["backoffLimit"], jd["ttlSecondsAfterFinished"], jd["activeDeadlineSeconds"],
-                                 jd["serviceAccountName"], jd["resources"]),
+        builds=tuple(_build(b) for b in cfg.builds or []),
+        builder_images=tuple(sorted((k, v.image) for k, v in (cfg.builders or {}).items() if v.image)),
+        builder_security=tuple(sorted((k, v.securityContext) for k, v in (cfg.builders or {}).items()
+                                      if v.securityContext is not None)),
+        docker_socket=_docker_socket(cfg.builders or {}, issues),
+        options=GeneratorOptions(options.disableNameSuffixHash, options.behavior,
+                                 tuple(sorted((options.labels or {}).items())),
+                                 tuple(sorted((options.annotations or {}).items()))),
+        job_defaults=JobDefaults(jd.backoffLimit, jd.ttlSecondsAfterFinished, jd.activeDeadlineSeconds,
+                                 jd.serviceAccountName, jd.resources),
         templates_dir=templates_dir,
         origin=Origin(display),
         pull_secrets=pull_secrets,
         lifecycle=mode.name,
-        strict=cfg["strict"],
-        existing_secrets=tuple(ExistingSecret(name, e["key"] or SECRET_TYPE_KEYS[e["type"]], e["type"], e.origin)
-                               for name, e in (cfg["existingSecrets"] or {}).items()),
+        strict=cfg.strict,
+        existing_secrets=tuple(ExistingSecret(name, e.key or SECRET_TYPE_KEYS[e.type], e.type, e.origin)
+                               for name, e in (cfg.existingSecrets or {}).items()),
         templates_root=None if paths.restrictor == RESTRICT_NONE else str(paths.root),
     )
     return config, issues
@@ -498,15 +507,15 @@ def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullS
     """Each ServiceAccount once, each listing credentials of this config (so kustomize can rename them)."""
     out: list[PullSecrets] = []
     seen: dict[str, int] = {}
-    for i, entry in enumerate(cfg["pullSecrets"] or []):
-        account = entry["serviceAccount"]
+    for i, entry in enumerate(cfg.pullSecrets or []):
+        account = entry.serviceAccount
         if account in seen:
             issues.append(Issue(entry.at("serviceAccount"), f"ServiceAccount {shown(account)} is already listed in "
                                 f"pullSecrets[{seen[account]}]", "list all its secrets in one entry"))
             continue
         seen[account] = i
         secrets: list[str] = []
-        for j, name in enumerate(entry["secrets"]):
+        for j, name in enumerate(entry.secrets):
             if name in secrets:
                 issues.append(Issue(entry.at("secrets").at(j), f"secret {shown(name)} is listed twice", "remove one"))
             elif name not in known:
@@ -515,18 +524,18 @@ def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullS
                                     "generated Secrets, so kustomize can follow their hashed names)"))
             else:
                 secrets.append(name)
-        out.append(PullSecrets(account, tuple(secrets), entry["patch"], entry.origin))
+        out.append(PullSecrets(account, tuple(secrets), entry.patch, entry.origin))
     return tuple(out)
 
 
 def _docker_socket(builders: dict, issues: list[Issue]) -> str | None:
     """The node's Docker socket the dockerizer mounts, where `builders.dockerizer.dockerSocket` moves it."""
     for name, options in builders.items():
-        if options["dockerSocket"] is not None and name != "dockerizer":
+        if options.dockerSocket is not None and name != "dockerizer":
             issues.append(Issue(options.at("dockerSocket"), f"{name} does not use the node's Docker socket",
                                 "set dockerSocket under builders.dockerizer"))
     dockerizer = builders.get("dockerizer")
-    return dockerizer["dockerSocket"] if dockerizer else None
+    return dockerizer.dockerSocket if dockerizer else None
 
 
 def _build(b: Rec) -> Build:

@@ -78,6 +78,7 @@ def nearest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
 
 
 MAX_LISTED = 10  # an enum longer than this is not listed in a message: the nearest values are
+MAX_SHAPES = 1000  # key orders a Record remembers, strings a pure Custom (a document could make one per record)
 
 
 def snake(name: str) -> str:
@@ -339,15 +340,6 @@ class Rec(Struct, kw_only=True, dict=True):
 
         def __setattr__(self, name: str, value: Any) -> None: ...
 
-    def __getitem__(self, name: str) -> Any:
-        return getattr(self, name)
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        setattr(self, name, value)
-
-    def get(self, name: str) -> Any:
-        return getattr(self, name, None)
-
     def at(self, key: str) -> Origin:
         return self.origin.at(self.spelled.get(key, key))
 
@@ -371,6 +363,7 @@ class Record(Spec):
         self.description = description
         self.ignore_unknown = ignore_unknown
         self.validate = validate
+        self.shapes: dict[tuple, tuple[dict[str, str], list[tuple[str, Spec]]]] = {}  # records share a few key orders
         self.aliases = {}
         for f in fields:
             self.aliases[f.name] = f.name
@@ -385,22 +378,22 @@ class Record(Spec):
                          for f in self.fields.values()],
             bases=(Rec,), kw_only=True, forbid_unknown_fields=not self.ignore_unknown)
 
-    @cached_property
-    def _deep(self) -> dict[str, Spec]:
-        return {name: f.spec for name, f in self.fields.items() if f.spec.deep}
-
     def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
         value.origin = Origin(ctx.file, path)
-        value.spelled = dict(zip(raw, raw))
-        deep = self._deep
-        for key, item in raw.items():  # in the document's order, as `check` meets them
-            spec = deep.get(key)
-            if spec is not None:
-                setattr(value, key, spec.finish(getattr(value, key), item, ctx, path + (key,)))
+        keys = tuple(raw)
+        shape = self.shapes.get(keys)
+        if shape is None:  # once per key order: the spellings (shared, never changed) and the keys to finish
+            shape = dict(zip(keys, keys)), [(k, self.fields[k].spec) for k in keys if k in self.fields
+                                            and self.fields[k].spec.deep]
+            if len(self.shapes) < MAX_SHAPES:
+                self.shapes[keys] = shape
+        value.spelled, deep = shape
+        for key, spec in deep:  # in the document's order, as `check` meets them
+            setattr(value, key, spec.finish(getattr(value, key), raw[key], ctx, path + (key,)))
         if self.validate is not None:
             before = len(ctx.issues)
             self.validate(value, ctx)
-            if ctx.failed_since(before):
+            if len(ctx.issues) > before and ctx.failed_since(before):
                 raise Refused
         return value
 
@@ -469,12 +462,16 @@ class Record(Spec):
 
 
 class Custom(Spec):
-    """A value with more than one accepted form; `convert` normalises it or records issues."""
+    """A value with more than one accepted form; `convert` normalises it or records issues.
 
-    def __init__(self, convert: Callable[[Any, Ctx, tuple], Any], schema: dict, description: str = ""):
+    `pure`: a string's conversion depends on nothing else (not its path), so each distinct one is made once."""
+
+    def __init__(self, convert: Callable[[Any, Ctx, tuple], Any], schema: dict, description: str = "",
+                 pure: bool = False):
         self.convert = convert
         self.schema = schema
         self.description = description
+        self.done: dict[str, Any] | None = {} if pure else None
 
     deep = True
 
@@ -483,10 +480,15 @@ class Custom(Spec):
         return self.convert(value, ctx, path)
 
     def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
+        done = self.done if type(raw) is str else None
+        if done is not None and raw in done:
+            return done[raw]
         before = len(ctx.issues)
         out = self.convert(raw, ctx, path)
         if out is INVALID or ctx.failed_since(before):
             raise Refused
+        if done is not None and len(ctx.issues) == before and len(done) < MAX_SHAPES:
+            done[raw] = out
         return out
 
     def json_schema(self) -> dict:

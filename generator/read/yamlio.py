@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -274,7 +275,8 @@ def read_limited(fd: int) -> bytes:
     file is refused by its size before a byte is read, anything else (a pipe, /dev/zero) as soon
     as the limit is passed.
     """
-    if os.fstat(fd).st_size > MAX_FILE_BYTES:
+    info = os.fstat(fd)
+    if info.st_size > MAX_FILE_BYTES:
         raise TooLarge
     chunks, total = [], 0
     while chunk := os.read(fd, 1 << 20):
@@ -282,6 +284,8 @@ def read_limited(fd: int) -> bytes:
         if total > MAX_FILE_BYTES:
             raise TooLarge
         chunks.append(chunk)
+        if total == info.st_size and stat.S_ISREG(info.st_mode):  # all of it: no read more to find the end
+            break
     return b"".join(chunks)
 
 
