@@ -393,7 +393,7 @@ class Record(Spec):
         if self.validate is not None:
             before = len(ctx.issues)
             self.validate(value, ctx)
-            if len(ctx.issues) > before and ctx.failed_since(before):
+            if ctx.failed_since(before):
                 raise Refused
         return value
 

@@ -278,14 +278,17 @@ def read_limited(fd: int) -> bytes:
     info = os.fstat(fd)
     if info.st_size > MAX_FILE_BYTES:
         raise TooLarge
+    regular = stat.S_ISREG(info.st_mode) and info.st_size > 0  # /proc files say 0
+    want = info.st_size + 1 if regular else 1 << 20  # a regular file in one read (thousands of credential files)
     chunks, total = [], 0
-    while chunk := os.read(fd, 1 << 20):
+    while chunk := os.read(fd, want):
         total += len(chunk)
         if total > MAX_FILE_BYTES:
             raise TooLarge
         chunks.append(chunk)
-        if total == info.st_size and stat.S_ISREG(info.st_mode):  # all of it: no read more to find the end
+        if regular and total == info.st_size:  # all of it: no read more to find the end
             break
+        want = 1 << 20
     return b"".join(chunks)
 
 

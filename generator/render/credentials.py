@@ -13,7 +13,7 @@ from typing import Mapping
 
 from generator.render.dockerauth import Problem, checked_config, go_json, login_config
 from generator.errors import Issue, Origin, UserError, shown
-from generator.limits import MAX_FILE_BYTES, MAX_SECRET_BYTES
+from generator.limits import MAX_SECRET_BYTES
 from generator.model.records import Credential, ValueSource
 from generator.read.sops import Decryptor
 from generator.read.yamlio import TooLarge, read_limited
@@ -55,19 +55,10 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
 
 
 def _read_small_file(name: str) -> bytes:
-    """The file's bytes, refusing one over the limit; plain os calls, as thousands are read per render: a regular
-    file in one read of its size and a byte more (a shorter read is its end), anything else on to its end."""
+    """The file's bytes, refusing one over the limit; plain os calls, as thousands are read per render."""
     fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        size = os.fstat(fd).st_size
-        if size > MAX_FILE_BYTES:
-            raise TooLarge
-        data = os.read(fd, size + 1)
-        if len(data) > size:
-            data += read_limited(fd)
-            if len(data) > MAX_FILE_BYTES:
-                raise TooLarge
-        return data
+        return read_limited(fd)
     finally:
         os.close(fd)
 

@@ -204,6 +204,7 @@ class Renderer:
         self.env.filters["yaml"] = self._yaml
         self._builtin = override_dir is None
         self._memo: dict | None = {} if self._builtin else None  # plan records' values; user templates may print anything
+        self._sources: dict[str, bytes] | None = None  # _builtin_sources
         self._open_ended = False  # a `|+` block was printed: PyYAML ends a stream whose last document holds one with `...`
 
     def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> str:
@@ -265,10 +266,15 @@ class Renderer:
 
     def _loop_key(self, names: tuple[str, ...]) -> str:
         """A loop's code depends on its variables and on every built-in template it may write into itself."""
-        directory = str(builtin_templates_dir())
-        sources = sorted(n for n in os.listdir(directory) if n.endswith(".j2"))
-        parts = [part for n in sources for part in (n.encode(), _read(os.path.join(directory, n)))]
+        parts = [part for name, source in self._builtin_sources().items() for part in (name.encode(), source)]
         return precompiled.key(REWRITE, repr(names).encode(), *parts)
+
+    def _builtin_sources(self) -> dict[str, bytes]:
+        """Every built-in template's bytes by name, read once a run: each loop's key covers them all."""
+        if self._sources is None:
+            directory = str(builtin_templates_dir())
+            self._sources = {n: _read(os.path.join(directory, n)) for n in sorted(os.listdir(directory)) if n.endswith(".j2")}
+        return self._sources
 
     def _loop_tree(self, name: str, names: tuple[str, ...]) -> nodes.Template:
         target = [nodes.Name(n, "store") for n in names]
@@ -282,11 +288,11 @@ class Renderer:
     def write_compiled(self) -> list[str]:
         """Write the code of every built-in template and loop for speed/precompiled.py (scripts/compile-templates)."""
         directory = str(builtin_templates_dir())
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".j2"))
-        for name in names:
-            path = os.path.join(directory, name)
-            code = self.env.compile(_read(path).decode("utf-8"), name, path, raw=True)
-            precompiled.write(precompiled.module_file(directory, name), name, code, precompiled.key(REWRITE, _read(path)))
+        sources = self._builtin_sources()
+        names = list(sources)
+        for name, source in sources.items():
+            code = self.env.compile(source.decode("utf-8"), name, os.path.join(directory, name), raw=True)
+            precompiled.write(precompiled.module_file(directory, name), name, code, precompiled.key(REWRITE, source))
         loops = [n for n in names if not n.startswith("_")]
         for name in loops:
             given = variables(name)
