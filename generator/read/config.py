@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+
+import msgspec
 
 from msgspec.structs import replace
 
@@ -83,7 +85,20 @@ def _value_source(allow_literal: bool) -> Custom:
     ref = [{"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"], "additionalProperties": False},
            {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False},
            SOPS_REF.json_schema()]
-    return Custom(convert, {"oneOf": [{"type": "string"}, *ref]})
+    return Custom(convert, {"oneOf": [{"type": "string"}, *ref]}, typed=str | _REF, fast=_env_or_file)
+
+
+_REF = msgspec.defstruct("value source", [("env", Optional[_ENV_REF.annotation], None),
+                                          ("file", Optional[_NOT_EMPTY.annotation], None),
+                                          ("sops", Any, None), ("key", Any, None), ("format", Any, None)],
+                         forbid_unknown_fields=True)
+
+
+def _env_or_file(value: Any, raw: Any, ctx: Ctx, path: tuple) -> ValueSource | None:
+    """{env: NAME} or {file: path}, as msgspec typed it; None for the other forms (`convert` reads them)."""
+    if type(value) is str or len(raw) != 1 or (value.env is None) == (value.file is None):
+        return None
+    return ValueSource(env=value.env, file=value.file, origin=Origin(ctx.file, path))
 
 
 GCP_KEY_USER = "_json_key"  # Google's registries take a service-account key JSON as this user's password
@@ -200,7 +215,15 @@ _ARG = Str(pattern=ARG_TEXT, hint=_ARG_HINT)
 def _check_context(value: Any, ctx: Ctx, path: tuple) -> Any:
     if isinstance(value, str):
         return _ARG.check(value, ctx, path)
-    checked = CONNECTION_CONTEXT.read(value, ctx, path)
+    return _connection_context(CONNECTION_CONTEXT.read(value, ctx, path))
+
+
+def _typed_context(value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
+    """A url as msgspec checked it, or the finished record (the fast path's `_check_context`)."""
+    return value if type(value) is str else _connection_context(CONNECTION_CONTEXT.finish(value, raw, ctx, path))
+
+
+def _connection_context(checked: Any) -> Any:
     if checked is INVALID:
         return INVALID
     return ConnectionContext(checked.connection, checked.revision, checked.origin, checked.path, checked.ssh)
@@ -228,7 +251,8 @@ BUILD = rec(
     Field("context", Custom(_check_context, {"oneOf": [{"type": "string"}, CONNECTION_CONTEXT.json_schema()]},
                             "build context: a URL the builder understands (git://, s3://, gs://, dir://...) "
                             "or a catalog connection: {connection: <git>, revision, ssh}, {connection: <s3|gcs|wasb>, "
-                            "path: <tarball>}, {connection: <volume_claim|host_path>, path: <dir>}")),
+                            "path: <tarball>}, {connection: <volume_claim|host_path>, path: <dir>}",
+                            typed=_ARG.annotation | CONNECTION_CONTEXT.annotation, fast=_typed_context)),
     Field("contextSubPath", Str("sub-directory of the context", pattern=ARG_TEXT, hint=_ARG_HINT)),
     Field("dockerfile", Str("Dockerfile path inside the context", pattern=ARG_TEXT, hint=_ARG_HINT),
           default="Dockerfile"),

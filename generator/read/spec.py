@@ -464,16 +464,24 @@ class Record(Spec):
 class Custom(Spec):
     """A value with more than one accepted form; `convert` normalises it or records issues.
 
-    `pure`: a string's conversion depends on nothing else (not its path), so each distinct one is made once."""
+    `pure`: a string's conversion depends on nothing else (not its path), so each distinct one is made once.
+    `typed`: the msgspec type of the accepted forms; `fast` makes msgspec's conversion of one of them what
+    `convert` makes of the value (None: `convert` reads the raw value), without walking it again."""
 
     def __init__(self, convert: Callable[[Any, Ctx, tuple], Any], schema: dict, description: str = "",
-                 pure: bool = False):
+                 pure: bool = False, typed: Any = Any, fast: Callable[[Any, Any, Ctx, tuple], Any] | None = None):
         self.convert = convert
         self.schema = schema
         self.description = description
         self.done: dict[str, Any] | None = {} if pure else None
+        self.typed = typed
+        self.fast = fast
 
     deep = True
+
+    @cached_property
+    def annotation(self) -> Any:
+        return self.typed
 
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
@@ -484,7 +492,9 @@ class Custom(Spec):
         if done is not None and raw in done:
             return done[raw]
         before = len(ctx.issues)
-        out = self.convert(raw, ctx, path)
+        out = None if self.fast is None else self.fast(value, raw, ctx, path)
+        if out is None:
+            out = self.convert(raw, ctx, path)
         if out is INVALID or ctx.failed_since(before):
             raise Refused
         if done is not None and len(ctx.issues) == before and len(done) < MAX_SHAPES:
