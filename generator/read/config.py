@@ -367,12 +367,23 @@ class Paths:
         self._inside = self._root.rstrip(os.sep) + os.sep
         self._real_dirs: dict[str, tuple[str, frozenset[str] | None]] = {}  # thousands of files share a few
 
-    def resolve(self, relative: str, origin: Origin) -> str:
-        """The real path of `relative`, a string: thousands of credential files pass through here."""
+    def resolve(self, relative: str, origin: Origin | None) -> str:
+        """The real path of `relative`, a string: thousands of credential files pass through here, so each
+        directory is resolved and listed once (os.path.realpath of the root joined with `relative`)."""
+        cut = relative.rfind(os.sep) + 1
+        head, tail = relative[:cut], relative[cut:]
         try:
             if "\0" in relative:
                 raise ValueError("embedded null byte")
-            path = self._realpath(relative)
+            if tail in ("", ".", ".."):
+                path = os.path.realpath(os.path.join(self._root, relative))
+            else:
+                if head not in self._real_dirs:
+                    self._real_dirs[head] = _real_dir(os.path.join(self._root, head))
+                real_head, links = self._real_dirs[head]
+                path = real_head + tail
+                if tail in links if links is not None else os.path.islink(path):
+                    path = os.path.realpath(path)
         except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a loop of symlinks
             raise UserError([Issue(origin, f"{shown(relative)} is not a usable path ({exc})", "fix the path")]) from None
         if self.restrictor != RESTRICT_NONE and not (path + os.sep).startswith(self._inside):
@@ -381,17 +392,13 @@ class Paths:
                                    f"(CLI: --load-restrictor {RESTRICT_NONE})")])
         return path
 
-    def _realpath(self, relative: str) -> str:
-        """os.path.realpath of the root joined with `relative`: each directory resolved and listed once."""
-        cut = relative.rfind(os.sep) + 1
-        head, tail = relative[:cut], relative[cut:]
-        if tail in ("", ".", ".."):
-            return os.path.realpath(os.path.join(self._root, relative))
-        if head not in self._real_dirs:
-            self._real_dirs[head] = _real_dir(os.path.join(self._root, head))
-        real_head, links = self._real_dirs[head]
-        path = real_head + tail
-        return os.path.realpath(path) if (tail in links if links is not None else os.path.islink(path)) else path
+    def anchored(self, source: ValueSource | None) -> ValueSource | None:
+        """A credential value with its file (or sops file) resolved."""
+        if source is not None and source.sops is not None:
+            return replace(source, sops=self.resolve(source.sops, source.origin))
+        if source is None or source.file is None:
+            return source
+        return ValueSource(file=self.resolve(source.file, source.origin), origin=source.origin)
 
     def display(self, path: Path) -> str:
         try:
@@ -500,13 +507,6 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
 
 
 def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential:
-    def anchored(source: ValueSource | None) -> ValueSource | None:
-        if source is not None and source.sops is not None:
-            return replace(source, sops=paths.resolve(source.sops, source.origin or c.origin))
-        if source is None or source.file is None:
-            return source
-        return ValueSource(file=paths.resolve(source.file, source.origin or c.origin), origin=source.origin)
-
     ext = c.externalSecret
     if mode == EXTERNAL_MODE and ext is None:
         raise UserError([Issue(c.origin, f"generatorOptions.secretMode is {EXTERNAL_MODE}, "
@@ -523,8 +523,8 @@ def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential
                                   for r in (ext.remoteRefs.username, ext.remoteRefs.password, ext.remoteRefs.dockerConfig))
         external = ExternalSource(ext.storeRef.name, ext.storeRef.kind, ext.refreshInterval, user, password, config,
                                   ext.origin)
-    return Credential(secret_name, anchored(c.dockerConfig), anchored(c.username), anchored(c.password),
-                      c.email, c.origin, external)
+    return Credential(secret_name, paths.anchored(c.dockerConfig), paths.anchored(c.username),
+                      paths.anchored(c.password), c.email, c.origin, external)
 
 
 def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullSecrets, ...]:
