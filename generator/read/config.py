@@ -218,15 +218,8 @@ def _check_context(value: Any, ctx: Ctx, path: tuple) -> Any:
     return _connection_context(CONNECTION_CONTEXT.read(value, ctx, path))
 
 
-def _typed_context(value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
-    """A url as msgspec checked it, or the finished record (the fast path's `_check_context`)."""
-    return value if type(value) is str else _connection_context(CONNECTION_CONTEXT.finish(value, raw, ctx, path))
-
-
-def _connection_context(checked: Any) -> Any:
-    if checked is INVALID:
-        return INVALID
-    return ConnectionContext(checked.connection, checked.revision, checked.origin, checked.path, checked.ssh)
+def _connection_context(c: Any) -> Any:
+    return INVALID if c is INVALID else ConnectionContext(c.connection, c.revision, c.origin, c.path, c.ssh)
 
 
 CONNECTION_CONTEXT = rec(
@@ -252,7 +245,9 @@ BUILD = rec(
                             "build context: a URL the builder understands (git://, s3://, gs://, dir://...) "
                             "or a catalog connection: {connection: <git>, revision, ssh}, {connection: <s3|gcs|wasb>, "
                             "path: <tarball>}, {connection: <volume_claim|host_path>, path: <dir>}",
-                            typed=_ARG.annotation | CONNECTION_CONTEXT.annotation, fast=_typed_context)),
+                            typed=_ARG.annotation | CONNECTION_CONTEXT.annotation,  # a url msgspec checked, or:
+                            fast=lambda v, raw, ctx, path: v if type(v) is str else _connection_context(
+                                CONNECTION_CONTEXT.finish(v, raw, ctx, path)))),
     Field("contextSubPath", Str("sub-directory of the context", pattern=ARG_TEXT, hint=_ARG_HINT)),
     Field("dockerfile", Str("Dockerfile path inside the context", pattern=ARG_TEXT, hint=_ARG_HINT),
           default="Dockerfile"),
@@ -368,22 +363,11 @@ class Paths:
         self._real_dirs: dict[str, tuple[str, frozenset[str] | None]] = {}  # thousands of files share a few
 
     def resolve(self, relative: str, origin: Origin | None) -> str:
-        """The real path of `relative`, a string: thousands of credential files pass through here, so each
-        directory is resolved and listed once (os.path.realpath of the root joined with `relative`)."""
-        cut = relative.rfind(os.sep) + 1
-        head, tail = relative[:cut], relative[cut:]
+        """The real path of `relative`, a string: thousands of credential files pass through here."""
         try:
             if "\0" in relative:
                 raise ValueError("embedded null byte")
-            if tail in ("", ".", ".."):
-                path = os.path.realpath(os.path.join(self._root, relative))
-            else:
-                if head not in self._real_dirs:
-                    self._real_dirs[head] = _real_dir(os.path.join(self._root, head))
-                real_head, links = self._real_dirs[head]
-                path = real_head + tail
-                if tail in links if links is not None else os.path.islink(path):
-                    path = os.path.realpath(path)
+            path = self._realpath(relative)
         except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a loop of symlinks
             raise UserError([Issue(origin, f"{shown(relative)} is not a usable path ({exc})", "fix the path")]) from None
         if self.restrictor != RESTRICT_NONE and not (path + os.sep).startswith(self._inside):
@@ -391,6 +375,18 @@ class Paths:
                                    f"move the file under the root, or set loadRestrictor: {RESTRICT_NONE} "
                                    f"(CLI: --load-restrictor {RESTRICT_NONE})")])
         return path
+
+    def _realpath(self, relative: str) -> str:
+        """os.path.realpath of the root joined with `relative`: each directory resolved and listed once."""
+        cut = relative.rfind(os.sep) + 1
+        head, tail = relative[:cut], relative[cut:]
+        if tail in ("", ".", ".."):
+            return os.path.realpath(os.path.join(self._root, relative))
+        if head not in self._real_dirs:
+            self._real_dirs[head] = _real_dir(os.path.join(self._root, head))
+        real_head, links = self._real_dirs[head]
+        path = real_head + tail
+        return os.path.realpath(path) if (tail in links if links is not None else os.path.islink(path)) else path
 
     def anchored(self, source: ValueSource | None) -> ValueSource | None:
         """A credential value with its file (or sops file) resolved."""

@@ -473,14 +473,10 @@ class Custom(Spec):
         self.schema = schema
         self.description = description
         self.done: dict[str, Any] | None = {} if pure else None
-        self.typed = typed
+        self.annotation = typed
         self.fast = fast
 
     deep = True
-
-    @cached_property
-    def annotation(self) -> Any:
-        return self.typed
 
     def check(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         ctx.tick()
