@@ -212,15 +212,16 @@ class Planner:
         jobs = []
         job_names: dict[str, Build] = {}
         for build in self.config.builds:
-            job = self._job(build)
+            name = dns_label(build.name)  # the Job's name before the lifecycle may hash it
+            job = self._job(build, name)
             if job is None:
                 continue
-            if job.name in job_names:
+            if name in job_names:
                 self.error(build.origin.at("name"), f"build {shown(build.name)} gives the same Job name "
-                           f"{shown(job.name)} as build {shown(job_names[job.name].name)}", "rename one of the builds")
+                           f"{shown(name)} as build {shown(job_names[name].name)}", "rename one of the builds")
                 continue
-            job_names[job.name] = build
-            jobs.append(self._named(job))
+            job_names[name] = build
+            jobs.append(job)
         self.raise_errors()
         return Plan(tuple(secrets), tuple(jobs), tuple(self.issues), accounts)
 
@@ -309,7 +310,7 @@ class Planner:
                    f"name a registry connection (the catalog's: {listed})")
         return None
 
-    def _job(self, build: Build) -> JobPlan | None:
+    def _job(self, build: Build, name: str) -> JobPlan | None:
         """The build's Job: check what was asked, wire the pod, check the pod, record; None after an error."""
         reg = self._registry(build)
         if reg is None:
@@ -325,7 +326,7 @@ class Planner:
         self._check_pod(pod, build, reg, profile, wiring, security)
         if len(self.issues) > before and any(i.severity == "error" for i in self.issues[before:]):
             return None
-        return self._record(build, reg, profile, pod, wiring, dests, security)
+        return self._record(build, name, reg, profile, pod, wiring, dests, security)
 
     def _check_build(self, build: Build, reg: Registry, profile: BuilderProfile) -> list[str] | None:
         """Refuse what the builder cannot do or the registry would refuse; the images pushed, None if unknowable."""
@@ -390,19 +391,24 @@ class Planner:
                                      "the builder will push over HTTPS", "set schema.insecure: true for a plain-HTTP registry",
                                      severity="warning"))
 
-    def _record(self, build: Build, reg: Registry, profile: BuilderProfile, pod: Pod, wiring: Wiring,
+    def _record(self, build: Build, name: str, reg: Registry, profile: BuilderProfile, pod: Pod, wiring: Wiring,
                 dests: list[str], security: dict | None) -> JobPlan:
-        """The Job as its template prints it (named after the build; `_named` may hash the name)."""
-        name = dns_label(build.name)
+        """The Job as its template prints it, under its lifecycle's name: in hashed modes `<name>-<hash>`.
+
+        The hash covers everything its pod template is made of, so the record is first made with
+        the fields a Job may change in place (its own annotations, backoffLimit, TTL, deadline)
+        left out: changing them updates the Job instead of running the build again. So is the
+        credential route, which `explain` and the render check read and no template prints.
+        """
         config = self.config
         defaults = config.job_defaults
         labels = self.job_labels[profile.name].copy()
         labels["app.kubernetes.io/instance"] = name
         step, schema = wiring.step, reg.schema
-        return JobPlan(
-            name=name, build=build.name, namespace=config.namespace, builder=profile.name,
+        inputs = JobPlan(
+            name="", build=build.name, namespace=config.namespace, builder=profile.name,
             template=profile.template, image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations=self.job_annotations,
+            labels=labels, annotations={},
             pod_annotations=dict(sorted(pod.annotations.items())),
             destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
@@ -412,30 +418,22 @@ class Planner:
             git_clone=step if isinstance(step, GitClone) else None,
             context_fetch=step if isinstance(step, ContextFetch) else None,
             resources=build.resources if build.resources is not None else defaults.resources,
-            backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
-            active_deadline_seconds=defaults.active_deadline_seconds,
-            service_account_name=defaults.service_account_name, credential=wiring.credential,
+            backoff_limit=0, ttl_seconds_after_finished=None, active_deadline_seconds=None,
+            service_account_name=defaults.service_account_name, credential=None,  # type: ignore[arg-type]
             security_context=security, registry_ca=wiring.registry_ca,
         )
+        if self.lifecycle.hashed_names:
+            name = hashed_job_name(name, inputs, self.job_templates[inputs.template])
+        return structs.replace(inputs, name=name, annotations=self.job_annotations,
+                               backoff_limit=defaults.backoff_limit,
+                               ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
+                               active_deadline_seconds=defaults.active_deadline_seconds, credential=wiring.credential)
 
     def _warn_once(self, warning: Issue) -> None:
         """A warning said once, however many builds meet it (its message names what it is about)."""
         if warning.message not in self.warned:
             self.warned.add(warning.message)
             self.issues.append(warning)
-
-    def _named(self, job: JobPlan) -> JobPlan:
-        """The Job under its lifecycle's name: in hashed modes, a hash of everything its pod template is made of.
-
-        Fields a Job may change in place (its own annotations, backoffLimit, TTL, deadline) are
-        left out, so changing them updates the Job instead of running the build again; so is the
-        credential route, which `explain` and the render check read and no template prints.
-        """
-        if not self.lifecycle.hashed_names:
-            return job
-        inputs = structs.replace(job, name="", annotations={}, backoff_limit=0, ttl_seconds_after_finished=None,
-                                 active_deadline_seconds=None, credential=None)
-        return structs.replace(job, name=hashed_job_name(job.name, inputs, self.job_templates[job.template]))
 
     def _index_provider(self, conn: Connection, schema: RegistrySchema) -> Registry:
         """Resolve the connection's provider and auth mode; refuse what the provider cannot do."""
