@@ -24,6 +24,8 @@ _LABEL, _PART = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", _PATH_COMPONENT.pattern
 # the usual url, nothing in it to normalise: http(s)://, a lowercase host with a '.', no port, a clean path
 _PLAIN = re.compile(rf"(?:(https?)://)?((?:{_LABEL}\.)+{_LABEL})(?:/({_PART}(?:/{_PART})*))?")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
+# a valid image, host check aside: components, then an optional tag; anything else takes the checks one by one
+_IMAGE = re.compile(rf"({_PART}(?:/{_PART})*)(?::({_TAG.pattern}))?")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
 
 
@@ -117,6 +119,10 @@ def _check_path(parts: list[str]) -> None:
 
 def split_image(image: str) -> tuple[str, str | None]:
     """Check an image given relative to its registry; return (repository, tag)."""
+    valid = _IMAGE.fullmatch(image)
+    first, slash, _ = image.partition("/")
+    if valid and not (slash and ("." in first or first == "localhost")):  # one match for the usual image
+        return valid.group(1), valid.group(2)
     if "://" in image:
         raise AddressError("image must not contain a URL scheme",
                            "write the image as name:tag; the connection url gives the host")

@@ -17,7 +17,8 @@ from generator.model.records import Build, Connection, Credential, GeneratorConf
 from generator.model.lifecycle import MODES, hashed_job_name
 from generator.model.names import dns_label
 from generator.plan.pod import Pod, expose, resource_volume, use_connection
-from generator.plan.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
+from generator.plan.podcheck import (cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir,
+                                     pod_reads)
 from generator.model.providers import CA_KEY, PROVIDER_INFO, Helper, Provider, detect, in_cluster, namespace_problem
 from generator.model.records import RegistrySchema
 from generator.model.registry import AddressError, image_destinations, split_image
@@ -188,6 +189,7 @@ class Planner:
         security = dict(config.builder_security)
         # each builder's securityContext: the config's, else the profile's; one dict its Jobs share
         self.security = {name: security.get(name, dict(p.security_context or {})) or None for name, p in PROFILES.items()}
+        self.users = {name: p.run_as(self.security[name]) for name, p in PROFILES.items()}  # uid, gid of each builder
         self.contexts = ContextPlanner(self.connections, self.images, self.issues)
         self.labels = dict(config.options.labels)  # the config's own, on every object
         # each builder's Job labels, the instance (the Job's name) left to fill in
@@ -245,8 +247,10 @@ class Planner:
         for reg in self.registries.values():
             if reg.conn.secret is not None:
                 users.setdefault(reg.conn.secret.name, []).append(reg)
-        used = (self.connections.get(name) for b in self.config.builds for name in (b.connection, *b.extra_connections))
-        mounted = {c.secret.name for c in used if c is not None and c.secret is not None}  # Secrets some build's pod mounts
+        builds = self.config.builds
+        used = {b.connection for b in builds}.union(*(b.extra_connections for b in builds if b.extra_connections))
+        mounted = {c.secret.name for name in used  # Secrets some build's pod mounts
+                   if (c := self.connections.get(name)) is not None and c.secret is not None}
         options = self.config.options
         base_annotations = {**dict(options.annotations), **dict(self.lifecycle.other_annotations)}
         behavior = {BEHAVIOR: options.behavior} if options.behavior else {}
@@ -322,11 +326,10 @@ class Planner:
             return None
         pod = Pod(build.origin, self.issues)
         wiring = self._wire(pod, build, reg, profile)
-        security = self.security[profile.name]
-        self._check_pod(pod, build, reg, profile, wiring, security)
+        self._check_pod(pod, build, reg, profile, wiring)
         if len(self.issues) > before and any(i.severity == "error" for i in self.issues[before:]):
             return None
-        return self._record(build, name, reg, profile, pod, wiring, dests, security)
+        return self._record(build, name, reg, profile, pod, wiring, dests)
 
     def _check_build(self, build: Build, reg: Registry, profile: BuilderProfile) -> list[str] | None:
         """Refuse what the builder cannot do or the registry would refuse; the images pushed, None if unknowable."""
@@ -375,14 +378,13 @@ class Planner:
             pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
         return Wiring(credential, registry_ca, context, step)
 
-    def _check_pod(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile, wiring: Wiring,
-                   security: dict | None) -> None:
+    def _check_pod(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile, wiring: Wiring) -> None:
         """Refuse a wired pod the builder could not run in or read from; warn about how it will push."""
         conn = reg.conn
         check_mounts(pod, profile, local_context_dir(wiring.context, build.context_sub_path))
         check_credentials_env(pod, profile, wiring.credential.mounted_file, wiring.credential.secret, conn.origin)
         cache_warning(pod, profile, build.cache, build.origin)
-        check_modes(pod, profile, security)
+        check_modes(pod, profile, self.users[profile.name])
         if reg.schema.insecure:
             for note in profile.notes:
                 self.issues.append(Issue(conn.origin.at("schema", "insecure"), note, severity="warning"))
@@ -392,7 +394,7 @@ class Planner:
                                      severity="warning"))
 
     def _record(self, build: Build, name: str, reg: Registry, profile: BuilderProfile, pod: Pod, wiring: Wiring,
-                dests: list[str], security: dict | None) -> JobPlan:
+                dests: list[str]) -> JobPlan:
         """The Job as its template prints it, under its lifecycle's name: in hashed modes `<name>-<hash>`.
 
         The hash covers everything its pod template is made of, so the record is first made with
@@ -409,7 +411,7 @@ class Planner:
             name="", build=build.name, namespace=config.namespace, builder=profile.name,
             template=profile.template, image=self.images.get(profile.name, profile.image),
             labels=labels, annotations={},
-            pod_annotations=dict(sorted(pod.annotations.items())),
+            pod_annotations=dict(sorted(pod.annotations.items())) if pod.annotations else {},
             destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
             dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
             insecure_registries=(schema.address.host,) if schema.insecure else (),
@@ -420,7 +422,7 @@ class Planner:
             resources=build.resources if build.resources is not None else defaults.resources,
             backoff_limit=0, ttl_seconds_after_finished=None, active_deadline_seconds=None,
             service_account_name=defaults.service_account_name, credential=None,  # type: ignore[arg-type]
-            security_context=security, registry_ca=wiring.registry_ca,
+            security_context=self.security[profile.name], registry_ca=wiring.registry_ca,
         )
         if self.lifecycle.hashed_names:
             name = hashed_job_name(name, inputs, self.job_templates[inputs.template])
@@ -468,8 +470,7 @@ class Planner:
     def _check_provider(self, build: Build, reg: Registry, repository: str, profile: BuilderProfile) -> None:
         """Combinations of builder and registry that would only fail once the Job runs."""
         conn, address, provider = reg.conn, reg.schema.address, reg.provider
-        problem = namespace_problem(provider, address.host, address.path, repository)
-        if problem:
+        if provider.namespace_depth and (problem := namespace_problem(provider, address.host, address.path, repository)):
             self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {shown(conn.name)} or to the image")
         helper = reg.helper
         if helper is not None and provider.name not in profile.helpers:
@@ -538,7 +539,7 @@ class Planner:
                 pod.set_env({"name": helper.file_env, "value": f"{mount_path.rstrip('/')}/{key_file}"},
                             secret.origin.at("mountPath"))
             source = f"Secret {secret.name} mounted at {mount_path}"
-        reads = profile.reads({e["name"]: e.get("value", "") for e in pod.env})
+        reads = pod_reads(pod, profile)
         return CredentialPath(reg.schema.address.auth_key, None, False, None, None, None, None, reads, None,
                               reg.provider.name, helper.name, source)
 
@@ -627,7 +628,7 @@ class Planner:
             docker_config = profile.auth_env_value(mount_path)
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
         return CredentialPath(auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
-                              mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
+                              mount_path, mounted_file, pod_reads(pod, profile),
                               docker_config, provider, key_source=key_source)
 
 def make_plan(config: GeneratorConfig, job_templates: Mapping[str, str]) -> Plan:
