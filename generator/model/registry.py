@@ -52,11 +52,11 @@ class RegistryAddress(Struct, frozen=True):
     @property
     def auth_key(self) -> str:
         """The `auths` key kubectl writes and every builder looks up for this registry."""
-        return DOCKER_HUB_AUTH_KEY if self.docker_hub else self.host
+        return DOCKER_HUB_AUTH_KEY if self.host in DOCKER_HUB_HOSTS else self.host
 
     @property
     def repository_prefix(self) -> str:
-        host = "docker.io" if self.docker_hub else self.host
+        host = "docker.io" if self.host in DOCKER_HUB_HOSTS else self.host
         return f"{host}/{self.path}" if self.path else host
 
 

@@ -139,7 +139,7 @@ class Wiring(Struct, frozen=True):
     step: GitClone | ContextFetch | None  # the init step that brings the context, when the builder cannot
 
 
-class Registry(NamedTuple):
+class Registry(Struct, frozen=True):
     """A registry connection as planning uses it, worked out once however many builds push there."""
 
     conn: Connection
@@ -147,6 +147,7 @@ class Registry(NamedTuple):
     provider: Provider
     auth: str  # dockerConfig or helper: schema.auth, else the provider's default
     helper: Helper | None  # the credential helper asked instead of a docker config (auth helper), if it has one
+    auth_key: str  # schema.address.auth_key
 
 
 class ServiceAccountPlan(Struct, frozen=True):
@@ -270,7 +271,7 @@ class Planner:
                 continue
             for reg in conns:
                 self._check_generated_items(reg.conn)
-            servers = sorted({reg.schema.address.auth_key for reg in conns})
+            servers = sorted({reg.auth_key for reg in conns})
             # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
             # its name (a renamed one would change every Job's pod template): kustomize must not hash either
             hash_name = not options.disable_name_suffix_hash and cred.external is None and name not in mounted
@@ -383,7 +384,8 @@ class Planner:
         conn = reg.conn
         check_mounts(pod, profile, local_context_dir(wiring.context, build.context_sub_path))
         check_credentials_env(pod, profile, wiring.credential.mounted_file, wiring.credential.secret, conn.origin)
-        cache_warning(pod, profile, build.cache, build.origin)
+        if build.cache:
+            cache_warning(pod, profile, build.origin)
         check_modes(pod, profile, self.users[profile.name])
         if reg.schema.insecure:
             for note in profile.notes:
@@ -442,7 +444,7 @@ class Planner:
         address = schema.address
         provider = PROVIDER_INFO[schema.provider or detect(address.host)]
         auth = schema.auth or provider.default_auth
-        reg = Registry(conn, schema, provider, auth, provider.helper if auth == "helper" else None)
+        reg = Registry(conn, schema, provider, auth, provider.helper if auth == "helper" else None, address.auth_key)
         if auth == "helper" and provider.helper is None:
             self.error(conn.origin.at("schema", "auth"), f"{provider.title} has no credential helper",
                        "remove auth: helper; the connection's secret is then a docker config.json "
@@ -540,7 +542,7 @@ class Planner:
                             secret.origin.at("mountPath"))
             source = f"Secret {secret.name} mounted at {mount_path}"
         reads = pod_reads(pod, profile)
-        return CredentialPath(reg.schema.address.auth_key, None, False, None, None, None, None, reads, None,
+        return CredentialPath(reg.auth_key, None, False, None, None, None, None, reads, None,
                               reg.provider.name, helper.name, source)
 
     def _registry_ca(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile) -> RegistryCA | None:
@@ -594,13 +596,20 @@ class Planner:
 
     def _mount_credentials(self, pod: Pod, reg: Registry, profile: BuilderProfile) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
-        secret, auth_key, provider = reg.conn.secret, reg.schema.address.auth_key, reg.provider.name
+        secret, auth_key, provider = reg.conn.secret, reg.auth_key, reg.provider.name
         if secret is None:
             return CredentialPath(auth_key, None, False, None, None, None, None, profile.own_reads, None, provider)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
         if secret.items:
             items, key_source = secret.items, "items"
+            key = next((i.key for i in items if i.path == profile.file_name), None)
+            if key is None:
+                self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
+                           f"{', '.join(i.path for i in items)}",
+                           f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}} "
+                           f"for a kubernetes.io/dockerconfigjson Secret, {{key: config.json, path: {profile.file_name}}} "
+                           "for one made as Polyaxon's docs make it")
         else:  # the key that holds the docker config, and who said so
             existing = self.existing.get(secret.name)
             key, key_source = ((DOCKERCONFIGJSON_KEY, "generated") if generated else (existing.key, "existingSecrets")
@@ -613,13 +622,6 @@ class Planner:
                                       f"docker-registry holds {DOCKERCONFIGJSON_KEY} instead: say which in the generator "
                                       f"config, existingSecrets: {{{secret.name}: {{type: kubernetes.io/dockerconfigjson}}}} "
                                       "(or {type: Opaque} to confirm this one)", severity="warning"))
-        wanted = [i for i in items if i.path == profile.file_name]
-        if not wanted:
-            self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
-                       f"{', '.join(i.path for i in items)}",
-                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}} "
-                       f"for a kubernetes.io/dockerconfigjson Secret, {{key: config.json, path: {profile.file_name}}} "
-                       "for one made as Polyaxon's docs make it")
         source = resource_volume("secret", secret.name, items, secret.default_mode)
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
@@ -627,7 +629,7 @@ class Planner:
         if profile.own_reads != mounted_file:  # not where the image looks by itself
             docker_config = profile.auth_env_value(mount_path)
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
-        return CredentialPath(auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
+        return CredentialPath(auth_key, secret.name, generated, volume, key,
                               mount_path, mounted_file, pod_reads(pod, profile),
                               docker_config, provider, key_source=key_source)
 
