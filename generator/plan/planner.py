@@ -409,23 +409,18 @@ class Planner:
         labels = self.job_labels[profile.name].copy()
         labels["app.kubernetes.io/instance"] = name
         step, schema = wiring.step, reg.schema
+        # positional, in JobPlan's field order: msgspec matching 31 keywords by name cost a tenth of planning
         inputs = JobPlan(
-            name="", build=build.name, namespace=config.namespace, builder=profile.name,
-            template=profile.template, image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations={},
-            pod_annotations=dict(sorted(pod.annotations.items())) if pod.annotations else {},
-            destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
-            dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
-            insecure_registries=(schema.address.host,) if schema.insecure else (),
-            env=tuple(pod.env), env_from=tuple(pod.env_from),
-            volume_mounts=tuple(pod.mounts), volumes=tuple(pod.volumes), workspace=profile.workspace,
-            git_clone=step if isinstance(step, GitClone) else None,
-            context_fetch=step if isinstance(step, ContextFetch) else None,
-            resources=build.resources if build.resources is not None else defaults.resources,
-            backoff_limit=0, ttl_seconds_after_finished=None, active_deadline_seconds=None,
-            service_account_name=defaults.service_account_name, credential=None,  # type: ignore[arg-type]
-            security_context=self.security[profile.name], registry_ca=wiring.registry_ca,
-        )
+            "", build.name, config.namespace, profile.name, profile.template,  # name .. template
+            self.images.get(profile.name, profile.image), labels, {},  # image, labels, annotations
+            dict(sorted(pod.annotations.items())) if pod.annotations else {},  # pod_annotations
+            tuple(dests), wiring.context, build.context_sub_path, build.dockerfile, build.cache, build.build_args,
+            (schema.address.host,) if schema.insecure else (),  # insecure_registries
+            tuple(pod.env), tuple(pod.env_from), tuple(pod.mounts), tuple(pod.volumes), profile.workspace,
+            step if isinstance(step, GitClone) else None, step if isinstance(step, ContextFetch) else None,
+            build.resources if build.resources is not None else defaults.resources,
+            0, None, None, defaults.service_account_name,  # backoff_limit, TTL, deadline, service_account_name
+            None, self.security[profile.name], wiring.registry_ca)  # type: ignore[arg-type]  # credential ..
         if self.lifecycle.hashed_names:
             name = hashed_job_name(name, inputs, self.job_templates[inputs.template])
         return structs.replace(inputs, name=name, annotations=self.job_annotations,
