@@ -69,13 +69,6 @@ def read_resource_list(text: str) -> dict:
     return doc
 
 
-def _is_file(name: str) -> bool:
-    try:
-        return Path(name).is_file()
-    except OSError:  # a name too long to be a file
-        return False
-
-
 def to_result(issue: Issue, config_display: str, config: dict) -> dict:
     """A KRM `results` entry: message, severity and, where known, the file, field and resource."""
     message = issue.message + (f" (hint: {issue.hint})" if issue.hint else "")
@@ -90,7 +83,7 @@ def to_result(issue: Issue, config_display: str, config: dict) -> dict:
         ref = {"apiVersion": config.get("apiVersion"), "kind": config.get("kind"), "name": metadata.get("name"),
                "namespace": metadata.get("namespace")}
         out["resourceRef"] = {k: v for k, v in ref.items() if isinstance(v, str)}
-    if origin.file != INPUT and _is_file(origin.file):
+    if origin.file != INPUT and os.path.isfile(origin.file):  # False, not an error, for a name too long to be one
         out["file"] = {"path": origin.file}
     if origin.path:
         out["field"] = {"path": dotted(origin.path)}
