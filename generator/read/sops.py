@@ -83,10 +83,7 @@ class Decryptor:
         if fmt == "binary":
             assert isinstance(doc, str)
             return doc[:-1] if doc.endswith("\n") else doc
-        if source.key is None:
-            raise self._fail(source, f"say which key of {_shown(source.sops)} holds the value",
-                             "add key: <name> next to sops:")
-        assert isinstance(doc, dict)
+        assert isinstance(doc, dict) and source.key is not None  # the config's check asks for a key here
         if source.key not in doc:
             keys = ", ".join(sorted(map(str, doc))) or "none"
             raise self._fail(source, f"{_shown(source.sops)} has no key {shown(source.key)}", f"keys present: {keys}")
