@@ -159,9 +159,7 @@ def check_plugin(environ: Mapping[str, str]) -> list[Check]:
         return [Check("plugin", FAIL, f"{state.path} is not executable; kustomize fails with "
                                       "'unexecutable plugin at: ...'",
                       f"`chmod +x {state.path}` or `conngen install`")]
-    checks = [Check("plugin", OK, f"installed at {state.path}")]
-    checks.append(_check_plugin_version(state, environ))
-    return checks
+    return [Check("plugin", OK, f"installed at {state.path}"), _check_plugin_version(state, environ)]
 
 
 def _check_plugin_version(state: PluginState, environ: Mapping[str, str]) -> Check:

@@ -270,14 +270,13 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
                               "in one namespace would collide", "pass --post-renderer-args --release "
                               "--post-renderer-args <release name>", severity="warning"))
     result = generate(config, environ, warnings)
-    generated = []
-    for obj in result.objects:
+    generated = result.objects
+    for obj in generated:
         annotations = obj["metadata"].get("annotations") or {}
         for key in _KUSTOMIZE_ONLY:
             annotations.pop(key, None)
         if "annotations" in obj["metadata"] and not annotations:
             del obj["metadata"]["annotations"]
-        generated.append(obj)
     chart: dict[tuple[str, str, str], str] = {}
     for doc in docs:
         for node in doc.nodes:
