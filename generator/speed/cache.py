@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # types only: this module loads nothing beyond the standard l
     from generator.model.records import GeneratorConfig, ValueSource
     from generator.plan.planner import Plan
 
-FORMAT = 3  # bump when the entry layout changes
+FORMAT = 4  # bump when the entry layout changes
 MAX_ENTRIES = 256  # oldest entries beyond this are removed when one is stored
 MAX_ENTRY = 64 * 1024 * 1024  # a larger entry file is not read
 MAX_TREE = 1000  # a templates directory with more files than this is not cached
@@ -164,7 +164,7 @@ def _sha(path: str) -> str | None:
         return None
 
 
-def _tree(directory: str, suffix: str = "", recursive: bool = True) -> dict[str, str | None]:
+def _tree(directory: str, suffix: str = "") -> dict[str, str | None]:
     """Every file under conngen's own `directory` (names relative to it) with its sha256."""
     found: dict[str, str | None] = {}
     pending = [""]
@@ -177,7 +177,7 @@ def _tree(directory: str, suffix: str = "", recursive: bool = True) -> dict[str,
         for entry in entries:
             name = os.path.join(sub, entry.name)
             if entry.is_dir():
-                if recursive and entry.name != "__pycache__":
+                if entry.name != "__pycache__":
                     pending.append(name)
             elif entry.name.endswith(suffix):
                 found[name] = _sha(entry.path)
@@ -368,8 +368,8 @@ class Probe:
             file = getattr(sys.modules.get(name), "__file__", None)
             if isinstance(file, str):
                 files[file] = _sha(file)
-        trees = [[builtin_templates, "", True, _tree(builtin_templates)],
-                 [PACKAGE_DIR, ".py", True, _tree(PACKAGE_DIR, ".py")]]
+        trees = [[builtin_templates, "", _tree(builtin_templates)],
+                 [PACKAGE_DIR, ".py", _tree(PACKAGE_DIR, ".py")]]
         templates = None
         if config.templates_dir:
             tree = _user_tree(config.templates_dir)
@@ -392,7 +392,7 @@ def _changed(entry: dict) -> str | None:
     changed = next((path for path, sha in entry["files"].items() if _sha(path) != sha), None)
     if changed:
         return f"{changed} changed"
-    if any(_tree(d, suffix, recursive) != files for d, suffix, recursive, files in entry["trees"]):
+    if any(_tree(d, suffix) != files for d, suffix, files in entry["trees"]):
         return "a directory it depends on (templates, credentials) changed"
     if entry["templates"] is not None and _user_tree(entry["templates"][0]) != entry["templates"][1]:
         return "the templates directory changed"
