@@ -84,7 +84,7 @@ def _build(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) 
     err.write(shown.getvalue())
     out.write(stream)
     if slot is not None:  # the entry keeps the objects with their Secrets' values taken out
-        kept = slot.store(data, display, config, result.plan, result.objects or read_stream(stream), stream,
+        kept = slot.store(data, config, result.plan, result.objects or read_stream(stream), stream,
                           shown.getvalue(), yaml_stream, str(builtin_templates_dir()), read)
         note(f"render cache: stored {slot.path}" if kept else
              "render cache: not stored (this build's inputs cannot be replayed without a value, or the cache "

@@ -298,16 +298,15 @@ class Probe:
             text = text.replace(secret["placeholder"], b2a_base64(data, newline=False).decode("ascii"))
         return text, entry["warnings"]
 
-    def store(self, data: object, display: str, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str,
-              warnings: str, dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str] = ()) -> bool:
+    def store(self, data: object, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str, warnings: str,
+              dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str] = ()) -> bool:
         """Keep this build for next time, if it can be kept without any secret-derived text.
 
-        `display` is the kustomization's own file for the config (warnings name its lines),
-        `dump` writes objects as the stream does, `builtin_templates` is render's directory,
-        `read` the kustomization's files that were read to find `display`.
+        `dump` writes objects as the stream does and `builtin_templates` is render's directory (passed
+        in: render imports this package), `read` the kustomization's files read to find the config's own.
         """
         try:
-            entry = self._entry(data, display, config, plan, objects, stream, warnings, dump, builtin_templates, read)
+            entry = self._entry(data, config, plan, objects, stream, warnings, dump, builtin_templates, read)
         except Exception:  # noqa: BLE001 - the build already succeeded; a cache that cannot keep it just misses
             return False
         key = _key(self.directory, create=True) if entry is not None and private_dir(self.directory, True) else None
@@ -324,9 +323,8 @@ class Probe:
         _prune(self.directory)
         return True
 
-    def _entry(self, data: object, display: str, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str,
-               warnings: str, dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str]
-               ) -> dict | None:
+    def _entry(self, data: object, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str, warnings: str,
+               dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str]) -> dict | None:
         if config.templates_dir and os.path.exists(os.path.join(config.templates_dir, "secret.yaml.j2")):
             return None
         secrets: list[dict] = []
