@@ -261,11 +261,6 @@ def check_sops(environ: Mapping[str, str]) -> list[Check]:
     return checks
 
 
-def run_checks(environ: Mapping[str, str]) -> list[Check]:
-    return (check_tools(environ) + check_roots(environ) + check_plugin(environ) + check_flags() + check_helm(environ)
-            + check_sops(environ))
-
-
 def _text(checks: list[Check]) -> str:
     lines = []
     for c in checks:
@@ -279,7 +274,9 @@ def _text(checks: list[Check]) -> str:
 @format_option
 def doctor(fmt: str) -> int:
     """Check that kustomize can run conngen here, and say how to fix what is missing (exit 1 if a build would fail)."""
-    checks = run_checks(os.environ)
+    environ = os.environ
+    checks = (check_tools(environ) + check_roots(environ) + check_plugin(environ) + check_flags() + check_helm(environ)
+              + check_sops(environ))
     ok = all(c.status != FAIL for c in checks)
     if fmt == "json":
         click.echo(json.dumps({"ok": ok, "version": __version__, "checks": [structs.asdict(c) for c in checks]}, indent=2))
