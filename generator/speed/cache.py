@@ -237,7 +237,6 @@ class Probe:
 
     def __init__(self, directory: str, config_file: str, root: str):
         self.directory = directory
-        self.config_file = config_file
         self.root = root
         with open(config_file, "rb") as fh:
             config_bytes = fh.read(MAX_FILE_BYTES + 1)  # /dev/zero: the full path refuses it, by the same limit
