@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Mapping
 
@@ -51,18 +52,13 @@ class PluginState(Struct, frozen=True):
 def plugin_state(environ: Mapping[str, str]) -> PluginState:
     root, root_exists = chosen_root(environ)
     path = root.joinpath(*PLUGIN_PATH)
-    python: str | None = None
-    version: str | None = None
     exists = path.is_file()
+    head: list[str] = []
     if exists:
-        try:
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                head = [fh.readline().rstrip("\n") for _ in range(5)]
-        except OSError:
-            head = []
-        if head and head[0].startswith("#!"):
-            python = head[0][2:].strip()
-        version = next((m.group(1) for line in head if (m := _MARKER.fullmatch(line))), None)
+        with suppress(OSError), path.open(encoding="utf-8", errors="replace") as fh:
+            head = [fh.readline().rstrip("\n") for _ in range(5)]
+    python = head[0][2:].strip() if head and head[0].startswith("#!") else None
+    version = next((m.group(1) for line in head if (m := _MARKER.fullmatch(line))), None)
     return PluginState(path, root_exists, exists, exists and os.access(path, os.X_OK), python, version)
 
 

