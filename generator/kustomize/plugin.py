@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
+from generator import __version__
 from generator.speed.collector import process_entry
 from generator.exits import EXIT_OK, EXIT_USAGE, EXIT_USER, guarded
 
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write("conngen: error: standard output is closed\n")
         return EXIT_USER
     if args[1:] == ["--version"]:  # `conngen doctor` asks the installed plugin itself
-        return guarded(_print_version, sys.stderr, _printer(sys.stderr))
+        return guarded(lambda: print(__version__), sys.stderr, _printer(sys.stderr))
     if len(args) >= 2:
         return run(args[1], sys.stdout, sys.stderr, dict(os.environ))
     if sys.stdin is None or sys.stdin.isatty():
@@ -110,12 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from generator.kustomize import krm
 
     return krm.run(None, sys.stdout, sys.stderr, dict(os.environ))
-
-
-def _print_version() -> None:
-    from generator import __version__
-
-    print(__version__)
 
 
 if __name__ == "__main__":
