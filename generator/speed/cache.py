@@ -167,20 +167,12 @@ def _sha(path: str) -> str | None:
 def _tree(directory: str, suffix: str = "") -> dict[str, str | None]:
     """Every file under conngen's own `directory` (names relative to it) with its sha256."""
     found: dict[str, str | None] = {}
-    pending = [""]
-    while pending:
-        sub = pending.pop()
-        try:
-            entries = list(os.scandir(os.path.join(directory, sub)))
-        except OSError:
-            continue
-        for entry in entries:
-            name = os.path.join(sub, entry.name)
-            if entry.is_dir():
-                if entry.name != "__pycache__":
-                    pending.append(name)
-            elif entry.name.endswith(suffix):
-                found[name] = _sha(entry.path)
+    for parent, dirs, files in os.walk(directory, followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if name.endswith(suffix):
+                path = os.path.join(parent, name)
+                found[os.path.relpath(path, directory)] = _sha(path)
     return found
 
 
