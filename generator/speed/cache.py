@@ -169,10 +169,10 @@ def _tree(directory: str, suffix: str = "") -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for parent, dirs, files in os.walk(directory, followlinks=True):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
+        relative = os.path.relpath(parent, directory)  # once a directory: per file it costs a cached build ~1 ms
         for name in files:
             if name.endswith(suffix):
-                path = os.path.join(parent, name)
-                found[os.path.relpath(path, directory)] = _sha(path)
+                found[os.path.join(relative, name)] = _sha(os.path.join(parent, name))
     return found
 
 
