@@ -384,8 +384,7 @@ class Planner:
         conn = reg.conn
         check_mounts(pod, profile, local_context_dir(wiring.context, build.context_sub_path))
         check_credentials_env(pod, profile, wiring.credential.mounted_file, wiring.credential.secret, conn.origin)
-        if build.cache:
-            cache_warning(pod, profile, build.origin)
+        cache_warning(pod, profile, build.cache, build.origin)
         check_modes(pod, profile, self.users[profile.name])
         if reg.schema.insecure:
             for note in profile.notes:

@@ -126,8 +126,8 @@ def check_modes(pod: Pod, profile: BuilderProfile, user: tuple[int, int]) -> Non
                                         "(the volume is read-only anyway), or leave the mode out (0644)"))
 
 
-def cache_warning(pod: Pod, profile: BuilderProfile, build: Origin) -> None:
+def cache_warning(pod: Pod, profile: BuilderProfile, cache: bool, build: Origin) -> None:
     """Say what `cache: true` really does where that is not a layer cache (the dockerizer)."""
-    if profile.cache_note:
+    if cache and profile.cache_note:
         pod.issues.append(Issue(build.at("cache"), profile.cache_note, "leave cache off unless every build pushes a new tag",
                                 severity="warning"))
