@@ -208,7 +208,10 @@ def test_the_fast_path_accepts_well_formed_values(name: str) -> None:
     def run(value: Any) -> None:
         accepted.append(_agree(_SPECS[name], value))
 
-    run()
+    for _ in range(6):  # a drawn registry url is seldom well formed: 60 draws accept none about one time in twenty
+        run()
+        if any(accepted):
+            break
     assert any(accepted)
 
 
