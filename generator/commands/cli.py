@@ -228,8 +228,7 @@ def install() -> None:
     if quiet():
         return
     click.echo(f"installed {target}")
-    default = target.parents[3] in (Path.home() / ".config" / "kustomize" / "plugin",)
-    env = "" if default else f"KUSTOMIZE_PLUGIN_HOME={root} "
+    env = "" if root == Path.home() / ".config" / "kustomize" / "plugin" else f"KUSTOMIZE_PLUGIN_HOME={root} "
     click.echo(f"build with: {env}kubectl kustomize --enable-alpha-plugins <dir>")
     click.echo(f"        or: {env}kustomize build --enable-alpha-plugins <dir>")
 

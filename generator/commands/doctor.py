@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Mapping
 
@@ -51,18 +52,13 @@ class PluginState(Struct, frozen=True):
 def plugin_state(environ: Mapping[str, str]) -> PluginState:
     root, root_exists = chosen_root(environ)
     path = root.joinpath(*PLUGIN_PATH)
-    python: str | None = None
-    version: str | None = None
     exists = path.is_file()
+    head: list[str] = []
     if exists:
-        try:
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                head = [fh.readline().rstrip("\n") for _ in range(5)]
-        except OSError:
-            head = []
-        if head and head[0].startswith("#!"):
-            python = head[0][2:].strip()
-        version = next((m.group(1) for line in head if (m := _MARKER.fullmatch(line))), None)
+        with suppress(OSError), path.open(encoding="utf-8", errors="replace") as fh:
+            head = [fh.readline().rstrip("\n") for _ in range(5)]
+    python = head[0][2:].strip() if head and head[0].startswith("#!") else None
+    version = next((m.group(1) for line in head if (m := _MARKER.fullmatch(line))), None)
     return PluginState(path, root_exists, exists, exists and os.access(path, os.X_OK), python, version)
 
 
@@ -159,9 +155,7 @@ def check_plugin(environ: Mapping[str, str]) -> list[Check]:
         return [Check("plugin", FAIL, f"{state.path} is not executable; kustomize fails with "
                                       "'unexecutable plugin at: ...'",
                       f"`chmod +x {state.path}` or `conngen install`")]
-    checks = [Check("plugin", OK, f"installed at {state.path}")]
-    checks.append(_check_plugin_version(state, environ))
-    return checks
+    return [Check("plugin", OK, f"installed at {state.path}"), _check_plugin_version(state, environ)]
 
 
 def _check_plugin_version(state: PluginState, environ: Mapping[str, str]) -> Check:
@@ -263,11 +257,6 @@ def check_sops(environ: Mapping[str, str]) -> list[Check]:
     return checks
 
 
-def run_checks(environ: Mapping[str, str]) -> list[Check]:
-    return (check_tools(environ) + check_roots(environ) + check_plugin(environ) + check_flags() + check_helm(environ)
-            + check_sops(environ))
-
-
 def _text(checks: list[Check]) -> str:
     lines = []
     for c in checks:
@@ -281,7 +270,9 @@ def _text(checks: list[Check]) -> str:
 @format_option
 def doctor(fmt: str) -> int:
     """Check that kustomize can run conngen here, and say how to fix what is missing (exit 1 if a build would fail)."""
-    checks = run_checks(os.environ)
+    environ = os.environ
+    checks = (check_tools(environ) + check_roots(environ) + check_plugin(environ) + check_flags() + check_helm(environ)
+              + check_sops(environ))
     ok = all(c.status != FAIL for c in checks)
     if fmt == "json":
         click.echo(json.dumps({"ok": ok, "version": __version__, "checks": [structs.asdict(c) for c in checks]}, indent=2))

@@ -57,10 +57,11 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _Document(Struct):
-    """One chunk of helm's stream: its exact text, and its nodes once parsed."""
+    """One chunk of helm's stream: its exact text, and its nodes and their data once parsed."""
 
     text: str
     nodes: list[yaml.Node]
+    values: list[Any]  # each node's data, as read before conngen changed anything
     source: str | None
     changed: bool = False
 
@@ -73,12 +74,11 @@ def _split(text: str) -> list[_Document]:
         source = _SOURCE.search(chunk)
         try:
             nodes = [n for n in yaml.compose_all(chunk, Loader=_Loader) if n is not None]
-            for node in nodes:
-                _value(node)  # a Python tag or a list as a key is refused here, once, for the whole document
+            values = [_value(n) for n in nodes]  # a Python tag or a list as a key: refused here, once
         except yaml.YAMLError as exc:
             raise _unreadable(exc, i, source.group(1) if source else None) from None
         if nodes:
-            docs.append(_Document(chunk, nodes, source.group(1) if source else None))
+            docs.append(_Document(chunk, nodes, values, source.group(1) if source else None))
     return docs
 
 
@@ -213,8 +213,7 @@ def chart_release(docs: list[_Document]) -> str | None:
     """The release name the chart's own objects carry in `app.kubernetes.io/instance`, if they agree."""
     found: dict[str, str] = {}
     for doc in docs:
-        for node in doc.nodes:
-            data = _value(node)
+        for data in doc.values:
             labels = _mapping(_mapping(data).get("metadata")).get("labels")
             value = labels.get(INSTANCE_LABEL) if isinstance(labels, dict) else None
             if isinstance(value, str) and value:
@@ -270,18 +269,16 @@ def post_render(text: str, config: GeneratorConfig, environ: Mapping[str, str],
                               "in one namespace would collide", "pass --post-renderer-args --release "
                               "--post-renderer-args <release name>", severity="warning"))
     result = generate(config, environ, warnings)
-    generated = []
-    for obj in result.objects:
+    generated = result.objects
+    for obj in generated:
         annotations = obj["metadata"].get("annotations") or {}
         for key in _KUSTOMIZE_ONLY:
             annotations.pop(key, None)
         if "annotations" in obj["metadata"] and not annotations:
             del obj["metadata"]["annotations"]
-        generated.append(obj)
     chart: dict[tuple[str, str, str], str] = {}
     for doc in docs:
-        for node in doc.nodes:
-            data = _value(node)
+        for node, data in zip(doc.nodes, doc.values):
             if not isinstance(data, dict):
                 continue
             chart[_key(data)] = _describe(data, doc.source)

@@ -34,29 +34,24 @@ def chosen_root(environ: Mapping[str, str]) -> tuple[Path, bool]:
     return roots[0], False
 
 
-def plugin_script(python: str) -> str:
-    """The plugin executable. For this very interpreter it starts with `-S`: site's start-up work
-    (.pth files, about 50 ms here) would be paid on every kustomize build, so the paths site
-    added for this install are written into the script instead."""
+def plugin_script() -> str:
+    """The plugin executable, run by this interpreter with `-S`: site's start-up work (.pth files,
+    about 50 ms here) would be paid on every kustomize build, so the paths site added for this
+    install are written into the script instead."""
     from generator import __version__
 
-    lines = [f"#!{python}", _MARKER,
-             f"# conngen {__version__}", "import sys"]
-    if Path(python).resolve() == Path(sys.executable).resolve():
-        package_root = str(Path(__file__).resolve().parents[2])
-        paths = list(dict.fromkeys([package_root] + [p for p in sys.path[1:] if p and os.path.exists(p)]))
-        lines[0] += " -S"
-        lines.append(f"sys.path[:0] = {paths!r}")
-    lines += ["from generator.kustomize.plugin import main", "sys.exit(main())", ""]
-    return "\n".join(lines)
+    package_root = str(Path(__file__).resolve().parents[2])
+    paths = list(dict.fromkeys([package_root] + [p for p in sys.path[1:] if p and os.path.exists(p)]))
+    return "\n".join([f"#!{sys.executable} -S", _MARKER, f"# conngen {__version__}", "import sys",
+                      f"sys.path[:0] = {paths!r}", "from generator.kustomize.plugin import main", "sys.exit(main())", ""])
 
 
-def install(environ: Mapping[str, str], python: str | None = None) -> Path:
+def install(environ: Mapping[str, str]) -> Path:
     root, _ = chosen_root(environ)
     target = root.joinpath(*PLUGIN_PATH)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(plugin_script(python or sys.executable), encoding="utf-8")
+    tmp.write_text(plugin_script(), encoding="utf-8")
     tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
     os.replace(tmp, target)
     return target

@@ -62,18 +62,12 @@ def _sources(cred: Any) -> str:
     return ", ".join(parts)
 
 
-def strict_option(fn: Callable) -> Callable:
-    return click.option("--strict", is_flag=True, help="Treat warnings as errors (also `strict: true` in the config).")(fn)
-
-
-def format_option(fn: Callable) -> Callable:
-    return click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text",
-                        help="Output format.")(fn)
-
-
-def templates_option(fn: Callable) -> Callable:
-    return click.option("--templates", type=click.Path(file_okay=False, exists=True),
-                        help="Directory of template overrides.")(fn)
+# click's option decorators make a new option each time they are applied, so one serves every command
+strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors (also `strict: true` in the config).")
+format_option = click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text",
+                             help="Output format.")
+templates_option = click.option("--templates", type=click.Path(file_okay=False, exists=True),
+                                help="Directory of template overrides.")
 
 
 def verbosity(fn: Callable) -> Callable:

@@ -26,7 +26,6 @@ from generator.read.stdin import STDIN as INPUT
 RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
 #: Annotation prefixes the orchestrator owns (kyaml kioutil); never compared, never emitted.
 RESERVED_PREFIXES = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/")
-SEVERITIES = ("error", "warning", "info")
 #: How errors name a config that is not a file of the kustomization (kpt, a pipe).
 FUNCTION_CONFIG = "<functionConfig>"
 
@@ -69,18 +68,10 @@ def read_resource_list(text: str) -> dict:
     return doc
 
 
-def _is_file(name: str) -> bool:
-    try:
-        return Path(name).is_file()
-    except OSError:  # a name too long to be a file
-        return False
-
-
 def to_result(issue: Issue, config_display: str, config: dict) -> dict:
     """A KRM `results` entry: message, severity and, where known, the file, field and resource."""
     message = issue.message + (f" (hint: {issue.hint})" if issue.hint else "")
-    out: dict[str, Any] = {"message": message,
-                           "severity": issue.severity if issue.severity in SEVERITIES else "error"}
+    out: dict[str, Any] = {"message": message, "severity": issue.severity}  # error or warning, as KRM spells them
     origin = issue.origin
     if origin is None:
         return out
@@ -90,7 +81,7 @@ def to_result(issue: Issue, config_display: str, config: dict) -> dict:
         ref = {"apiVersion": config.get("apiVersion"), "kind": config.get("kind"), "name": metadata.get("name"),
                "namespace": metadata.get("namespace")}
         out["resourceRef"] = {k: v for k, v in ref.items() if isinstance(v, str)}
-    if origin.file != INPUT and _is_file(origin.file):
+    if origin.file != INPUT and os.path.isfile(origin.file):  # False, not an error, for a name too long to be one
         out["file"] = {"path": origin.file}
     if origin.path:
         out["field"] = {"path": dotted(origin.path)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
+from generator import __version__
 from generator.speed.collector import process_entry
 from generator.exits import EXIT_OK, EXIT_USAGE, EXIT_USER, guarded
 
@@ -84,7 +85,7 @@ def _build(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) 
     err.write(shown.getvalue())
     out.write(stream)
     if slot is not None:  # the entry keeps the objects with their Secrets' values taken out
-        kept = slot.store(data, display, config, result.plan, result.objects or read_stream(stream), stream,
+        kept = slot.store(data, config, result.plan, result.objects or read_stream(stream), stream,
                           shown.getvalue(), yaml_stream, str(builtin_templates_dir()), read)
         note(f"render cache: stored {slot.path}" if kept else
              "render cache: not stored (this build's inputs cannot be replayed without a value, or the cache "
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write("conngen: error: standard output is closed\n")
         return EXIT_USER
     if args[1:] == ["--version"]:  # `conngen doctor` asks the installed plugin itself
-        return guarded(_print_version, sys.stderr, _printer(sys.stderr))
+        return guarded(lambda: print(__version__), sys.stderr, _printer(sys.stderr))
     if len(args) >= 2:
         return run(args[1], sys.stdout, sys.stderr, dict(os.environ))
     if sys.stdin is None or sys.stdin.isatty():
@@ -110,12 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from generator.kustomize import krm
 
     return krm.run(None, sys.stdout, sys.stderr, dict(os.environ))
-
-
-def _print_version() -> None:
-    from generator import __version__
-
-    print(__version__)
 
 
 if __name__ == "__main__":

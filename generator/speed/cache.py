@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # types only: this module loads nothing beyond the standard l
     from generator.model.records import GeneratorConfig, ValueSource
     from generator.plan.planner import Plan
 
-FORMAT = 3  # bump when the entry layout changes
+FORMAT = 4  # bump when the entry layout changes
 MAX_ENTRIES = 256  # oldest entries beyond this are removed when one is stored
 MAX_ENTRY = 64 * 1024 * 1024  # a larger entry file is not read
 MAX_TREE = 1000  # a templates directory with more files than this is not cached
@@ -164,23 +164,15 @@ def _sha(path: str) -> str | None:
         return None
 
 
-def _tree(directory: str, suffix: str = "", recursive: bool = True) -> dict[str, str | None]:
+def _tree(directory: str, suffix: str = "") -> dict[str, str | None]:
     """Every file under conngen's own `directory` (names relative to it) with its sha256."""
     found: dict[str, str | None] = {}
-    pending = [""]
-    while pending:
-        sub = pending.pop()
-        try:
-            entries = list(os.scandir(os.path.join(directory, sub)))
-        except OSError:
-            continue
-        for entry in entries:
-            name = os.path.join(sub, entry.name)
-            if entry.is_dir():
-                if recursive and entry.name != "__pycache__":
-                    pending.append(name)
-            elif entry.name.endswith(suffix):
-                found[name] = _sha(entry.path)
+    for parent, dirs, files in os.walk(directory, followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        relative = os.path.relpath(parent, directory)  # once a directory: per file it costs a cached build ~1 ms
+        for name in files:
+            if name.endswith(suffix):
+                found[os.path.join(relative, name)] = _sha(os.path.join(parent, name))
     return found
 
 
@@ -237,7 +229,6 @@ class Probe:
 
     def __init__(self, directory: str, config_file: str, root: str):
         self.directory = directory
-        self.config_file = config_file
         self.root = root
         with open(config_file, "rb") as fh:
             config_bytes = fh.read(MAX_FILE_BYTES + 1)  # /dev/zero: the full path refuses it, by the same limit
@@ -298,16 +289,15 @@ class Probe:
             text = text.replace(secret["placeholder"], b2a_base64(data, newline=False).decode("ascii"))
         return text, entry["warnings"]
 
-    def store(self, data: object, display: str, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str,
-              warnings: str, dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str] = ()) -> bool:
+    def store(self, data: object, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str, warnings: str,
+              dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str] = ()) -> bool:
         """Keep this build for next time, if it can be kept without any secret-derived text.
 
-        `display` is the kustomization's own file for the config (warnings name its lines),
-        `dump` writes objects as the stream does, `builtin_templates` is render's directory,
-        `read` the kustomization's files that were read to find `display`.
+        `dump` writes objects as the stream does and `builtin_templates` is render's directory (passed
+        in: render imports this package), `read` the kustomization's files read to find the config's own.
         """
         try:
-            entry = self._entry(data, display, config, plan, objects, stream, warnings, dump, builtin_templates, read)
+            entry = self._entry(data, config, plan, objects, stream, warnings, dump, builtin_templates, read)
         except Exception:  # noqa: BLE001 - the build already succeeded; a cache that cannot keep it just misses
             return False
         key = _key(self.directory, create=True) if entry is not None and private_dir(self.directory, True) else None
@@ -324,9 +314,8 @@ class Probe:
         _prune(self.directory)
         return True
 
-    def _entry(self, data: object, display: str, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str,
-               warnings: str, dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str]
-               ) -> dict | None:
+    def _entry(self, data: object, config: GeneratorConfig, plan: Plan, objects: list[dict], stream: str, warnings: str,
+               dump: Callable[[list[dict]], str], builtin_templates: str, read: Sequence[str]) -> dict | None:
         if config.templates_dir and os.path.exists(os.path.join(config.templates_dir, "secret.yaml.j2")):
             return None
         secrets: list[dict] = []
@@ -368,8 +357,8 @@ class Probe:
             file = getattr(sys.modules.get(name), "__file__", None)
             if isinstance(file, str):
                 files[file] = _sha(file)
-        trees = [[builtin_templates, "", True, _tree(builtin_templates)],
-                 [PACKAGE_DIR, ".py", True, _tree(PACKAGE_DIR, ".py")]]
+        trees = [[builtin_templates, "", _tree(builtin_templates)],
+                 [PACKAGE_DIR, ".py", _tree(PACKAGE_DIR, ".py")]]
         templates = None
         if config.templates_dir:
             tree = _user_tree(config.templates_dir)
@@ -392,7 +381,7 @@ def _changed(entry: dict) -> str | None:
     changed = next((path for path, sha in entry["files"].items() if _sha(path) != sha), None)
     if changed:
         return f"{changed} changed"
-    if any(_tree(d, suffix, recursive) != files for d, suffix, recursive, files in entry["trees"]):
+    if any(_tree(d, suffix) != files for d, suffix, files in entry["trees"]):
         return "a directory it depends on (templates, credentials) changed"
     if entry["templates"] is not None and _user_tree(entry["templates"][0]) != entry["templates"][1]:
         return "the templates directory changed"
