@@ -83,9 +83,9 @@ class BuilderProfile(Struct, frozen=True, dict=True):  # dict: room for the cach
     description: str = ""
     notes: tuple[str, ...] = field(default=())
 
-    @property
+    @functools.cached_property
     def template(self) -> str:
-        """The template its Jobs are rendered with."""
+        """The template its Jobs are rendered with (asked for every Job)."""
         return f"{self.name}.yaml.j2"
 
     @property

@@ -88,16 +88,16 @@ def detect(host: str) -> str:
         return "quay"
     if name == "gcr.io" or name.endswith((".gcr.io", ".pkg.dev")):
         return "gcr"
-    if _ECR.fullmatch(name) or name == "public.ecr.aws":
+    if ".dkr.ecr" in name and _ECR.fullmatch(name) or name == "public.ecr.aws":
         return "ecr"
-    if _ACR.fullmatch(name):
+    if ".azurecr." in name and _ACR.fullmatch(name):
         return "acr"
     return "generic"
 
 
 def in_cluster(host: str) -> bool:
     """A registry reached through a cluster Service name (`<svc>.<ns>.svc.cluster.local:5000`)."""
-    return bool(_IN_CLUSTER.fullmatch(host))
+    return ".svc" in host and bool(_IN_CLUSTER.fullmatch(host))
 
 
 def namespace_problem(provider: Provider, host: str, path: str, repository: str) -> str | None:

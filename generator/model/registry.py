@@ -24,6 +24,8 @@ _LABEL, _PART = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", _PATH_COMPONENT.pattern
 # the usual url, nothing in it to normalise: http(s)://, a lowercase host with a '.', no port, a clean path
 _PLAIN = re.compile(rf"(?:(https?)://)?((?:{_LABEL}\.)+{_LABEL})(?:/({_PART}(?:/{_PART})*))?")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
+# a valid image, host check aside: components, then an optional tag; anything else takes the checks one by one
+_IMAGE = re.compile(rf"({_PART}(?:/{_PART})*)(?::({_TAG.pattern}))?")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
 
 
@@ -50,11 +52,11 @@ class RegistryAddress(Struct, frozen=True):
     @property
     def auth_key(self) -> str:
         """The `auths` key kubectl writes and every builder looks up for this registry."""
-        return DOCKER_HUB_AUTH_KEY if self.docker_hub else self.host
+        return DOCKER_HUB_AUTH_KEY if self.host in DOCKER_HUB_HOSTS else self.host
 
     @property
     def repository_prefix(self) -> str:
-        host = "docker.io" if self.docker_hub else self.host
+        host = "docker.io" if self.host in DOCKER_HUB_HOSTS else self.host
         return f"{host}/{self.path}" if self.path else host
 
 
@@ -117,6 +119,10 @@ def _check_path(parts: list[str]) -> None:
 
 def split_image(image: str) -> tuple[str, str | None]:
     """Check an image given relative to its registry; return (repository, tag)."""
+    valid = _IMAGE.fullmatch(image)
+    first, slash, _ = image.partition("/")
+    if valid and not (slash and ("." in first or first == "localhost")):  # one match for the usual image
+        return valid.group(1), valid.group(2)
     if "://" in image:
         raise AddressError("image must not contain a URL scheme",
                            "write the image as name:tag; the connection url gives the host")

@@ -17,7 +17,8 @@ from generator.model.records import Build, Connection, Credential, GeneratorConf
 from generator.model.lifecycle import MODES, hashed_job_name
 from generator.model.names import dns_label
 from generator.plan.pod import Pod, expose, resource_volume, use_connection
-from generator.plan.podcheck import cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir
+from generator.plan.podcheck import (cache_warning, check_credentials_env, check_modes, check_mounts, local_context_dir,
+                                     pod_reads)
 from generator.model.providers import CA_KEY, PROVIDER_INFO, Helper, Provider, detect, in_cluster, namespace_problem
 from generator.model.records import RegistrySchema
 from generator.model.registry import AddressError, image_destinations, split_image
@@ -138,7 +139,7 @@ class Wiring(Struct, frozen=True):
     step: GitClone | ContextFetch | None  # the init step that brings the context, when the builder cannot
 
 
-class Registry(NamedTuple):
+class Registry(Struct, frozen=True):
     """A registry connection as planning uses it, worked out once however many builds push there."""
 
     conn: Connection
@@ -146,6 +147,7 @@ class Registry(NamedTuple):
     provider: Provider
     auth: str  # dockerConfig or helper: schema.auth, else the provider's default
     helper: Helper | None  # the credential helper asked instead of a docker config (auth helper), if it has one
+    auth_key: str  # schema.address.auth_key
 
 
 class ServiceAccountPlan(Struct, frozen=True):
@@ -188,6 +190,7 @@ class Planner:
         security = dict(config.builder_security)
         # each builder's securityContext: the config's, else the profile's; one dict its Jobs share
         self.security = {name: security.get(name, dict(p.security_context or {})) or None for name, p in PROFILES.items()}
+        self.users = {name: p.run_as(self.security[name]) for name, p in PROFILES.items()}  # uid, gid of each builder
         self.contexts = ContextPlanner(self.connections, self.images, self.issues)
         self.labels = dict(config.options.labels)  # the config's own, on every object
         # each builder's Job labels, the instance (the Job's name) left to fill in
@@ -212,15 +215,16 @@ class Planner:
         jobs = []
         job_names: dict[str, Build] = {}
         for build in self.config.builds:
-            job = self._job(build)
+            name = dns_label(build.name)  # the Job's name before the lifecycle may hash it
+            job = self._job(build, name)
             if job is None:
                 continue
-            if job.name in job_names:
+            if name in job_names:
                 self.error(build.origin.at("name"), f"build {shown(build.name)} gives the same Job name "
-                           f"{shown(job.name)} as build {shown(job_names[job.name].name)}", "rename one of the builds")
+                           f"{shown(name)} as build {shown(job_names[name].name)}", "rename one of the builds")
                 continue
-            job_names[job.name] = build
-            jobs.append(self._named(job))
+            job_names[name] = build
+            jobs.append(job)
         self.raise_errors()
         return Plan(tuple(secrets), tuple(jobs), tuple(self.issues), accounts)
 
@@ -244,8 +248,10 @@ class Planner:
         for reg in self.registries.values():
             if reg.conn.secret is not None:
                 users.setdefault(reg.conn.secret.name, []).append(reg)
-        used = (self.connections.get(name) for b in self.config.builds for name in (b.connection, *b.extra_connections))
-        mounted = {c.secret.name for c in used if c is not None and c.secret is not None}  # Secrets some build's pod mounts
+        builds = self.config.builds
+        used = {b.connection for b in builds}.union(*(b.extra_connections for b in builds if b.extra_connections))
+        mounted = {c.secret.name for name in used  # Secrets some build's pod mounts
+                   if (c := self.connections.get(name)) is not None and c.secret is not None}
         options = self.config.options
         base_annotations = {**dict(options.annotations), **dict(self.lifecycle.other_annotations)}
         behavior = {BEHAVIOR: options.behavior} if options.behavior else {}
@@ -265,7 +271,7 @@ class Planner:
                 continue
             for reg in conns:
                 self._check_generated_items(reg.conn)
-            servers = sorted({reg.schema.address.auth_key for reg in conns})
+            servers = sorted({reg.auth_key for reg in conns})
             # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
             # its name (a renamed one would change every Job's pod template): kustomize must not hash either
             hash_name = not options.disable_name_suffix_hash and cred.external is None and name not in mounted
@@ -309,7 +315,7 @@ class Planner:
                    f"name a registry connection (the catalog's: {listed})")
         return None
 
-    def _job(self, build: Build) -> JobPlan | None:
+    def _job(self, build: Build, name: str) -> JobPlan | None:
         """The build's Job: check what was asked, wire the pod, check the pod, record; None after an error."""
         reg = self._registry(build)
         if reg is None:
@@ -321,11 +327,10 @@ class Planner:
             return None
         pod = Pod(build.origin, self.issues)
         wiring = self._wire(pod, build, reg, profile)
-        security = self.security[profile.name]
-        self._check_pod(pod, build, reg, profile, wiring, security)
+        self._check_pod(pod, build, reg, profile, wiring)
         if len(self.issues) > before and any(i.severity == "error" for i in self.issues[before:]):
             return None
-        return self._record(build, reg, profile, pod, wiring, dests, security)
+        return self._record(build, name, reg, profile, pod, wiring, dests)
 
     def _check_build(self, build: Build, reg: Registry, profile: BuilderProfile) -> list[str] | None:
         """Refuse what the builder cannot do or the registry would refuse; the images pushed, None if unknowable."""
@@ -374,14 +379,13 @@ class Planner:
             pod.mount(scratch.name, {"emptyDir": {}}, scratch.path, False, build.origin)
         return Wiring(credential, registry_ca, context, step)
 
-    def _check_pod(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile, wiring: Wiring,
-                   security: dict | None) -> None:
+    def _check_pod(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile, wiring: Wiring) -> None:
         """Refuse a wired pod the builder could not run in or read from; warn about how it will push."""
         conn = reg.conn
         check_mounts(pod, profile, local_context_dir(wiring.context, build.context_sub_path))
         check_credentials_env(pod, profile, wiring.credential.mounted_file, wiring.credential.secret, conn.origin)
         cache_warning(pod, profile, build.cache, build.origin)
-        check_modes(pod, profile, security)
+        check_modes(pod, profile, self.users[profile.name])
         if reg.schema.insecure:
             for note in profile.notes:
                 self.issues.append(Issue(conn.origin.at("schema", "insecure"), note, severity="warning"))
@@ -390,33 +394,38 @@ class Planner:
                                      "the builder will push over HTTPS", "set schema.insecure: true for a plain-HTTP registry",
                                      severity="warning"))
 
-    def _record(self, build: Build, reg: Registry, profile: BuilderProfile, pod: Pod, wiring: Wiring,
-                dests: list[str], security: dict | None) -> JobPlan:
-        """The Job as its template prints it (named after the build; `_named` may hash the name)."""
-        name = dns_label(build.name)
+    def _record(self, build: Build, name: str, reg: Registry, profile: BuilderProfile, pod: Pod, wiring: Wiring,
+                dests: list[str]) -> JobPlan:
+        """The Job as its template prints it, under its lifecycle's name: in hashed modes `<name>-<hash>`.
+
+        The hash covers everything its pod template is made of, so the record is first made with
+        the fields a Job may change in place (its own annotations, backoffLimit, TTL, deadline)
+        left out: changing them updates the Job instead of running the build again. So is the
+        credential route, which `explain` and the render check read and no template prints.
+        """
         config = self.config
         defaults = config.job_defaults
         labels = self.job_labels[profile.name].copy()
         labels["app.kubernetes.io/instance"] = name
         step, schema = wiring.step, reg.schema
-        return JobPlan(
-            name=name, build=build.name, namespace=config.namespace, builder=profile.name,
-            template=profile.template, image=self.images.get(profile.name, profile.image),
-            labels=labels, annotations=self.job_annotations,
-            pod_annotations=dict(sorted(pod.annotations.items())),
-            destinations=tuple(dests), context=wiring.context, context_sub_path=build.context_sub_path,
-            dockerfile=build.dockerfile, cache=build.cache, build_args=build.build_args,
-            insecure_registries=(schema.address.host,) if schema.insecure else (),
-            env=tuple(pod.env), env_from=tuple(pod.env_from),
-            volume_mounts=tuple(pod.mounts), volumes=tuple(pod.volumes), workspace=profile.workspace,
-            git_clone=step if isinstance(step, GitClone) else None,
-            context_fetch=step if isinstance(step, ContextFetch) else None,
-            resources=build.resources if build.resources is not None else defaults.resources,
-            backoff_limit=defaults.backoff_limit, ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
-            active_deadline_seconds=defaults.active_deadline_seconds,
-            service_account_name=defaults.service_account_name, credential=wiring.credential,
-            security_context=security, registry_ca=wiring.registry_ca,
-        )
+        # positional, in JobPlan's field order: msgspec matching 31 keywords by name cost a tenth of planning
+        inputs = JobPlan(
+            "", build.name, config.namespace, profile.name, profile.template,  # name .. template
+            self.images.get(profile.name, profile.image), labels, {},  # image, labels, annotations
+            dict(sorted(pod.annotations.items())) if pod.annotations else {},  # pod_annotations
+            tuple(dests), wiring.context, build.context_sub_path, build.dockerfile, build.cache, build.build_args,
+            (schema.address.host,) if schema.insecure else (),  # insecure_registries
+            tuple(pod.env), tuple(pod.env_from), tuple(pod.mounts), tuple(pod.volumes), profile.workspace,
+            step if isinstance(step, GitClone) else None, step if isinstance(step, ContextFetch) else None,
+            build.resources if build.resources is not None else defaults.resources,
+            0, None, None, defaults.service_account_name,  # backoff_limit, TTL, deadline, service_account_name
+            None, self.security[profile.name], wiring.registry_ca)  # type: ignore[arg-type]  # credential ..
+        if self.lifecycle.hashed_names:
+            name = hashed_job_name(name, inputs, self.job_templates[inputs.template])
+        return structs.replace(inputs, name=name, annotations=self.job_annotations,
+                               backoff_limit=defaults.backoff_limit,
+                               ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
+                               active_deadline_seconds=defaults.active_deadline_seconds, credential=wiring.credential)
 
     def _warn_once(self, warning: Issue) -> None:
         """A warning said once, however many builds meet it (its message names what it is about)."""
@@ -424,25 +433,12 @@ class Planner:
             self.warned.add(warning.message)
             self.issues.append(warning)
 
-    def _named(self, job: JobPlan) -> JobPlan:
-        """The Job under its lifecycle's name: in hashed modes, a hash of everything its pod template is made of.
-
-        Fields a Job may change in place (its own annotations, backoffLimit, TTL, deadline) are
-        left out, so changing them updates the Job instead of running the build again; so is the
-        credential route, which `explain` and the render check read and no template prints.
-        """
-        if not self.lifecycle.hashed_names:
-            return job
-        inputs = structs.replace(job, name="", annotations={}, backoff_limit=0, ttl_seconds_after_finished=None,
-                                 active_deadline_seconds=None, credential=None)
-        return structs.replace(job, name=hashed_job_name(job.name, inputs, self.job_templates[job.template]))
-
     def _index_provider(self, conn: Connection, schema: RegistrySchema) -> Registry:
         """Resolve the connection's provider and auth mode; refuse what the provider cannot do."""
         address = schema.address
         provider = PROVIDER_INFO[schema.provider or detect(address.host)]
         auth = schema.auth or provider.default_auth
-        reg = Registry(conn, schema, provider, auth, provider.helper if auth == "helper" else None)
+        reg = Registry(conn, schema, provider, auth, provider.helper if auth == "helper" else None, address.auth_key)
         if auth == "helper" and provider.helper is None:
             self.error(conn.origin.at("schema", "auth"), f"{provider.title} has no credential helper",
                        "remove auth: helper; the connection's secret is then a docker config.json "
@@ -470,8 +466,7 @@ class Planner:
     def _check_provider(self, build: Build, reg: Registry, repository: str, profile: BuilderProfile) -> None:
         """Combinations of builder and registry that would only fail once the Job runs."""
         conn, address, provider = reg.conn, reg.schema.address, reg.provider
-        problem = namespace_problem(provider, address.host, address.path, repository)
-        if problem:
+        if provider.namespace_depth and (problem := namespace_problem(provider, address.host, address.path, repository)):
             self.error(build.origin.at("image"), problem, f"add the namespace to schema.url of {shown(conn.name)} or to the image")
         helper = reg.helper
         if helper is not None and provider.name not in profile.helpers:
@@ -540,8 +535,8 @@ class Planner:
                 pod.set_env({"name": helper.file_env, "value": f"{mount_path.rstrip('/')}/{key_file}"},
                             secret.origin.at("mountPath"))
             source = f"Secret {secret.name} mounted at {mount_path}"
-        reads = profile.reads({e["name"]: e.get("value", "") for e in pod.env})
-        return CredentialPath(reg.schema.address.auth_key, None, False, None, None, None, None, reads, None,
+        reads = pod_reads(pod, profile)
+        return CredentialPath(reg.auth_key, None, False, None, None, None, None, reads, None,
                               reg.provider.name, helper.name, source)
 
     def _registry_ca(self, pod: Pod, build: Build, reg: Registry, profile: BuilderProfile) -> RegistryCA | None:
@@ -595,13 +590,20 @@ class Planner:
 
     def _mount_credentials(self, pod: Pod, reg: Registry, profile: BuilderProfile) -> CredentialPath:
         """Mount the registry secret where the builder reads it; set DOCKER_CONFIG if needed."""
-        secret, auth_key, provider = reg.conn.secret, reg.schema.address.auth_key, reg.provider.name
+        secret, auth_key, provider = reg.conn.secret, reg.auth_key, reg.provider.name
         if secret is None:
             return CredentialPath(auth_key, None, False, None, None, None, None, profile.own_reads, None, provider)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
         if secret.items:
             items, key_source = secret.items, "items"
+            key = next((i.key for i in items if i.path == profile.file_name), None)
+            if key is None:
+                self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
+                           f"{', '.join(i.path for i in items)}",
+                           f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}} "
+                           f"for a kubernetes.io/dockerconfigjson Secret, {{key: config.json, path: {profile.file_name}}} "
+                           "for one made as Polyaxon's docs make it")
         else:  # the key that holds the docker config, and who said so
             existing = self.existing.get(secret.name)
             key, key_source = ((DOCKERCONFIGJSON_KEY, "generated") if generated else (existing.key, "existingSecrets")
@@ -614,13 +616,6 @@ class Planner:
                                       f"docker-registry holds {DOCKERCONFIGJSON_KEY} instead: say which in the generator "
                                       f"config, existingSecrets: {{{secret.name}: {{type: kubernetes.io/dockerconfigjson}}}} "
                                       "(or {type: Opaque} to confirm this one)", severity="warning"))
-        wanted = [i for i in items if i.path == profile.file_name]
-        if not wanted:
-            self.error(secret.origin.at("items"), f"{profile.name} reads {profile.file_name}, but items project "
-                       f"{', '.join(i.path for i in items)}",
-                       f"map the key to {profile.file_name}: {{key: {DOCKERCONFIGJSON_KEY}, path: {profile.file_name}}} "
-                       f"for a kubernetes.io/dockerconfigjson Secret, {{key: config.json, path: {profile.file_name}}} "
-                       "for one made as Polyaxon's docs make it")
         source = resource_volume("secret", secret.name, items, secret.default_mode)
         volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
@@ -628,8 +623,8 @@ class Planner:
         if profile.own_reads != mounted_file:  # not where the image looks by itself
             docker_config = profile.auth_env_value(mount_path)
             pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
-        return CredentialPath(auth_key, secret.name, generated, volume, wanted[0].key if wanted else None,
-                              mount_path, mounted_file, profile.reads({e["name"]: e.get("value", "") for e in pod.env}),
+        return CredentialPath(auth_key, secret.name, generated, volume, key,
+                              mount_path, mounted_file, pod_reads(pod, profile),
                               docker_config, provider, key_source=key_source)
 
 def make_plan(config: GeneratorConfig, job_templates: Mapping[str, str]) -> Plan:

@@ -5,6 +5,7 @@ Also Polyaxon's rules for how a connection's secret, configMap, env and annotati
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterable
 
 from msgspec import Struct, field
@@ -85,17 +86,16 @@ def resource_volume(kind: str, name: str, items: tuple[KeyToPath, ...] | None, d
     ref_key = "secretName" if kind == "secret" else "name"
     body: dict[str, Any] = {ref_key: name}
     if items:
-        body["items"] = [key_to_path(i) for i in items]
+        body["items"] = _projection(items)
     if default_mode is not None:
         body["defaultMode"] = default_mode
     return {kind: body}
 
 
-def key_to_path(item: KeyToPath) -> dict:
-    out: dict[str, Any] = {"key": item.key, "path": item.path}
-    if item.mode is not None:
-        out["mode"] = item.mode
-    return out
+@functools.cache  # per distinct items: most registry Secrets project the one docker config; never mutated
+def _projection(items: tuple[KeyToPath, ...]) -> list[dict]:
+    """A volume's `items`: each key, its path and its mode if set."""
+    return [{"key": i.key, "path": i.path, **({"mode": i.mode} if i.mode is not None else {})} for i in items]
 
 
 def expose(pod: Pod, res: Resource, kind: str) -> None:

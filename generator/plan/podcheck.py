@@ -80,10 +80,10 @@ def check_credentials_env(pod: Pod, profile: BuilderProfile, mounted_file: str |
     """Refuse an env var (from a catalog connection) that moves the builder's lookup off the mounted file."""
     if mounted_file is None:
         return
-    values = {e["name"]: e.get("value", "") for e in pod.env}
-    reads = profile.reads(values)
+    reads = pod_reads(pod, profile)
     if reads == mounted_file:
         return
+    values = {e["name"]: e.get("value", "") for e in pod.env}
     names = [step.variable for step in profile.lookup if step.variable] + ["HOME"]
     name = next((n for n in names if n in values), None)
     origin = pod.origins.get(name, fallback) if name else fallback
@@ -94,14 +94,19 @@ def check_credentials_env(pod: Pod, profile: BuilderProfile, mounted_file: str |
                             f"{profile.name} at the mount itself), or set secret.mountPath to the directory it names"))
 
 
-def check_modes(pod: Pod, profile: BuilderProfile, security_context: dict | None) -> None:
+def pod_reads(pod: Pod, profile: BuilderProfile) -> str:
+    """The credentials file the builder opens in this pod's environment."""
+    return profile.reads({e["name"]: e.get("value", "") for e in pod.env}) if pod.env else profile.own_reads
+
+
+def check_modes(pod: Pod, profile: BuilderProfile, user: tuple[int, int]) -> None:
     """Refuse Secret/ConfigMap file modes a non-root builder cannot read.
 
     The kubelet writes these files as root:root with the given mode. conngen does not set an fsGroup
     to make them readable: the kubelet would then re-own every volume of the pod (a PVC build context
     recursively, at every start) and make an SSH key group-readable, which ssh refuses.
     """
-    uid, gid = profile.run_as(security_context)
+    uid, gid = user  # profile.run_as of the pod's securityContext
     if uid == 0:
         return
     for mount in pod.mounts:

@@ -186,8 +186,10 @@ _URL = Str(min_len=1)
 def _check_registry_url(value: Any, ctx: Ctx, path: tuple) -> Any:
     """The url taken apart by the rules `render` uses, so `validate` of a catalog alone refuses the same urls."""
     url = _URL.check(value, ctx, path)
-    if url is INVALID:
-        return INVALID
+    return INVALID if url is INVALID else _registry_address(url, None, ctx, path)
+
+
+def _registry_address(url: str, raw: Any, ctx: Ctx, path: tuple) -> Any:
     try:
         address = parse_registry_url(url)
     except AddressError as exc:
@@ -206,7 +208,8 @@ def _check_registry_url(value: Any, ctx: Ctx, path: tuple) -> Any:
 
 REGISTRY_URL = Custom(_check_registry_url, {"type": "string", "minLength": 1},
                       "registry host, optional path: myregistry.com/org (a scheme is ignored; a first component "
-                      "without '.', ':' or localhost is a Docker Hub namespace, as for docker)")
+                      "without '.', ':' or localhost is a Docker Hub namespace, as for docker)",
+                      typed=_URL.annotation, fast=_registry_address)
 
 _kind_field = Field("kind", Str("accepted for Polyaxon compatibility; must equal the connection kind"))
 _bool_ro = Field("readOnly", Bool())

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+
+import msgspec
 
 from msgspec.structs import replace
 
@@ -83,7 +85,20 @@ def _value_source(allow_literal: bool) -> Custom:
     ref = [{"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"], "additionalProperties": False},
            {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False},
            SOPS_REF.json_schema()]
-    return Custom(convert, {"oneOf": [{"type": "string"}, *ref]})
+    return Custom(convert, {"oneOf": [{"type": "string"}, *ref]}, typed=str | _REF, fast=_env_or_file)
+
+
+_REF = msgspec.defstruct("value source", [("env", Optional[_ENV_REF.annotation], None),
+                                          ("file", Optional[_NOT_EMPTY.annotation], None),
+                                          ("sops", Any, None), ("key", Any, None), ("format", Any, None)],
+                         forbid_unknown_fields=True)
+
+
+def _env_or_file(value: Any, raw: Any, ctx: Ctx, path: tuple) -> ValueSource | None:
+    """{env: NAME} or {file: path}, as msgspec typed it; None for the other forms (`convert` reads them)."""
+    if type(value) is str or len(raw) != 1 or (value.env is None) == (value.file is None):
+        return None
+    return ValueSource(env=value.env, file=value.file, origin=Origin(ctx.file, path))
 
 
 GCP_KEY_USER = "_json_key"  # Google's registries take a service-account key JSON as this user's password
@@ -200,10 +215,11 @@ _ARG = Str(pattern=ARG_TEXT, hint=_ARG_HINT)
 def _check_context(value: Any, ctx: Ctx, path: tuple) -> Any:
     if isinstance(value, str):
         return _ARG.check(value, ctx, path)
-    checked = CONNECTION_CONTEXT.read(value, ctx, path)
-    if checked is INVALID:
-        return INVALID
-    return ConnectionContext(checked.connection, checked.revision, checked.origin, checked.path, checked.ssh)
+    return _connection_context(CONNECTION_CONTEXT.read(value, ctx, path))
+
+
+def _connection_context(c: Any) -> Any:
+    return INVALID if c is INVALID else ConnectionContext(c.connection, c.revision, c.origin, c.path, c.ssh)
 
 
 CONNECTION_CONTEXT = rec(
@@ -228,7 +244,10 @@ BUILD = rec(
     Field("context", Custom(_check_context, {"oneOf": [{"type": "string"}, CONNECTION_CONTEXT.json_schema()]},
                             "build context: a URL the builder understands (git://, s3://, gs://, dir://...) "
                             "or a catalog connection: {connection: <git>, revision, ssh}, {connection: <s3|gcs|wasb>, "
-                            "path: <tarball>}, {connection: <volume_claim|host_path>, path: <dir>}")),
+                            "path: <tarball>}, {connection: <volume_claim|host_path>, path: <dir>}",
+                            typed=_ARG.annotation | CONNECTION_CONTEXT.annotation,  # a url msgspec checked, or:
+                            fast=lambda v, raw, ctx, path: v if type(v) is str else _connection_context(
+                                CONNECTION_CONTEXT.finish(v, raw, ctx, path)))),
     Field("contextSubPath", Str("sub-directory of the context", pattern=ARG_TEXT, hint=_ARG_HINT)),
     Field("dockerfile", Str("Dockerfile path inside the context", pattern=ARG_TEXT, hint=_ARG_HINT),
           default="Dockerfile"),
@@ -343,7 +362,7 @@ class Paths:
         self._inside = self._root.rstrip(os.sep) + os.sep
         self._real_dirs: dict[str, tuple[str, frozenset[str] | None]] = {}  # thousands of files share a few
 
-    def resolve(self, relative: str, origin: Origin) -> str:
+    def resolve(self, relative: str, origin: Origin | None) -> str:
         """The real path of `relative`, a string: thousands of credential files pass through here."""
         try:
             if "\0" in relative:
@@ -368,6 +387,14 @@ class Paths:
         real_head, links = self._real_dirs[head]
         path = real_head + tail
         return os.path.realpath(path) if (tail in links if links is not None else os.path.islink(path)) else path
+
+    def anchored(self, source: ValueSource | None) -> ValueSource | None:
+        """A credential value with its file (or sops file) resolved."""
+        if source is not None and source.sops is not None:
+            return replace(source, sops=self.resolve(source.sops, source.origin))
+        if source is None or source.file is None:
+            return source
+        return ValueSource(file=self.resolve(source.file, source.origin), origin=source.origin)
 
     def display(self, path: Path) -> str:
         try:
@@ -476,13 +503,6 @@ def _load_catalogs(files: list[str], origins: list[Origin], paths: Paths, issues
 
 
 def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential:
-    def anchored(source: ValueSource | None) -> ValueSource | None:
-        if source is not None and source.sops is not None:
-            return replace(source, sops=paths.resolve(source.sops, source.origin or c.origin))
-        if source is None or source.file is None:
-            return source
-        return ValueSource(file=paths.resolve(source.file, source.origin or c.origin), origin=source.origin)
-
     ext = c.externalSecret
     if mode == EXTERNAL_MODE and ext is None:
         raise UserError([Issue(c.origin, f"generatorOptions.secretMode is {EXTERNAL_MODE}, "
@@ -499,8 +519,8 @@ def _credential(secret_name: str, c: Rec, paths: Paths, mode: str) -> Credential
                                   for r in (ext.remoteRefs.username, ext.remoteRefs.password, ext.remoteRefs.dockerConfig))
         external = ExternalSource(ext.storeRef.name, ext.storeRef.kind, ext.refreshInterval, user, password, config,
                                   ext.origin)
-    return Credential(secret_name, anchored(c.dockerConfig), anchored(c.username), anchored(c.password),
-                      c.email, c.origin, external)
+    return Credential(secret_name, paths.anchored(c.dockerConfig), paths.anchored(c.username),
+                      paths.anchored(c.password), c.email, c.origin, external)
 
 
 def _pull_secrets(cfg: Rec, known: set[str], issues: list[Issue]) -> tuple[PullSecrets, ...]:

@@ -107,13 +107,12 @@ class Spec:
 
     def read(self, value: Any, ctx: Ctx, path: tuple) -> Any:
         """What `check` returns, and the same issues: typed by msgspec first, walked only when that refuses."""
-        fast = Ctx(ctx.file)
+        before = len(ctx.issues)
         try:
-            out = self.finish(msgspec.convert(value, self.annotation), value, fast, path)
+            return self.finish(msgspec.convert(value, self.annotation), value, ctx, path)
         except (msgspec.ValidationError, Refused):
+            del ctx.issues[before:]  # the fast path's warnings: the walk finds them again
             return self.check(value, ctx, path)
-        ctx.issues.extend(fast.issues)
-        return out
 
     def json_schema(self) -> dict:
         raise NotImplementedError
@@ -379,7 +378,6 @@ class Record(Spec):
             bases=(Rec,), kw_only=True, forbid_unknown_fields=not self.ignore_unknown)
 
     def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
-        value.origin = Origin(ctx.file, path)
         keys = tuple(raw)
         shape = self.shapes.get(keys)
         if shape is None:  # once per key order: the spellings (shared, never changed) and the keys to finish
@@ -387,13 +385,14 @@ class Record(Spec):
                                             and self.fields[k].spec.deep]
             if len(self.shapes) < MAX_SHAPES:
                 self.shapes[keys] = shape
+        value.origin = Origin(ctx.file, path)
         value.spelled, deep = shape
         for key, spec in deep:  # in the document's order, as `check` meets them
             setattr(value, key, spec.finish(getattr(value, key), raw[key], ctx, path + (key,)))
         if self.validate is not None:
             before = len(ctx.issues)
             self.validate(value, ctx)
-            if ctx.failed_since(before):
+            if len(ctx.issues) > before and ctx.failed_since(before):
                 raise Refused
         return value
 
@@ -464,14 +463,18 @@ class Record(Spec):
 class Custom(Spec):
     """A value with more than one accepted form; `convert` normalises it or records issues.
 
-    `pure`: a string's conversion depends on nothing else (not its path), so each distinct one is made once."""
+    `pure`: a string's conversion depends on nothing else (not its path), so each distinct one is made once.
+    `typed`: the msgspec type of the accepted forms; `fast` makes msgspec's conversion of one of them what
+    `convert` makes of the value (None: `convert` reads the raw value), without walking it again."""
 
     def __init__(self, convert: Callable[[Any, Ctx, tuple], Any], schema: dict, description: str = "",
-                 pure: bool = False):
+                 pure: bool = False, typed: Any = Any, fast: Callable[[Any, Any, Ctx, tuple], Any] | None = None):
         self.convert = convert
         self.schema = schema
         self.description = description
         self.done: dict[str, Any] | None = {} if pure else None
+        self.annotation = typed
+        self.fast = fast
 
     deep = True
 
@@ -484,11 +487,16 @@ class Custom(Spec):
         if done is not None and raw in done:
             return done[raw]
         before = len(ctx.issues)
-        out = self.convert(raw, ctx, path)
-        if out is INVALID or ctx.failed_since(before):
+        out = None if self.fast is None else self.fast(value, raw, ctx, path)
+        if out is None:
+            out = self.convert(raw, ctx, path)
+        if len(ctx.issues) == before:
+            if out is INVALID:
+                raise Refused
+            if done is not None and len(done) < MAX_SHAPES:
+                done[raw] = out
+        elif out is INVALID or ctx.failed_since(before):
             raise Refused
-        if done is not None and len(ctx.issues) == before and len(done) < MAX_SHAPES:
-            done[raw] = out
         return out
 
     def json_schema(self) -> dict:
