@@ -19,7 +19,6 @@ import string
 from functools import lru_cache
 from typing import Any, Iterable
 
-import msgspec
 import yaml
 
 from generator.errors import UserError
@@ -68,7 +67,8 @@ def node(value: Any, column: int, key: int | None, memo: dict | None = None) -> 
     The text starts with its separator (a space, or a line break before a block) and has no
     final line break. The flag says PyYAML would end the stream with `...` right after it.
     A mapping or list written here is the same text at any column, indented further; `memo`
-    (for values of plan records: JSON data, which msgpack bytes tell apart) keeps it by value.
+    (for plan records, which nothing changes while they are rendered) keeps it by the object's
+    identity, and holds the object, so that no other object can take its id meanwhile.
     """
     kind = type(value)
     try:
@@ -82,20 +82,15 @@ def node(value: Any, column: int, key: int | None, memo: dict | None = None) -> 
         return _placed(value, column, key)
 
 
-_pack = msgspec.msgpack.Encoder().encode
 MEMO_SIZE = 1024  # texts a memo keeps (a few hundred bytes each); a full one starts again
 
 
 def _at_zero(value: dict | list | tuple, item: bool, memo: dict | None) -> str:
     """A non-empty mapping or list at column 0 (after `- `, or after a key), from `memo` if it holds it."""
     if memo is not None:
-        try:
-            packed = (_pack(value), item)
-        except (TypeError, ValueError, OverflowError):  # not JSON data: PyYAML writes it, or says why not
-            raise _Hard from None
-        text = memo.get(packed)
-        if text is not None:
-            return text
+        known = memo.get(-id(value) if item else id(value))
+        if known is not None:
+            return known[1]
     if isinstance(value, dict):
         text = (" " if item else "\n  ") + _mapping(value, "\n  ")
     else:
@@ -103,7 +98,7 @@ def _at_zero(value: dict | list | tuple, item: bool, memo: dict | None) -> str:
     if memo is not None:
         if len(memo) >= MEMO_SIZE:
             memo.clear()
-        memo[packed] = text
+        memo[-id(value) if item else id(value)] = (value, text)
     return text
 
 
@@ -163,7 +158,7 @@ def _misread(value: str) -> bool:
             return False
         try:
             as_12 = parse_yaml(value, "a printed value", check=False)
-        except UserError:
+        except (UserError, ValueError):  # PyYAML's float constructor fails on `._`
             return True
         if type(as_12) is not str or as_12 != value:
             return True
