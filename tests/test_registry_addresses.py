@@ -170,3 +170,35 @@ def test_the_usual_url_parses_in_one_match_as_the_general_rules_parse_it(url: st
     fast = _parsed(url)
     with mock.patch.object(registry, "_PLAIN", registry.re.compile(r"(?!)")):
         assert _parsed(url) == fast
+
+
+def _split(image: str) -> object:
+    from generator.model.registry import split_image
+
+    try:
+        return split_image(image)
+    except AddressError as exc:
+        return str(exc), exc.hint
+
+
+_NEAR_IMAGE = st.builds(
+    lambda parts, tag: "/".join(parts) + tag,
+    st.lists(st.one_of(COMPONENT, st.sampled_from(["localhost", "reg.io", "reg:5000", "Org", "a__b", "a--b", "", "_x",
+                                                   "x.", "h://x", "a@sha256"])), min_size=1, max_size=3),
+    st.one_of(st.sampled_from(["", ":", ":1.0", ":v1.2-rc_3", ":-x", ":.x", ":" + "t" * 128, ":" + "t" * 129, ":a:b",
+                               "@sha256:" + "a" * 64]), st.from_regex(r":[\w.-]{1,12}", fullmatch=True)),
+)
+
+
+@settings(max_examples=500)
+@given(_NEAR_IMAGE)
+def test_the_usual_image_splits_in_one_match_as_the_general_rules_split_it(image: str) -> None:
+    """`split_image` takes a valid image in one regular expression; with that shortcut disabled, every
+    image near that form gets the same repository and tag, or the same message and hint."""
+    from unittest import mock
+
+    from generator.model import registry
+
+    fast = _split(image)
+    with mock.patch.object(registry, "_IMAGE", registry.re.compile(r"(?!)")):
+        assert _split(image) == fast
