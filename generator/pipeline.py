@@ -6,7 +6,7 @@ import base64
 import os
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, Mapping, TextIO
 
 from msgspec import Struct, structs
 
@@ -17,8 +17,12 @@ from generator.render.credentials import docker_config_json, external_secret_par
 from generator.errors import Issue, UserError
 from generator.model.records import GeneratorConfig
 from generator.plan.planner import JobPlan, Plan, make_plan
-from generator.render.renderer import Renderer, builtin_templates_dir, job_templates_digest, variables
+from generator.render.builtin import Builtin
+from generator.render.sources import builtin_templates_dir, job_templates_digest, variables
 from generator.render.routes import job_route, route_issue, route_problems
+
+if TYPE_CHECKING:
+    from generator.render.renderer import Renderer
 
 
 class Result(Struct):
@@ -68,7 +72,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     templates' objects are then written by PyYAML.
     """
     plan = planned(config)
-    renderer = Renderer(config.templates_dir, environ, config.templates_root)
+    renderer = renderer_for(config, environ)
     problems: list[Issue] = []
     notes: list[Issue] = []
     todo: list[tuple[str, tuple, str, str, str]] = []  # template, its variables' values (render.variables), what
@@ -105,7 +109,7 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     if problems:
         raise UserError(problems)
     warned = strictly(config, list(warnings or []) + list(plan.warnings) + notes)
-    if out is not None and straight:
+    if out is not None and isinstance(renderer, Builtin):
         renderer.stream([(name, variables(name), [entry[1] for entry in group])
                          for name, group in groupby(todo, key=lambda entry: entry[0])], out)
         objects = []
@@ -116,7 +120,16 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     return Result(objects, warned, plan)
 
 
-def _checked(renderer: Renderer, name: str, context: dict, what: list[str], job: JobPlan | None
+def renderer_for(config: GeneratorConfig, environ: Mapping[str, str] | None) -> Builtin | Renderer:
+    """Built-in templates render without Jinja; a templates directory's through Jinja, imported only then."""
+    if config.templates_dir is None:
+        return Builtin()
+    from generator.render.renderer import Renderer
+
+    return Renderer(config.templates_dir, environ, config.templates_root)
+
+
+def _checked(renderer: Builtin | Renderer, name: str, context: dict, what: list[str], job: JobPlan | None
              ) -> tuple[dict, Issue | None]:
     """The one check of a rendered object: read back with the planned apiVersion, kind and name (else it
     raises), and, for a Job, its credential route: a pod a route can follow, whose builder reads the

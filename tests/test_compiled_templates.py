@@ -1,5 +1,6 @@
 """Compiled templates are kept between runs, in the private cache directory, and never trusted blindly;
-built-in templates come compiled with conngen (speed/precompiled.py) and are used only while current."""
+built-in templates' loops come compiled with conngen (speed/precompiled.py), are used only while current,
+and run on conngen's runtime: a build with built-in templates never imports Jinja."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import io
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import jinja2
@@ -16,7 +19,9 @@ from conftest import FIXTURES
 from generator.commands.options import load_config_file
 from generator.errors import UserError
 from generator.pipeline import generate
-from generator.render.renderer import Renderer, variables
+from generator.render.builtin import Builtin
+from generator.render.renderer import Renderer
+from generator.render.sources import variables
 
 SEED = str(FIXTURES / "seed" / "generator.yaml")
 
@@ -121,7 +126,7 @@ def _builtin_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: boo
     """The built-in templates copied, and taken for the built-in ones from here on."""
     copy = tmp_path / "builtin"
     shutil.copytree(BUILTIN, copy, ignore=None if compiled else shutil.ignore_patterns("compiled"))
-    monkeypatch.setattr("generator.render.renderer.builtin_templates_dir", lambda: copy)
+    monkeypatch.setattr("generator.render.sources.builtin_templates_dir", lambda: copy)
     return copy
 
 
@@ -149,45 +154,47 @@ def test_the_shipped_code_is_what_jinja_generates_from_the_templates(tmp_path: P
     assert fresh and not stale, f"run scripts/compile-templates: {stale}"
 
 
-def test_every_builtin_template_and_loop_loads_from_its_shipped_code(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_builtin_loop_runs_from_its_shipped_code(monkeypatch: pytest.MonkeyPatch) -> None:
     compiled = _compiles(monkeypatch)
-    renderer = Renderer(None, {"CONNGEN_CACHE": "off"})
-    for source in sorted(BUILTIN.glob("*.j2")):
-        assert renderer.env.get_template(source.name).filename == str(source)
-        if not source.name.startswith("_"):  # its loop, over no objects
-            renderer.stream([(source.name, variables(source.name), [])], io.StringIO())
+    builtin = Builtin()
+    for source in sorted(BUILTIN.glob("[!_]*.j2")):  # each loop, over no objects
+        builtin.stream([(source.name, variables(source.name), [])], io.StringIO())
     assert _render({"CONNGEN_CACHE": "off"})  # the golden tests check what it renders
     assert compiled == []
+
+
+def test_a_build_with_builtin_templates_never_imports_jinja() -> None:
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "generator", "render", SEED], capture_output=True,
+                          text=True, env={**os.environ, "H_USER": "u", "H_PASS": "p", "CONNGEN_CACHE": "off"})
+    assert done.returncode == 0 and "kind: Job" in done.stdout, done.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert "generator.render.builtin" in imported and not [m for m in imported if m.startswith("jinja2")]
 
 
 @pytest.mark.parametrize("change", ["the template", "a partial", "the placement rewrite"])
 def test_code_for_other_sources_or_another_rewrite_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                change: str) -> None:
-    """Shipped code is keyed by what it was generated from: a template's own bytes for the template, every
-    built-in source for a loop (it has its parent and partials written in), and the placement rewrite."""
+    """A loop's shipped code is keyed by what it was generated from: every built-in source (it has its
+    parent and partials written in), its variables and the placement rewrite."""
     copy = _builtin_copy(tmp_path, monkeypatch)
     compiled = _compiles(monkeypatch)
-    Renderer(None, {"CONNGEN_CACHE": "off"}).stream([("secret.yaml.j2", variables("secret.yaml.j2"), [])], io.StringIO())
-    assert compiled == []  # so the checks below can fail
+    Builtin().stream([("secret.yaml.j2", variables("secret.yaml.j2"), [])], io.StringIO())
+    assert compiled == []  # so the check below can fail
     if change == "the template":
         (copy / "secret.yaml.j2").write_text((copy / "secret.yaml.j2").read_text() + "{# edited #}\n")
     elif change == "a partial":
         (copy / "_job.yaml.j2").write_text((copy / "_job.yaml.j2").read_text() + "{# edited #}\n")
     else:
-        monkeypatch.setattr("generator.render.renderer.REWRITE", b"another placement rewrite")
-    renderer = Renderer(None, {"CONNGEN_CACHE": "off"})
-    renderer.env.get_template("secret.yaml.j2")
-    assert ("secret.yaml.j2" in compiled) == (change != "a partial")
-    renderer.stream([("secret.yaml.j2", variables("secret.yaml.j2"), [])], io.StringIO())
-    assert compiled.count("None") == 1  # the loop, compiled here (from its nodes: no name)
+        monkeypatch.setattr("generator.render.sources.REWRITE", b"another placement rewrite")
+    Builtin().stream([("secret.yaml.j2", variables("secret.yaml.j2"), [])], io.StringIO())
+    assert compiled == ["None"]  # the loop, compiled here (from its nodes: no name)
 
 
 def test_an_error_in_a_builtin_template_names_its_file_and_line() -> None:
-    """The shipped code carries the template's file name, so Jinja reports template lines, not Python ones."""
-    renderer = Renderer(None, {"CONNGEN_CACHE": "off"})
+    """A built-in template that fails on conngen's runtime is rendered again by Jinja, which says where."""
     source = BUILTIN / "serviceaccount.yaml.j2"
     with pytest.raises(UserError) as raised:
-        renderer.object("serviceaccount.yaml.j2", {"account": object()}, "v1", "ServiceAccount", "x")
+        Builtin().object("serviceaccount.yaml.j2", {"account": object()}, "v1", "ServiceAccount", "x")
     (issue,) = raised.value.issues
     first_use = next(n for n, line in enumerate(source.read_text().splitlines(), 1) if "account." in line)
     assert (issue.origin.file, issue.line) == (str(source), first_use), issue

@@ -22,7 +22,9 @@ from generator.commands.options import load_config_file
 from generator.render.emit import yaml_stream
 from generator.errors import UserError
 from generator.pipeline import generate
-from generator.render.renderer import Renderer, builtin_templates_dir
+from generator.render.builtin import Builtin
+from generator.render.renderer import Renderer
+from generator.render.sources import builtin_templates_dir
 
 TEMPLATES = {
     "mapping.j2": "a: {{ v | yaml }}\nlong-key-name: {{ w | yaml }}\nafter: 1\n",
@@ -40,50 +42,46 @@ JSON = st.recursive(
 )
 
 
-def built_in(folder: Path) -> Renderer:
-    """A renderer that takes the templates in `folder` for built-in ones (the straight road)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("generator.render.renderer.builtin_templates_dir", lambda: folder)
-        return Renderer()
-
-
 @pytest.fixture(scope="module")
-def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("templates")
     for name, text in TEMPLATES.items():
         (folder / name).write_text(text)
-    return built_in(folder)
+    return folder
 
 
-def _stream(renderer: Renderer, name: str, contexts: list[tuple]) -> str:
+def _stream(folder: Path, name: str, contexts: list[tuple]) -> str:
+    """The straight road over the templates in `folder`, taken for built-in ones (their loops compiled here)."""
     out = io.StringIO()
-    renderer.stream([(name, ("v", "w"), contexts)], out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("generator.render.sources.builtin_templates_dir", lambda: folder)
+        Builtin().stream([(name, ("v", "w"), contexts)], out)
     return out.getvalue()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(sorted(TEMPLATES)), v=JSON, w=JSON)
-def test_printed_text_is_pyyaml_text_of_its_parse(renderer: Renderer, name: str, v: object, w: object) -> None:
-    text = _stream(renderer, name, [(v, w), (w, v)])
+def test_printed_text_is_pyyaml_text_of_its_parse(folder: Path, name: str, v: object, w: object) -> None:
+    text = _stream(folder, name, [(v, w), (w, v)])
     assert text == yaml_stream(load_stream(text))
 
 
-def test_values_read_back_as_themselves(renderer: Renderer) -> None:
+def test_values_read_back_as_themselves(folder: Path) -> None:
     values = ({"k": ("a b", 1.5, None)}, "x\n\n")
-    (doc,) = load_stream(_stream(renderer, "nested.j2", [values]))
+    (doc,) = load_stream(_stream(folder, "nested.j2", [values]))
     assert doc == {"a": {"b": [{"name": {"k": ["a b", 1.5, None]}, "value": "x\n\n"}, "x\n\n"]}}
 
 
-def test_a_stream_ending_in_a_kept_line_break_ends_with_the_marker(renderer: Renderer) -> None:
-    assert _stream(renderer, "last.j2", [("x\n\n", 0), ("y", 0)]).endswith("b: y\n")
-    assert _stream(renderer, "last.j2", [("y", 0), ("x\n\n", 0)]).endswith("b: |+\n  x\n\n...\n")
+def test_a_stream_ending_in_a_kept_line_break_ends_with_the_marker(folder: Path) -> None:
+    assert _stream(folder, "last.j2", [("x\n\n", 0), ("y", 0)]).endswith("b: y\n")
+    assert _stream(folder, "last.j2", [("y", 0), ("x\n\n", 0)]).endswith("b: |+\n  x\n\n...\n")
 
 
 def test_yaml_elsewhere_is_refused(tmp_path: Path) -> None:
     (tmp_path / "inline.j2").write_text("a: [{{ v | yaml }}]\n")
-    straight = built_in(tmp_path)
-    with pytest.raises(UserError, match="stands alone"):
-        _stream(straight, "inline.j2", [(1, 2)])
+    with pytest.raises(UserError, match="stands alone") as raised:
+        _stream(tmp_path, "inline.j2", [(1, 2)])
+    assert raised.value.issues[0].line == 1  # Jinja says where, as for any template
 
 
 def test_one_filter_for_built_in_and_user_templates(tmp_path: Path) -> None:
@@ -94,9 +92,9 @@ def test_one_filter_for_built_in_and_user_templates(tmp_path: Path) -> None:
     plan = SecretPlan("1e5", None, {"x": "0o17"}, {}, None, ())  # type: ignore[arg-type]
     context = {"secret": plan, "dockerconfigjson_b64": "e30="}
     out = io.StringIO()
-    Renderer().stream([("secret.yaml.j2", ("secret", "dockerconfigjson_b64"), [(plan, "e30=")])], out)
+    Builtin().stream([("secret.yaml.j2", ("secret", "dockerconfigjson_b64"), [(plan, "e30=")])], out)
     assert "  name: '1e5'\n" in out.getvalue() and "    x: '0o17'\n" in out.getvalue()
-    built_in = Renderer().object("secret.yaml.j2", context, "v1", "Secret", "1e5")
+    built_in = Builtin().object("secret.yaml.j2", context, "v1", "Secret", "1e5")
     assert built_in["metadata"]["labels"] == {"x": "0o17"}
     (tmp_path / "secret.yaml.j2").write_text((builtin_templates_dir() / "secret.yaml.j2").read_text())
     user = Renderer(str(tmp_path))
@@ -142,10 +140,11 @@ def test_built_in_templates_place_every_value() -> None:
 
 @pytest.mark.parametrize("loop", ["shipped", "compiled here"])
 @pytest.mark.parametrize("case", golden_cases(), ids=lambda p: p.name)
-def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path, loop: str,
+def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path, loop: str, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """The straight road (each template inlined into one loop over its objects, shipped compiled or,
-    when that code is stale, compiled here) prints what PyYAML writes of the objects read back."""
+    """The straight road (each template inlined into one loop over its objects, run on conngen's runtime from
+    its shipped code or, when that code is stale, from code Jinja generates here) prints what PyYAML writes
+    of the objects read back, and of the objects Jinja itself renders from the same templates."""
     if loop == "compiled here":
         monkeypatch.setattr("generator.speed.precompiled.load", lambda *args, **kwargs: None)
     config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
@@ -153,6 +152,10 @@ def test_straight_road_equals_parsed_objects_written_by_pyyaml(case: Path, loop:
     out = io.StringIO()
     generate(config, environ, warnings, out=out)
     assert out.getvalue() == yaml_stream(generate(config, environ, warnings).objects)
+    through_jinja = io.StringIO()  # an empty templates directory: every built-in template rendered by Jinja
+    config, warnings = load_config_file(str(case / "generator.yaml"), None, None, str(tmp_path))
+    generate(config, environ, warnings, out=through_jinja)
+    assert out.getvalue() == through_jinja.getvalue()
 
 
 def test_the_first_job_of_each_template_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +164,7 @@ def test_the_first_job_of_each_template_is_checked(tmp_path: Path, monkeypatch: 
     shutil.copytree(builtin_templates_dir(), broken)
     kaniko = broken / "kaniko.yaml.j2"
     kaniko.write_text(re.sub(r"\{% if job.volume_mounts %\}\n.*\n\{% endif %\}\n", "", kaniko.read_text()))
-    monkeypatch.setattr("generator.render.renderer.builtin_templates_dir", lambda: broken)
+    monkeypatch.setattr("generator.render.sources.builtin_templates_dir", lambda: broken)
     case = next(c for c in golden_cases() if c.name == "seed")
     config, warnings = load_config_file(str(case / "generator.yaml"), None, None)
     with pytest.raises(UserError, match="kaniko reads /kaniko/.docker/config.json, where no Secret is mounted"):

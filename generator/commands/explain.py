@@ -6,22 +6,21 @@ import json
 
 from generator.model.builders import PROFILES
 from generator.model.records import GeneratorConfig
-from generator.pipeline import planned
-from generator.render.renderer import Renderer
+from generator.pipeline import planned, renderer_for
 from generator.render.routes import job_route, route_problems
 
 
 def explain_config(config: GeneratorConfig, fmt: str = "text") -> tuple[str, bool]:
     """The explanation text, and whether every route is sound."""
     plan = planned(config)
-    renderer = Renderer(config.templates_dir, None, config.templates_root)
+    renderer = renderer_for(config, None)
     servers = {s.name: s.servers for s in plan.secrets}
     external = {s.name for s in plan.secrets if s.credential.external is not None}
     types: dict[str | None, str | None] = {e.name: e.type for e in config.existing_secrets}
     rows = []
     for job in plan.jobs:
         profile = PROFILES[job.builder]
-        route = job_route(renderer.job(job), job)
+        route = job_route(renderer.object(job.template, {"job": job}, "batch/v1", "Job", job.name), job)
         expected = job.credential
         problems = list(route_problems(route, job))
         if expected.secret in servers and expected.registry not in servers[expected.secret]:

@@ -68,7 +68,7 @@ def _build(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) 
     from generator.render.emit import read_stream, yaml_stream
     from generator.read.kustomization import original_config
     from generator.pipeline import generate, load
-    from generator.render.renderer import builtin_templates_dir
+    from generator.render.sources import builtin_templates_dir
     from generator.report import print_issues
     from generator.read.yamlio import load_yaml_file
 
