@@ -22,6 +22,7 @@ from generator.render.emit import node, yaml_stream
 from generator.render.sources import builtin_sources, expect, loop_key, loop_module
 from generator.speed import precompiled
 
+
 class Builtin:
     """One run's built-in templates: `stream` writes runs of objects, `object` renders one and reads it back."""
 
@@ -74,7 +75,7 @@ class Builtin:
         if (name, names) not in self._loops:
             if self._sources is None:
                 self._sources = builtin_sources()
-            code: CodeType | str | None = precompiled.load(loop_module(name), loop_key(self._sources, names))
+            code: CodeType | None = precompiled.load(loop_module(name), loop_key(self._sources, names))
             if code is None:
                 from generator.render.renderer import Renderer  # stale shipped code: Jinja generates it
 
