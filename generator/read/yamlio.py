@@ -122,13 +122,13 @@ def _read_events(text: str) -> tuple[Any, bool]:
     container: Any = top  # the open collection, whether it is a list, and its pending key
     is_list, key = True, _NO_KEY
     stack: list[tuple[Any, bool, Any]] = []  # the collections around it
-    count, deepest, plain_tree = 0, 0, True
+    count, deepest, plain_tree = 1, 0, True  # values are counted as their collection ends (the root: 1)
     scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
     mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     while True:
         event = get()
         kind = type(event)
-        if kind is scalar_event:
+        if kind is scalar_event:  # most events: stored here, without the collections' bookkeeping
             if event.tag is None and event.implicit[0]:
                 value = plains.get(event.value, plains)
                 if value is plains:
@@ -139,15 +139,33 @@ def _read_events(text: str) -> tuple[Any, bool]:
                     plain_tree = False  # only a double-quoted escape can make a surrogate
             else:
                 raise _Fallback
-        elif kind is mapping_end or kind is sequence_end:
+            if event.anchor is not None:
+                if event.anchor in anchors:
+                    raise _Fallback
+                anchors[event.anchor] = value
+            if is_list:
+                container.append(value)
+            elif key is _NO_KEY:
+                if value in container:
+                    raise _Fallback  # a duplicate key
+                key = value
+            else:
+                container[key] = value
+                key = _NO_KEY
+            continue
+        if kind is mapping_end or kind is sequence_end:
+            count += len(container) if is_list else 2 * len(container)
             container, is_list, key = stack.pop()
             continue
-        elif kind is mapping_start or kind is sequence_start:
+        if kind is mapping_start or kind is sequence_start:
             if event.tag is not None or (not is_list and key is _NO_KEY):
                 raise _Fallback  # a tag, or a collection as a key
             value = {} if kind is mapping_start else []
+            if event.anchor is not None:
+                if event.anchor in anchors:
+                    raise _Fallback
+                anchors[event.anchor] = value
         elif kind is yaml.AliasEvent:
-            count += 1
             value = anchors[event.anchor]
             plain_tree = False
             if is_list:
@@ -162,25 +180,14 @@ def _read_events(text: str) -> tuple[Any, bool]:
             break
         else:
             raise _Fallback
-        count += 1
-        if event.anchor is not None:
-            if event.anchor in anchors:
-                raise _Fallback
-            anchors[event.anchor] = value
         if is_list:
             container.append(value)
-        elif key is _NO_KEY:
-            if value in container:
-                raise _Fallback  # a duplicate key
-            key = value
-            continue
         else:
             container[key] = value
-            key = _NO_KEY
-        if kind is not scalar_event:
-            stack.append((container, is_list, _NO_KEY))
-            container, is_list = value, kind is sequence_start
-            deepest = max(deepest, len(stack))
+        stack.append((container, is_list, _NO_KEY))
+        container, is_list, key = value, kind is sequence_start, _NO_KEY
+        if len(stack) > deepest:
+            deepest = len(stack)
     if type(get()) is not yaml.StreamEndEvent:
         raise _Fallback  # more than one document
     return top[0], plain_tree and deepest < MAX_DEPTH // 2 and count < MAX_VALUES // 2
