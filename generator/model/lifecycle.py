@@ -53,8 +53,12 @@ MODES = {mode.name: mode for mode in (
 )}
 
 
+_CANONICAL = msgspec.json.Encoder(order="sorted")  # one encoder, not one set up for every Job
+
+
 def hashed_job_name(base: str, inputs: Struct, templates: str) -> str:
     """`<base>-<hash>`: the hash of the Job's inputs (canonical JSON) and of its templates' digest."""
-    digest = hashlib.sha256(msgspec.json.encode(inputs, order="sorted") + b"\0" + templates.encode())
+    digest = hashlib.sha256(_CANONICAL.encode(inputs))
+    digest.update(b"\0" + templates.encode())
     head = base[: MAX_DNS_LABEL - HASH_LENGTH - 1].rstrip("-")
     return f"{head}-{digest.hexdigest()[:HASH_LENGTH]}"

@@ -19,6 +19,9 @@ CA_KEY = "ca.crt"
 
 _ECR = re.compile(r"[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 _ACR = re.compile(r"[a-z0-9]+\.azurecr\.(io|cn|de|us)")
+#: hosts that name their provider outright
+_NAMED_HOSTS = {**dict.fromkeys(("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"),
+                                "dockerhub"), "ghcr.io": "ghcr", "quay.io": "quay", "gcr.io": "gcr", "public.ecr.aws": "ecr"}
 _IN_CLUSTER = re.compile(r"[^:]+\.svc(\.cluster\.local)?(:[0-9]+)?")
 
 
@@ -80,15 +83,12 @@ PROVIDER_INFO: dict[str, Provider] = {
 def detect(host: str) -> str:
     """The provider a registry host belongs to; `generic` when it is not a known service."""
     name = host.split(":", 1)[0]
-    if name in ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"):
-        return "dockerhub"
-    if name == "ghcr.io":
-        return "ghcr"
-    if name == "quay.io":
-        return "quay"
-    if name == "gcr.io" or name.endswith((".gcr.io", ".pkg.dev")):
+    named = _NAMED_HOSTS.get(name)  # one look-up for the usual host, which is none of them
+    if named is not None:
+        return named
+    if name.endswith((".gcr.io", ".pkg.dev")):
         return "gcr"
-    if ".dkr.ecr" in name and _ECR.fullmatch(name) or name == "public.ecr.aws":
+    if ".dkr.ecr" in name and _ECR.fullmatch(name):
         return "ecr"
     if ".azurecr." in name and _ACR.fullmatch(name):
         return "acr"

@@ -6,6 +6,7 @@ Builder-specific facts come only from `builders.PROFILES`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping, NamedTuple
 
 from msgspec import Struct, structs
@@ -238,9 +239,8 @@ class Planner:
                            "connection names must be unique across all catalogs")
                 continue
             self.connections[conn.name] = conn
-            schema = conn.registry
-            if schema is not None:
-                self.registries[conn.name] = self._index_provider(conn, schema)
+            if isinstance(conn.schema, RegistrySchema):  # conn.registry, without a call per connection
+                self.registries[conn.name] = self._index_provider(conn, conn.schema)
         self._check_existing_secrets()
 
     def _secrets(self) -> list[SecretPlan]:
@@ -270,13 +270,13 @@ class Planner:
                            f"key credentials by a registry connection's secret.name (in use: {known})")
                 continue
             for reg in conns:
-                self._check_generated_items(reg.conn)
-            servers = sorted({reg.auth_key for reg in conns})
+                if reg.conn.secret.items:  # type: ignore[union-attr]  # users holds connections with a secret
+                    self._check_generated_items(reg.conn)
+            servers = (conns[0].auth_key,) if len(conns) == 1 else tuple(sorted({reg.auth_key for reg in conns}))
             # ESO creates an ExternalSecret's Secret under the plain name, and a Secret a Job mounts must keep
             # its name (a renamed one would change every Job's pod template): kustomize must not hash either
             hash_name = not options.disable_name_suffix_hash and cred.external is None and name not in mounted
-            out.append(SecretPlan(name, self.config.namespace, labels, hashed if hash_name else kept, cred,
-                                  tuple(servers)))
+            out.append(SecretPlan(name, self.config.namespace, labels, hashed if hash_name else kept, cred, servers))
         return out
 
     def _service_accounts(self) -> tuple[ServiceAccountPlan, ...]:
@@ -384,7 +384,8 @@ class Planner:
         conn = reg.conn
         check_mounts(pod, profile, local_context_dir(wiring.context, build.context_sub_path))
         check_credentials_env(pod, profile, wiring.credential.mounted_file, wiring.credential.secret, conn.origin)
-        cache_warning(pod, profile, build.cache, build.origin)
+        if build.cache:
+            cache_warning(pod, profile, build.cache, build.origin)
         check_modes(pod, profile, self.users[profile.name])
         if reg.schema.insecure:
             for note in profile.notes:
@@ -421,7 +422,7 @@ class Planner:
             0, None, None, defaults.service_account_name,  # backoff_limit, TTL, deadline, service_account_name
             None, self.security[profile.name], wiring.registry_ca)  # type: ignore[arg-type]  # credential ..
         if self.lifecycle.hashed_names:
-            name = hashed_job_name(name, inputs, self.job_templates[inputs.template])
+            name = hashed_job_name(name, inputs, self.job_templates[profile.template])
         return structs.replace(inputs, name=name, annotations=self.job_annotations,
                                backoff_limit=defaults.backoff_limit,
                                ttl_seconds_after_finished=defaults.ttl_seconds_after_finished,
@@ -444,14 +445,14 @@ class Planner:
                        "remove auth: helper; the connection's secret is then a docker config.json "
                        "(helpers exist for ecr, acr and gcr)")
             return reg
-        if auth == "helper" and provider.helper is not None and detect(address.host) != provider.name:
+        if reg.helper is not None and detect(address.host) != provider.name:
             self.error(conn.origin.at("schema", "provider"), f"the {provider.helper.name} credential helper answers only "
                        f"for {provider.title} hosts, not {address.host}",
                        "use the registry's own host name, or set schema.auth: dockerConfig")
         cred = self.credentials.get(conn.secret.name) if conn.secret else None
         if cred is None:
             return reg
-        if auth == "helper" and provider.helper is not None:
+        if reg.helper is not None:
             self.error(cred.origin, f"connection {shown(conn.name)} uses the {provider.helper.name} credential helper, so its "
                        f"secret {shown(cred.secret_name)} holds {provider.helper.secret_holds}, not a docker config",
                        "remove this credentials entry and create that Secret yourself, "
@@ -595,6 +596,7 @@ class Planner:
             return CredentialPath(auth_key, None, False, None, None, None, None, profile.own_reads, None, provider)
         generated = secret.name in self.credentials
         mount_path = secret.mount_path or profile.default_mount_path
+        origin = secret.origin.at("mountPath")
         if secret.items:
             items, key_source = secret.items, "items"
             key = next((i.key for i in items if i.path == profile.file_name), None)
@@ -608,7 +610,7 @@ class Planner:
             existing = self.existing.get(secret.name)
             key, key_source = ((DOCKERCONFIGJSON_KEY, "generated") if generated else (existing.key, "existingSecrets")
                                if existing else (EXISTING_SECRET_KEY, "default"))
-            items = (KeyToPath(key, profile.file_name),)
+            items = _one_item(key, profile.file_name)
             if key_source == "default":
                 self._warn_once(Issue(secret.origin.at("name"), f"existing Secret {shown(secret.name)} is mounted by its "
                                       f"key {key}, as Polyaxon's docs create it (kubectl create secret generic "
@@ -617,15 +619,19 @@ class Planner:
                                       f"config, existingSecrets: {{{secret.name}: {{type: kubernetes.io/dockerconfigjson}}}} "
                                       "(or {type: Opaque} to confirm this one)", severity="warning"))
         source = resource_volume("secret", secret.name, items, secret.default_mode)
-        volume = pod.mount(secret.name, source, mount_path, True, secret.origin.at("mountPath"))
+        volume = pod.mount(secret.name, source, mount_path, True, origin)
         mounted_file = f"{mount_path.rstrip('/')}/{profile.file_name}"
         docker_config = None
         if profile.own_reads != mounted_file:  # not where the image looks by itself
             docker_config = profile.auth_env_value(mount_path)
-            pod.set_env({"name": profile.dir_env, "value": docker_config}, secret.origin.at("mountPath"))
-        return CredentialPath(auth_key, secret.name, generated, volume, key,
-                              mount_path, mounted_file, pod_reads(pod, profile),
-                              docker_config, provider, key_source=key_source)
+            pod.set_env({"name": profile.dir_env, "value": docker_config}, origin)
+        return CredentialPath(auth_key, secret.name, generated, volume, key, mount_path, mounted_file,
+                              pod_reads(pod, profile), docker_config, provider, None, None, key_source)
+
+@functools.cache  # one per key and builder file name, so `resource_volume`'s projection cache hits at once
+def _one_item(key: str, path: str) -> tuple[KeyToPath]:
+    return (KeyToPath(key, path),)
+
 
 def make_plan(config: GeneratorConfig, job_templates: Mapping[str, str]) -> Plan:
     """The plan of `config`; `job_templates` maps each builder template to the digest of its sources."""

@@ -35,12 +35,13 @@ class Pod(Struct):
 
     def volume(self, base: str, source: dict) -> str:
         """Add a volume under a free name derived from `base`, mounted by no container yet."""
-        taken = {v["name"] for v in self.volumes}
         name = dns_label(base)
-        n = 2
-        while name in taken:
-            name = dns_label(f"{base}-{n}")
-            n += 1
+        if self.volumes:  # most pods get their first volume here: no names taken
+            taken = {v["name"] for v in self.volumes}
+            n = 2
+            while name in taken:
+                name = dns_label(f"{base}-{n}")
+                n += 1
         self.volumes.append({"name": name, **source})
         return name
 
