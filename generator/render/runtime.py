@@ -11,6 +11,7 @@ name not here fails to import, and the tests that render every built-in template
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable
 
 from generator.errors import shown
@@ -50,34 +51,15 @@ class Context:
 
 
 class Environment:
-    """What the generated code looks up on `environment`: filters, tests and attribute access as Jinja does them."""
+    """What the generated code looks up on `environment`: filters, tests, lookups and the strict undefined."""
 
     undefined = staticmethod(Undefined)
     concat = "".join
+    # plain lookups: built-in templates read record attributes and list items; Jinja's fallbacks
+    # (an item for an attribute, an attribute for an item) fail here, and Jinja then says where
+    getattr = staticmethod(getattr)
+    getitem = staticmethod(operator.getitem)
 
     def __init__(self, yaml: Callable[..., str]):
         self.filters = {"yaml": yaml, "join": lambda _ctx, value, d="": str(d).join(map(str, value)), "length": len}
         self.tests = {"none": lambda value: value is None}
-
-    @staticmethod
-    def getattr(obj: Any, attribute: str) -> Any:
-        try:
-            return getattr(obj, attribute)
-        except AttributeError:
-            pass
-        try:
-            return obj[attribute]
-        except (TypeError, LookupError, AttributeError):
-            raise UndefinedError(f"{shown(attribute)} is undefined") from None
-
-    @staticmethod
-    def getitem(obj: Any, argument: Any) -> Any:
-        try:
-            return obj[argument]
-        except (AttributeError, TypeError, LookupError):
-            if isinstance(argument, str):
-                try:
-                    return getattr(obj, argument)
-                except AttributeError:
-                    pass
-            raise UndefinedError(f"{shown(argument)} is undefined") from None
