@@ -484,8 +484,10 @@ class Custom(Spec):
 
     def finish(self, value: Any, raw: Any, ctx: Ctx, path: tuple) -> Any:
         done = self.done if type(raw) is str else None
-        if done is not None and raw in done:
-            return done[raw]
+        if done is not None:
+            out = done.get(raw, done)
+            if out is not done:
+                return out
         before = len(ctx.issues)
         out = None if self.fast is None else self.fast(value, raw, ctx, path)
         if out is None:

@@ -131,8 +131,9 @@ def _read_events(text: str) -> tuple[Any, bool]:
         if kind is scalar_event:  # most events: stored here, without the collections' bookkeeping
             if event.tag is None and event.implicit[0]:
                 value = plains.get(event.value, plains)
-                if value is plains:
-                    value = plains[event.value] = _plain(event.value)
+                if value is plains:  # most plain scalars are strings that no resolver could take
+                    value = event.value
+                    value = plains[value] = _plain(value) if value[:1] in _PLAIN_RESOLVERS else value
             elif event.tag is None or event.tag == "!":
                 value = event.value
                 if event.style == '"' and plain_tree and _SURROGATE.search(value):
