@@ -445,14 +445,14 @@ class Planner:
                        "remove auth: helper; the connection's secret is then a docker config.json "
                        "(helpers exist for ecr, acr and gcr)")
             return reg
-        if reg.helper is not None and detect(address.host) != provider.name:
+        if auth == "helper" and provider.helper is not None and detect(address.host) != provider.name:
             self.error(conn.origin.at("schema", "provider"), f"the {provider.helper.name} credential helper answers only "
                        f"for {provider.title} hosts, not {address.host}",
                        "use the registry's own host name, or set schema.auth: dockerConfig")
         cred = self.credentials.get(conn.secret.name) if conn.secret else None
         if cred is None:
             return reg
-        if reg.helper is not None:
+        if auth == "helper" and provider.helper is not None:
             self.error(cred.origin, f"connection {shown(conn.name)} uses the {provider.helper.name} credential helper, so its "
                        f"secret {shown(cred.secret_name)} holds {provider.helper.secret_holds}, not a docker config",
                        "remove this credentials entry and create that Secret yourself, "
