@@ -127,7 +127,7 @@ class Str(Spec):
     def __init__(self, description: str = "", pattern: str | None = None, hint: str = "",
                  min_len: int = 0, max_len: int | None = None, enum: Iterable[str] | None = None):
         self.description = description
-        self.pattern = re.compile(pattern) if pattern else None
+        self.pattern = pattern  # compiled by `re` on first use: most are used only on an error's slow path
         self.hint = hint
         self.min_len = min_len
         self.max_len = max_len
@@ -151,7 +151,7 @@ class Str(Spec):
             return ctx.error(path, "must not be empty", "give a value, or remove the key")
         if self.max_len is not None and len(value) > self.max_len:
             return ctx.error(path, f"is {len(value)} characters long, at most {self.max_len} allowed", "shorten it")
-        if self.pattern and not self.pattern.fullmatch(value):
+        if self.pattern and not re.fullmatch(self.pattern, value):
             return ctx.error(path, f"{shown(value)} is not valid", self.hint)
         return value
 
@@ -160,7 +160,7 @@ class Str(Spec):
         if self.enum is not None:
             return Literal[self.enum]
         return Annotated[str, Meta(min_length=self.min_len or None, max_length=self.max_len,
-                                   pattern=rf"\A(?:{self.pattern.pattern})\Z" if self.pattern else None)]
+                                   pattern=rf"\A(?:{self.pattern})\Z" if self.pattern else None)]
 
     def json_schema(self) -> dict:
         s: dict = {"type": "string"}
@@ -171,7 +171,7 @@ class Str(Spec):
         if self.max_len is not None:
             s["maxLength"] = self.max_len
         if self.pattern:
-            s["pattern"] = f"^(?:{self.pattern.pattern})$"
+            s["pattern"] = f"^(?:{self.pattern})$"
         return self._doc(s)
 
 
@@ -323,7 +323,7 @@ class MapOf(Spec):
     def json_schema(self) -> dict:
         s: dict = {"type": "object", "additionalProperties": self.value.json_schema()}
         if self.key.pattern:
-            s["propertyNames"] = {"pattern": f"^(?:{self.key.pattern.pattern})$"}
+            s["propertyNames"] = {"pattern": f"^(?:{self.key.pattern})$"}
         return self._doc(s)
 
 
