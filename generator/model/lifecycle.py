@@ -14,12 +14,11 @@ either name a new Job or have the controller replace the old one (docs/lifecycle
 
 from __future__ import annotations
 
-import hashlib
-
 import msgspec
 from msgspec import Struct
 
 from generator.limits import MAX_DNS_LABEL
+from generator.model.names import sha256
 
 #: the part of a Job name that is the hash; the rest is the build name, cut to fit 63 characters.
 HASH_LENGTH = 10
@@ -58,7 +57,7 @@ _CANONICAL = msgspec.json.Encoder(order="sorted")  # one encoder, not one set up
 
 def hashed_job_name(base: str, inputs: Struct, templates: str) -> str:
     """`<base>-<hash>`: the hash of the Job's inputs (canonical JSON) and of its templates' digest."""
-    digest = hashlib.sha256(_CANONICAL.encode(inputs))
+    digest = sha256(_CANONICAL.encode(inputs))
     digest.update(b"\0" + templates.encode())
     head = base[: MAX_DNS_LABEL - HASH_LENGTH - 1].rstrip("-")
     return f"{head}-{digest.hexdigest()[:HASH_LENGTH]}"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import string
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -137,7 +136,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _NUMBER_START = re.compile(r"[-+]?[0-9.]")
 # Name-like strings that need none of the above: their first character has no resolver, or they
 # start with `--` (not a number, nor `---`); most names, images and arguments
-_UNRESOLVED = "" if _ANY_FIRST else "".join(c for c in string.ascii_letters + string.digits + "_/()$^"
+_UNRESOLVED = "" if _ANY_FIRST else "".join(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/()$^"
                                                if c not in _RESOLVERS_BY_FIRST)
 _PLAIN = re.compile((f"(?:[{re.escape(_UNRESOLVED)}]|--(?!-))" if _UNRESOLVED else "--(?!-)") + r"[!-~]*(?<!:)")
 

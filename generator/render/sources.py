@@ -6,13 +6,13 @@ of what any template rendered: the object its plan describes (`expect`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from generator.errors import Issue, Origin, UserError, shown
+from generator.model.names import sha256
 from generator.render.placement import REWRITE
 from generator.speed import precompiled
 
@@ -55,9 +55,9 @@ def job_templates_digest(search: list[str], template: str) -> str:
                 found[name] = _read(os.path.join(directory, name))
             except OSError:
                 continue
-    digest = hashlib.sha256()
+    digest = sha256()
     for name in sorted(found):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(found[name]).digest())
+        digest.update(name.encode() + b"\0" + sha256(found[name]).digest())
     return digest.hexdigest()
 
 
