@@ -137,10 +137,10 @@ and `conngen schema catalog > schemas/catalog.schema.json`.
 
 def schema_json(which: str) -> str:
     """The JSON Schema of the generator config ("config") or of the catalog, as `conngen schema` prints it."""
-    from generator.read.catalog import CATALOG_SCHEMA
-    from generator.read.config import CONFIG_SCHEMA
+    from generator.read.catalog import catalog_schema
+    from generator.read.config import config_schema
 
-    return json.dumps(CONFIG_SCHEMA if which == "config" else CATALOG_SCHEMA, indent=2, sort_keys=True) + "\n"
+    return json.dumps(config_schema() if which == "config" else catalog_schema(), indent=2, sort_keys=True) + "\n"
 
 
 def example_files(directory: Path, registry_url: str, builder: str) -> dict[str, str]:

@@ -283,15 +283,17 @@ CONNECTION = rec(
     validate=_check_connection,
 )
 
-CATALOG_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "conngen connections catalog (Polyaxon format)",
-    "type": "object",
-    "properties": {
-        "connections": {"type": "array", "items": {**CONNECTION.json_schema(), **_connection_schema()}},
-        "artifactsStore": {**CONNECTION.json_schema(), **_connection_schema()},
-    },
-}
+def catalog_schema() -> dict:
+    """The catalog's JSON Schema (`conngen schema catalog`): built on demand, not by every build's import."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "conngen connections catalog (Polyaxon format)",
+        "type": "object",
+        "properties": {
+            "connections": {"type": "array", "items": {**CONNECTION.json_schema(), **_connection_schema()}},
+            "artifactsStore": {**CONNECTION.json_schema(), **_connection_schema()},
+        },
+    }
 
 
 def build_connection(c: Rec) -> Connection:

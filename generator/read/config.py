@@ -349,7 +349,9 @@ CONFIG = rec(
     Field("loadRestrictor", Str(enum=[RESTRICT_ROOT, RESTRICT_NONE]), default=RESTRICT_ROOT),
 )
 
-CONFIG_SCHEMA = {"$schema": "https://json-schema.org/draft/2020-12/schema", **CONFIG.json_schema()}
+def config_schema() -> dict:
+    """The generator config's JSON Schema (`conngen schema config`): built on demand, not by every build's import."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **CONFIG.json_schema()}
 
 
 class Paths:
