@@ -102,6 +102,13 @@ def _plain(value: str) -> Any:
     return value
 
 
+def _anchor(anchors: dict[str, Any], name: str, value: Any) -> None:
+    """Keep an anchored value for its aliases; a name anchored twice is left to the full loader."""
+    if name in anchors:
+        raise _Fallback
+    anchors[name] = value
+
+
 def _read_events(text: str) -> tuple[Any, bool]:
     """Build the document straight from the C parser's events, skipping PyYAML's node graph.
 
@@ -141,9 +148,7 @@ def _read_events(text: str) -> tuple[Any, bool]:
             else:
                 raise _Fallback
             if event.anchor is not None:
-                if event.anchor in anchors:
-                    raise _Fallback
-                anchors[event.anchor] = value
+                _anchor(anchors, event.anchor, value)
             if is_list:
                 container.append(value)
             elif key is _NO_KEY:
@@ -163,9 +168,7 @@ def _read_events(text: str) -> tuple[Any, bool]:
                 raise _Fallback  # a tag, or a collection as a key
             value = {} if kind is mapping_start else []
             if event.anchor is not None:
-                if event.anchor in anchors:
-                    raise _Fallback
-                anchors[event.anchor] = value
+                _anchor(anchors, event.anchor, value)
         elif kind is yaml.AliasEvent:
             value = anchors[event.anchor]
             plain_tree = False

@@ -19,6 +19,7 @@ from generator.errors import Issue, Origin, UserError
 from generator.read.yamlio import parse_yaml
 from generator.render import runtime
 from generator.render.emit import node, yaml_stream
+from generator.render.placement import NOT_PLACED
 from generator.render.sources import builtin_sources, expect, loop_key, loop_module
 from generator.speed import precompiled
 
@@ -35,8 +36,7 @@ class Builtin:
 
     def _yaml(self, value: Any, column: int | None = None, key: int | None = None) -> str:
         if column is None:
-            raise runtime.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
-                                               "after `key: ` or `- `; elsewhere write `| json`")
+            raise runtime.TemplateRuntimeError(NOT_PLACED)
         text, open_ended = node(value, column, key, self._memo)
         if open_ended:
             self._open_ended = True

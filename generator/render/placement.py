@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_PLACED = re.compile(r"^( *)((?:- )*)([^\s{:#'\"][^{:]*: )?\{\{(.*?)\|\s*yaml\s*\}\}$", re.M)
+_PLACED = r"^( *)((?:- )*)([^\s{:#'\"][^{:]*: )?\{\{(.*?)\|\s*yaml\s*\}\}$"  # compiled by `re` where Jinja rewrites sources
 
 
 def _place(m: re.Match) -> str:
@@ -21,10 +21,14 @@ def _place(m: re.Match) -> str:
     return m.group(0)
 
 
+# what the `yaml` filter says when it was not told where it stands
+NOT_PLACED = "`{{ value | yaml }}` stands alone at the end of a line, after `key: ` or `- `; elsewhere write `| json`"
+
+
 def placed(source: str) -> str:
     """`source` with each placed `| yaml` told its column (and key length)."""
-    return _PLACED.sub(_place, source)
+    return re.sub(_PLACED, _place, source, flags=re.M)
 
 
 # what `placed` does to a source, in the keys of compiled code (a change to it recompiles them)
-REWRITE = (_PLACED.pattern + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code
+REWRITE = (_PLACED + repr(_place.__code__.co_consts)).encode() + _place.__code__.co_code

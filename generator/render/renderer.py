@@ -30,7 +30,7 @@ from generator.errors import Issue, Origin, UserError
 from generator.limits import MAX_FILE_BYTES
 from generator.read.yamlio import parse_yaml
 from generator.render.emit import json_text, node
-from generator.render.placement import REWRITE, placed
+from generator.render.placement import NOT_PLACED, REWRITE, placed
 from generator.render import sources
 from generator.render.sources import builtin_sources, expect, loop_key, loop_module, variables
 from generator.speed import precompiled
@@ -119,8 +119,7 @@ class Renderer:
         if isinstance(value, jinja2.Undefined):  # say which name is undefined
             value._fail_with_undefined_error()
         if column is None:
-            raise jinja2.TemplateRuntimeError("`{{ value | yaml }}` stands alone at the end of a line, "
-                                              "after `key: ` or `- `; elsewhere write `| json`")
+            raise jinja2.TemplateRuntimeError(NOT_PLACED)
         return Printed(node(value, column, key)[0])
 
     def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
