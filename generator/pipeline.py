@@ -12,17 +12,22 @@ from msgspec import Struct, structs
 
 from generator.model.builders import PROFILES
 from generator.speed.collector import paused
+from generator.read.ahead import forget_files
 from generator.read.config import load_config
 from generator.render.credentials import docker_config_json, external_secret_parts
 from generator.errors import Issue, UserError
 from generator.model.records import GeneratorConfig
 from generator.plan.planner import JobPlan, Plan, make_plan
 from generator.render.builtin import Builtin
+from generator.speed.ahead import worth_it
 from generator.render.sources import builtin_templates_dir, job_templates_digest, variables
 from generator.render.routes import job_route, route_issue, route_problems
 
 if TYPE_CHECKING:
     from generator.render.renderer import Renderer
+
+AHEAD_JOBS = 1000  # Jobs rendered by a second process meanwhile, from this many (speed/ahead.py)
+SECRET_WORK = 0.55  # reading a Secret's credential files and rendering it, in Jobs rendered (measured at 10k)
 
 
 class Result(Struct):
@@ -73,9 +78,38 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
     """
     plan = planned(config)
     renderer = renderer_for(config, environ)
+    builtin = renderer if out is not None and isinstance(renderer, Builtin) else None  # writes the stream straight
+    job_todo = [(job.template, (job,), "batch/v1", "Job", job.name) for job in plan.jobs]
+    # the last Jobs, rendered by a child process meanwhile: as many as make its work this process's
+    ahead_jobs = min(len(job_todo), int(len(job_todo) + SECRET_WORK * len(plan.secrets) + 1) // 2)
+    ahead = builtin.ahead(_runs(job_todo[len(job_todo) - ahead_jobs:])) \
+        if builtin and ahead_jobs and worth_it(ahead_jobs, AHEAD_JOBS) else None
+    try:
+        todo, notes, problems = _todo(plan, environ, job_todo)
+        objects = _checked_objects(renderer, todo, problems, config.templates_dir is not None, not builtin)
+        warned = strictly(config, list(warnings or []) + list(plan.warnings) + notes)
+    except BaseException:
+        if ahead is not None:
+            ahead.cancel()
+        raise
+    finally:
+        forget_files()  # credential files read ahead (read/ahead.py) serve this render only
+    if builtin and out is not None:
+        builtin.stream(_runs(todo[:len(todo) - ahead_jobs] if ahead else todo), out, ahead)
+        objects = []
+    elif out is not None:
+        from generator.render.emit import yaml_stream
+
+        out.write(yaml_stream(objects))
+    return Result(objects, warned, plan)
+
+
+def _todo(plan: Plan, environ: Mapping[str, str], jobs: list[tuple]) -> tuple[list[tuple], list[Issue], list[Issue]]:
+    """(template, its variables' values (render.variables), apiVersion, kind, name) of every object in
+    stream order, the notes about docker configs, and the problems reading credentials."""
     problems: list[Issue] = []
     notes: list[Issue] = []
-    todo: list[tuple[str, tuple, str, str, str]] = []  # template, its variables' values (render.variables), what
+    todo: list[tuple] = []
     helpers = _helpers(plan)
     for secret in plan.secrets:
         try:
@@ -89,35 +123,36 @@ def generate(config: GeneratorConfig, environ: Mapping[str, str], warnings: list
             problems.extend(exc.issues)
             continue
         todo.append(("secret.yaml.j2", (secret, base64.b64encode(data).decode("ascii")), "v1", "Secret", secret.name))
-    for account in plan.service_accounts:
-        todo.append(("serviceaccount.yaml.j2", (account,), "v1", "ServiceAccount", account.name))
-    jobs = dict(zip(range(len(todo), len(todo) + len(plan.jobs)), plan.jobs))
-    todo.extend((job.template, (job,), "batch/v1", "Job", job.name) for job in plan.jobs)
-    straight = out is not None and config.templates_dir is None
-    objects: list[Any] = []
-    checked: set[str] = set()
-    for i, (name, context, *what) in enumerate(todo):
-        check = config.templates_dir is not None or name not in checked
-        if straight and not check:
+    todo.extend(("serviceaccount.yaml.j2", (account,), "v1", "ServiceAccount", account.name)
+                for account in plan.service_accounts)
+    return todo + jobs, notes, problems
+
+
+def _checked_objects(renderer: Builtin | Renderer, todo: list[tuple], problems: list[Issue], user_templates: bool,
+                     every: bool) -> list[dict]:
+    """The objects rendered alone and checked (`_checked`): the first of each template, or `every` one;
+    every Job's route is checked with user templates. Raises with `problems` and every one found here."""
+    objects: list[dict] = []
+    seen: set[str] = set()
+    for name, context, *what in todo:
+        first = name not in seen
+        if not (first or every):
             continue
-        checked.add(name)
-        obj, problem = _checked(renderer, name, dict(zip(variables(name), context)), what, jobs.get(i) if check else None)
+        seen.add(name)
+        job = context[0] if what[1] == "Job" and (first or user_templates) else None
+        obj, problem = _checked(renderer, name, dict(zip(variables(name), context)), what, job)
         if problem is not None:
             problems.append(problem)
-            continue
-        objects.append(obj)
+        else:
+            objects.append(obj)
     if problems:
         raise UserError(problems)
-    warned = strictly(config, list(warnings or []) + list(plan.warnings) + notes)
-    if out is not None and isinstance(renderer, Builtin):
-        renderer.stream([(name, variables(name), [entry[1] for entry in group])
-                         for name, group in groupby(todo, key=lambda entry: entry[0])], out)
-        objects = []
-    elif out is not None:
-        from generator.render.emit import yaml_stream
+    return objects
 
-        out.write(yaml_stream(objects))
-    return Result(objects, warned, plan)
+
+def _runs(todo: list[tuple]) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
+    """The stream's runs: (template, its variables, the values of each of its objects in a row)."""
+    return [(name, variables(name), [entry[1] for entry in group]) for name, group in groupby(todo, key=lambda e: e[0])]
 
 
 def renderer_for(config: GeneratorConfig, environ: Mapping[str, str] | None) -> Builtin | Renderer:

@@ -23,28 +23,40 @@ STDIN_TEXTS: dict[str, str] = {}
 def load_config_file(config_file: str, root: str | None, restrictor: str | None, templates: str | None = None,
                      strict: bool = False) -> Any:
     """The checked config and its warnings; `-` reads stdin, with paths relative to the working directory."""
-    from msgspec.structs import replace
-
-    from generator.pipeline import load
+    from generator.read.ahead import ReadingAhead
     from generator.read.stdin import read_stdin
+    from generator import verbose
     from generator.verbose import note
-    from generator.read.yamlio import load_yaml_file, parse_yaml
+    from generator.read.yamlio import parse_yaml, read_text
 
     if config_file == "-":
-        STDIN_TEXTS[STDIN] = read_stdin("the config")
-        data, display, base = parse_yaml(STDIN_TEXTS[STDIN], STDIN), STDIN, Path(root or os.getcwd())
+        text = STDIN_TEXTS[STDIN] = read_stdin("the config")
+        display, base = STDIN, Path(root or os.getcwd())
     else:
         path = Path(config_file)
-        data, display = load_yaml_file(path, config_file), config_file
+        text, display = read_text(path, config_file), config_file
         base = Path(root) if root else path.resolve().parent
-    note(f"read config {display}; relative paths start at {base}")
-    config, warnings = load(data, display, base, restrictor, str(Path(templates).resolve()) if templates else None)
+    with ReadingAhead(text, base):  # imports the pipeline meanwhile
+        from msgspec.structs import replace
+
+        from generator.pipeline import load
+
+        data = parse_yaml(text, display)
+        note(f"read config {display}; relative paths start at {base}")
+        config, warnings = load(data, display, base, restrictor, str(Path(templates).resolve()) if templates else None)
+    if verbose.level >= verbose.VERBOSE:  # notes for every credential: not made unless shown
+        _notes(config)
+    return (replace(config, strict=True) if strict else config), warnings
+
+
+def _notes(config: Any) -> None:
+    from generator.verbose import note
+
     catalogs = sorted({c.origin.file for c in config.connections})
     note(f"read catalog{'s' if len(catalogs) != 1 else ''} {', '.join(catalogs) or '(none)'}: "
          f"{len(config.connections)} connections, {len(config.builds)} builds, {len(config.credentials)} credentials")
     for cred in config.credentials:
         note(f"credential {cred.secret_name}: {_sources(cred)}")
-    return (replace(config, strict=True) if strict else config), warnings
 
 
 def _sources(cred: Any) -> str:

@@ -70,13 +70,16 @@ def _build(config_file: str, out: TextIO, err: TextIO, environ: dict[str, str]) 
     from generator.pipeline import generate, load
     from generator.render.sources import builtin_templates_dir
     from generator.report import print_issues
-    from generator.read.yamlio import load_yaml_file
+    from generator.read.ahead import ReadingAhead
+    from generator.read.yamlio import parse_yaml, read_text
 
     root = Path(root_dir)
     read: list[str] = []
-    data = load_yaml_file(Path(config_file), config_file)
-    display = original_config(root, data, read=read) or config_file
-    config, warnings = load(data, display, root)
+    text = read_text(Path(config_file), config_file)
+    with ReadingAhead(text, root):
+        data = parse_yaml(text, config_file)
+        display = original_config(root, data, read=read) or config_file
+        config, warnings = load(data, display, root)
     rendered = io.StringIO()
     result = generate(config, environ, warnings, out=rendered)
     shown = io.StringIO()

@@ -22,7 +22,7 @@ from generator.model.providers import AUTH_MODES, CA_KEY, PROVIDERS
 from generator.model.registry import AddressError, parse_registry_url
 from generator.read.spec import (INVALID, AnyValue, Bool, Budget, Ctx, Custom, Field, ListOf, MapOf, Rec, Record, Str,
                             rec, type_name)
-from generator.read.yamlio import load_yaml_file
+from generator.read.yamlio import parse_yaml, read_text
 
 KINDS = (
     "host_path", "volume_claim", "gcs", "s3", "wasb", "registry", "git", "aws", "gcp", "azure", "mysql", "postgres",
@@ -359,9 +359,24 @@ def _legacy_host(entry: Any) -> str | None:
     return None if address is None or address.hub_by_default or address.path else address.host
 
 
+#: Catalogs loaded ahead (read/ahead.py), by their text and name: load_catalog_file of the same takes them.
+LOADED_AHEAD: dict[tuple[str, str], tuple[list[Connection], list[Issue]]] = {}
+
+
 def load_catalog_file(path: Path, display: str) -> tuple[list[Connection], list[Issue]]:
-    """Connections of one catalog file (a `connections:` list, or a Polyaxon agent config)."""
-    data = load_yaml_file(path, display)
+    """Connections of one catalog file (a `connections:` list, or a Polyaxon agent config), and its issues."""
+    text = read_text(path, display)
+    ahead = LOADED_AHEAD.pop((text, display), None) if LOADED_AHEAD else None
+    return ahead or _check_catalog(parse_yaml(text, display), display)
+
+
+def load_catalog_ahead(path: Path, display: str) -> None:
+    """Load a catalog file now, for a later `load_catalog_file` of the same text and name (read/ahead.py)."""
+    text = read_text(path, display)
+    LOADED_AHEAD[text, display] = _check_catalog(parse_yaml(text, display), display)
+
+
+def _check_catalog(data: Any, display: str) -> tuple[list[Connection], list[Issue]]:
     ctx = Ctx(display)
     if not isinstance(data, dict):
         raise UserError([Issue(Origin(display), f"a catalog must be a mapping with 'connections:', got {type_name(data)}",

@@ -14,7 +14,7 @@ import re
 import stat
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -109,7 +109,7 @@ def _anchor(anchors: dict[str, Any], name: str, value: Any) -> None:
     anchors[name] = value
 
 
-def _read_events(text: str) -> tuple[Any, bool]:
+def read_events(text: str) -> tuple[Any, bool]:
     """Build the document straight from the C parser's events, skipping PyYAML's node graph.
 
     Composing nodes and constructing them in Python cost several times the parse itself.
@@ -252,7 +252,8 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
     `check=False` skips the shape limits, for text conngen rendered itself from checked data.
     """
     try:
-        data, plain_tree = _read_events(text)
+        data, plain_tree = (PARSED_AHEAD[text](text) if PARSED_AHEAD and text in PARSED_AHEAD else None) \
+            or read_events(text)
         full_load = False
     except Exception:  # noqa: BLE001 - the full loader below gives every problem its message
         full_load, plain_tree = True, False
@@ -273,6 +274,46 @@ def parse_yaml(text: str, file: str, check: bool = True) -> Any:
     if check and not plain_tree:
         check_shape(data, file)
     return data
+
+
+def top_level_value(text: str, key: str, events: int = 200) -> Any:
+    """A top-level key's scalar or list of scalars, if the document's first `events` events hold it (else None).
+
+    A glance, not a parse: it lets a config's catalogs be read ahead while the config is parsed.
+    """
+    parser = _Base(text)
+    try:
+        if [type(parser.get_event()) for _ in range(3)][2] is not yaml.MappingStartEvent:
+            return None
+        depth, at_key, found = 0, True, False
+        for _ in range(events):
+            event = parser.get_event()
+            kind = type(event)
+            if found:  # the key's value
+                if kind is yaml.ScalarEvent:
+                    return event.value
+                items = []
+                while kind is yaml.SequenceStartEvent and type(event := parser.get_event()) is yaml.ScalarEvent:
+                    items.append(event.value)
+                return items if type(event) is yaml.SequenceEndEvent else None
+            if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                depth += 1
+                continue
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                depth -= 1
+                if depth < 0:  # the end of the document's mapping
+                    return None
+            if depth == 0:  # a key or a value of the document's mapping is complete
+                found = at_key and kind is yaml.ScalarEvent and event.value == key
+                at_key = not at_key
+    except yaml.YAMLError:
+        pass
+    return None
+
+
+#: Texts a child process is parsing (read/ahead.py), each with what gives its parse, as `read_events` makes
+#: it, or None; parse_yaml of the same text takes it.
+PARSED_AHEAD: dict[str, Callable[[str], tuple[Any, bool] | None]] = {}
 
 
 class TooLarge(Exception):

@@ -11,9 +11,10 @@ their shapes are proven by tests, and a test renders every golden case both ways
 
 from __future__ import annotations
 
+import io
 from itertools import islice
 from types import CodeType
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from generator.errors import Issue, Origin, UserError
 from generator.read.yamlio import parse_yaml
@@ -22,6 +23,7 @@ from generator.render.emit import node, yaml_stream
 from generator.render.placement import NOT_PLACED
 from generator.render.sources import builtin_sources, expect, loop_key, loop_module
 from generator.speed import precompiled
+from generator.speed.ahead import Child
 
 
 class Builtin:
@@ -42,15 +44,23 @@ class Builtin:
             self._open_ended = True
         return text
 
-    def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO) -> None:
-        """Write the YAML documents of (template, context names, one context per object) runs."""
+    def stream(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]], out: TextIO, rest: Ahead | None = None
+               ) -> None:
+        """Write the YAML documents of (template, context names, one context per object) runs, then
+        `rest`, the stream's last part, written meanwhile by a child process (it ends the stream)."""
         for name, names, contexts in runs:
             for batch in self._pieces(name, names, contexts):
                 out.write(batch)
-        if self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
+        if rest is not None:
+            rest.copy_to(out)
+        elif self._open_ended:  # rare: PyYAML says whether its last document ends the stream with `...`
             name, names, contexts = runs[-1]
             last = self._read_back(name, dict(zip(names, contexts[-1])))
             out.write("...\n" if yaml_stream([last]).endswith("\n...\n") else "")
+
+    def ahead(self, runs: list[tuple[str, tuple[str, ...], list[tuple]]]) -> Ahead:
+        """`runs`, to end the stream, rendered from now on by a child process (`stream` copies them)."""
+        return Ahead(self, runs)
 
     def object(self, name: str, context: dict, api_version: str, kind: str, object_name: str) -> dict:
         """One object rendered and read back as YAML 1.2, as a user's file is; it must be the object its plan describes."""
@@ -84,6 +94,34 @@ class Builtin:
             exec(code, namespace)  # noqa: S102 - code Jinja generated from the built-in templates
             self._loops[name, names] = namespace["root"]
         return self._loops[name, names]
+
+
+class Ahead:
+    """The last runs of a stream, rendered meanwhile by a child process (speed/ahead.py)."""
+
+    def __init__(self, builtin: Builtin, runs: list[tuple[str, tuple[str, ...], list[tuple]]]) -> None:
+        self._builtin = builtin
+        self._runs = runs
+        self._child = Child(self._write)
+
+    def _write(self, file: IO[bytes]) -> None:
+        text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+        self._builtin.stream(self._runs, text)
+        text.flush()
+        text.detach()
+
+    def copy_to(self, out: TextIO) -> None:
+        """The runs' text appended to `out`: the child's, or rendered here if the child failed."""
+        file = self._child.result()
+        if file is None:
+            self._builtin.stream(self._runs, out)
+            return
+        with io.TextIOWrapper(file, encoding="utf-8", newline="") as text:
+            while chunk := text.read(1 << 20):
+                out.write(chunk)
+
+    def cancel(self) -> None:
+        self._child.cancel()
 
 
 def _failure(name: str, names: tuple[str, ...], contexts: list[tuple]) -> UserError:

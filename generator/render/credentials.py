@@ -15,6 +15,7 @@ from generator.render.dockerauth import Problem, checked_config, go_json, login_
 from generator.errors import Issue, Origin, UserError, shown
 from generator.limits import MAX_SECRET_BYTES
 from generator.model.records import Credential, ValueSource
+from generator.read.ahead import read_ahead
 from generator.read.sops import Decryptor
 from generator.read.yamlio import TooLarge, read_limited
 
@@ -56,6 +57,9 @@ def read_value(source: ValueSource, what: str, environ: Mapping[str, str], decry
 
 def _read_small_file(name: str) -> bytes:
     """The file's bytes, refusing one over the limit; plain os calls, as thousands are read per render."""
+    ahead = read_ahead(name)
+    if ahead is not None:
+        return ahead
     fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
     try:
         return read_limited(fd)
